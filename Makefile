@@ -1,0 +1,72 @@
+# aiphone-hardening — every entry point a user or CI needs. Each target sets up what it needs itself.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PYTHONPATH := $(CURDIR)/collections:$(CURDIR)
+export CONTAINERS_CONF ?= $(CURDIR)/lab/containers/containers.conf
+SITE ?= inventories/lab
+SIZE ?= small
+RUN_DIR ?= $(CURDIR)/run
+
+.PHONY: help setup setup-python lint test test-unit test-integration test-molecule demo validate \
+        lab-up lab-down lab-status bench build audit-verify clean
+
+help:
+	@echo "make demo                     run the toolkit against the simulated lab site (sets itself up)"
+	@echo "make test                     lint + every test (pytest + molecule); what CI runs"
+	@echo "make validate SITE=inventories/<site>   check a site policy, touching no device"
+	@echo "make lab-up [SIZE=small|N] / lab-down   start / stop the simulated site"
+	@echo "make bench                    benchmarks (speed and scale)"
+	@echo "make audit-verify SITE=...    verify the hash chain of a site's audit trail"
+
+setup:
+	@bash scripts/setup.sh
+
+# Python only (no podman images): enough for lint, unit tests and validation.
+setup-python:
+	@AIPHONE_SKIP_IMAGES=1 bash scripts/setup.sh
+
+lint: setup-python
+	$(VENV)/bin/yamllint -s .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ansible-lint --profile production --offline
+
+validate: setup-python
+	$(PY) -m scripts.validate_policy $(SITE)
+
+test: setup lint test-unit test-integration test-molecule
+
+test-unit: setup-python
+	$(VENV)/bin/pytest -q tests/unit
+
+test-integration: setup
+	$(VENV)/bin/pytest -q tests/integration
+
+test-molecule: setup
+	@bash scripts/run-molecule.sh
+
+lab-up: setup
+	$(PY) -m lab up --size $(SIZE) --run-dir $(RUN_DIR)
+
+lab-down:
+	$(PY) -m lab down --run-dir $(RUN_DIR)
+
+lab-status:
+	$(PY) -m lab status --run-dir $(RUN_DIR)
+
+demo: setup
+	@bash scripts/demo.sh
+
+bench: setup
+	@bash scripts/bench.sh
+
+build: setup-python
+	$(VENV)/bin/ansible-galaxy collection build --force --output-path .cache/dist .
+
+audit-verify: setup-python
+	$(PY) -m scripts.audit_verify $(SITE)
+
+clean:
+	rm -rf .cache/dist reports run
