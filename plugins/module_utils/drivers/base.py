@@ -1,0 +1,120 @@
+# -*- coding: utf-8 -*-
+"""The one contract every platform driver implements (napalm-style).
+
+One base class per device family; each platform lives in its own file and registers itself in
+`registry.py`. Modules never switch on the platform: they ask the registry for a driver.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, TypedDict
+
+
+class DeviceFacts(TypedDict, total=False):
+    """What every driver's `get_facts()` returns (keys absent when the device cannot tell)."""
+
+    hostname: str
+    vendor: str
+    platform: str          # the site-policy platform value, e.g. "cisco_ios"
+    model: str
+    serial: str
+    os_version: str        # software / firmware version as the vendor prints it
+    image: str             # running image file, when the platform has one
+    uptime_seconds: int
+    last_reboot_reason: str
+    mac_address: str
+
+
+class ConnectionParams(TypedDict, total=False):
+    host: str
+    port: int
+    username: str
+    password: str
+    timeout: int
+    known_hosts_file: str  # SSH drivers: the site's known_hosts; unknown keys are refused, never added
+
+
+class Driver(abc.ABC):
+    """Session life cycle + facts, common to every device family.
+
+    Example:
+        with get_driver("cisco_ios")(host="127.0.0.1", port=22001, username="admin", password="…") as dev:
+            dev.get_facts()  # -> {"hostname": "sw-core-01", "model": "C9300-24P", "os_version": "17.9.4", …}
+    """
+
+    platform: str = ""
+    vendor: str = ""
+
+    def __init__(self, host: str, port: int | None = None, username: str = "", password: str = "",
+                 timeout: int = 30, known_hosts_file: str | None = None, name: str | None = None,
+                 **options: Any):
+        self.host = host
+        self.port = port
+        self.username = username
+        self.password = password
+        self.timeout = timeout
+        self.known_hosts_file = known_hosts_file
+        self.name = name or host
+        self.options = options
+
+    def __enter__(self):
+        self.open()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    @abc.abstractmethod
+    def open(self) -> None:
+        """Connect and authenticate; raise ConnectionFailed / AuthenticationFailed / HostKeyMismatch."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Close the session; never raises."""
+
+    @abc.abstractmethod
+    def get_facts(self) -> DeviceFacts:
+        """Model, serial, version … as the device reports them."""
+
+
+class ConfigDriver(Driver):
+    """Devices configured by text (switches, WLCs, APs): the napalm candidate life cycle.
+
+    load_candidate(lines) → compare() (a unified diff of running vs candidate) → commit() / discard();
+    rollback() restores the backup taken by commit().
+    """
+
+    @abc.abstractmethod
+    def get_config(self, source: str = "running") -> str:
+        """The device's configuration text ("running" or "startup")."""
+
+    @abc.abstractmethod
+    def load_candidate(self, lines: list[str]) -> None:
+        """Stage configuration lines (validated against injection first; raise InvalidValue)."""
+
+    @abc.abstractmethod
+    def compare(self) -> str:
+        """Diff of what commit() would change; empty string when nothing would."""
+
+    @abc.abstractmethod
+    def commit(self) -> None:
+        """Back up, apply the staged lines, read back and verify (raise VerificationFailed), save."""
+
+    @abc.abstractmethod
+    def discard(self) -> None:
+        """Drop the staged lines."""
+
+    @abc.abstractmethod
+    def rollback(self) -> None:
+        """Restore the configuration saved before the last commit()."""
+
+
+class FirmwareDriver(Driver):
+    """Devices whose firmware the toolkit upgrades (switches, phones)."""
+
+    reboot_seconds: int = 600   # typical time from reload to answering again; drivers refine it per model
+
+    @abc.abstractmethod
+    def get_firmware(self) -> dict:
+        """{"version": …, "image": …, "model": …} as running now."""

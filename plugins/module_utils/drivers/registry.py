@@ -1,0 +1,24 @@
+# -*- coding: utf-8 -*-
+"""The one table from a site-policy `platform` value to its driver class (as netmiko's ssh_dispatcher).
+
+Imports are static on purpose: Ansible's module packager (AnsiballZ) only ships module_utils it can see imported.
+Each platform file adds one import and one table row here.
+"""
+
+from __future__ import annotations
+
+DRIVERS: dict[str, type] = {
+}
+
+
+def supported_platforms() -> list[str]:
+    return sorted(DRIVERS)
+
+
+def get_driver(platform: str) -> type:
+    try:
+        return DRIVERS[platform]
+    except KeyError:
+        raise ValueError(
+            f"no driver for platform {platform!r}; supported: {', '.join(supported_platforms()) or 'none'}"
+        ) from None
