@@ -1,0 +1,54 @@
+"""Firmware attempt records: every attempt goes to the site's audit trail.
+
+Uses the hash-chained trail (`audit_trail.append`) when it is installed; until then a JSON-lines file
+`<audit_dir>/<site>/firmware-attempts.jsonl` with the same record shape, which the trail adopts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import os
+
+try:
+    from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
+except ImportError:
+    audit_trail = None
+
+RECORD_KIND = "firmware_attempt"
+RECORD_FIELDS = ("device", "platform", "model", "from_version", "to_version", "checksum", "result", "reason",
+                 "start", "end", "operator", "forced", "force_reason", "step")
+
+
+def default_operator() -> str:
+    return os.environ.get("AIPHONE_OPERATOR") or getpass.getuser()
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def attempt_record(**fields) -> dict:
+    unknown = set(fields) - set(RECORD_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown firmware record fields: {sorted(unknown)}")
+    record = {"kind": RECORD_KIND, **{name: fields.get(name) for name in RECORD_FIELDS}}
+    record["operator"] = record["operator"] or default_operator()
+    return record
+
+
+def append_record(audit_dir: str, site: str, record: dict) -> str:
+    """Append one record to the site's trail; returns the file written."""
+    site_dir = os.path.join(audit_dir, site)
+    os.makedirs(site_dir, exist_ok=True)
+    if audit_trail is not None and hasattr(audit_trail, "append"):
+        audit_trail.append(site_dir, record)
+        return site_dir
+    path = os.path.join(site_dir, "firmware-attempts.jsonl")
+    line = json.dumps(record, sort_keys=True) + "\n"
+    with open(path, "a", encoding="utf-8") as handle:   # one write per record; O_APPEND keeps lines whole
+        handle.write(line)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return path
