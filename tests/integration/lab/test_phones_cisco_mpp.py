@@ -1,0 +1,149 @@
+"""Cisco MPP (8800 3PCC) simulator: status page, /admin/upgrade trigger, Upgrade_Rule resync, upgrade log."""
+
+from __future__ import annotations
+
+import base64
+import re
+import time
+import urllib.error
+import urllib.request
+from xml.etree import ElementTree
+
+import pytest
+
+from lab.device import Credentials
+from lab.firmware_images import make_image
+from lab.phones.cisco_mpp import CiscoMppPhone
+from lab.phones.harness import BackgroundLoop
+from lab.provisioning import ProvisioningServer
+
+PASSWORD = "lab-mpp-admin-1"
+MODEL = "CP-8841-3PCC"
+OLD, NEW = "sip88xx.11-3-7MPP0001-609", "sip88xx.12-0-4MPP0001-41"
+IMAGE = f"{NEW}.loads"
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def get(phone, path, password=PASSWORD, timeout=5):
+    request = urllib.request.Request(f"http://{phone.host}:{phone.port}{path}")
+    token = base64.b64encode(f"admin:{password}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def software_version(phone) -> str | None:
+    """What an inventory script reads: the "Software Version:" row of the status page."""
+    try:
+        _, page = get(phone, "/admin/status", timeout=1)
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return None
+    match = re.search(r"Software Version:</td><td>([^<]+)<", page)
+    return match.group(1) if match else None
+
+
+def wait_for(predicate, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture()
+def lab(tmp_path):
+    with BackgroundLoop() as bg:
+        prov = ProvisioningServer(tmp_path / "provisioning")
+        bg.run(prov.start())
+        phone = CiscoMppPhone("phone-103", MODEL, OLD, "127.0.0.1", 0, tmp_path / "phone-103",
+                              Credentials("admin", PASSWORD), reboot_seconds=0.5, provisioning_url=prov.url)
+        bg.run(phone.start())
+        yield bg, prov, phone
+        bg.run(phone.stop())
+        bg.run(prov.stop())
+
+
+def test_status_page_and_xml(lab):
+    _, _, phone = lab
+    status, page = get(phone, "/admin/status")
+    assert status == 200
+    assert f"Product Name:</td><td>{MODEL}<" in page and f"Serial Number:</td><td>{phone.serial}<" in page
+    assert software_version(phone) == OLD
+    root = ElementTree.fromstring(get(phone, "/admin/status.xml")[1])
+    assert root.findtext("Software_Version") == OLD and root.findtext("MAC_Address") == phone.mac.upper()
+
+
+def test_wrong_password_refused(lab):
+    _, _, phone = lab
+    assert get(phone, "/admin/status", password="nope")[0] == 401
+
+
+def test_direct_upgrade_changes_version_and_logs(lab):
+    _, prov, phone = lab
+    prov.stage(IMAGE, make_image("cisco_mpp", MODEL, NEW, 4096))
+    status, _ = get(phone, f"/admin/upgrade?{prov.url}{IMAGE}")
+    assert status == 200
+    assert wait_for(lambda: software_version(phone) is None), "phone did not reboot"
+    assert wait_for(lambda: software_version(phone) == NEW)
+    log = "\n".join(phone.log)
+    assert f"{MODEL} {phone.mac} -- Requesting upgrade http://127.0.0.1:{prov.port}/{IMAGE}" in log
+    assert "Successful upgrade" in log
+
+
+def test_corrupt_image_logs_failure_and_keeps_version(lab):
+    _, prov, phone = lab
+    prov.stage(IMAGE, make_image("cisco_mpp", MODEL, NEW, 4096)[:-10])
+    get(phone, f"/admin/upgrade?{prov.url}{IMAGE}")
+    assert wait_for(lambda: any("Upgrade failed: image is corrupt" in line for line in phone.log))
+    assert software_version(phone) == OLD
+
+
+def test_downgrade_rev_limit_refuses_older_build(lab):
+    bg, prov, phone = lab
+    bg.call(phone.set_params, {"Downgrade_Rev_Limit": "sip88xx.12-0-1MPP0001-1"})
+    bg.call(setattr, phone, "version", NEW)
+    prov.stage("old.loads", make_image("cisco_mpp", MODEL, OLD, 4096))
+    get(phone, f"/admin/upgrade?{prov.url}old.loads")
+    assert wait_for(lambda: any("below Downgrade_Rev_Limit" in line for line in phone.log))
+    assert software_version(phone) == NEW
+
+
+def test_upgrade_disabled_is_refused(lab):
+    bg, prov, phone = lab
+    bg.call(phone.set_params, {"Upgrade_Enable": "No"})
+    prov.stage(IMAGE, make_image("cisco_mpp", MODEL, NEW, 4096))
+    assert get(phone, f"/admin/upgrade?{prov.url}{IMAGE}")[0] == 403
+    assert any("Upgrade_Enable = No" in line for line in phone.log)
+
+
+def test_upgrade_rule_from_profile_with_retry_after_error(lab):
+    _, prov, phone = lab
+    profile = (f"<flat-profile><Upgrade_Rule>{prov.url}{IMAGE}</Upgrade_Rule>"
+               "<Upgrade_Error_Retry_Delay>1</Upgrade_Error_Retry_Delay></flat-profile>")
+    prov.stage(f"{phone.mac}.xml", profile.encode())
+    assert get(phone, "/admin/resync")[0] == 200          # Profile_Rule = <server>/$MA.xml
+    assert wait_for(lambda: any("download failed" in line for line in phone.log))
+    prov.stage(IMAGE, make_image("cisco_mpp", MODEL, NEW, 4096))   # staged after the first attempt
+    assert wait_for(lambda: software_version(phone) == NEW)
+    assert phone.params["Upgrade_Error_Retry_Delay"] == "1"
+
+
+def test_upgrade_waits_while_in_call(lab):
+    bg, prov, phone = lab
+    bg.call(phone.set_fault, "busy_in_call")
+    prov.stage(IMAGE, make_image("cisco_mpp", MODEL, NEW, 4096))
+    get(phone, f"/admin/upgrade?{prov.url}{IMAGE}")
+    time.sleep(1.5)
+    assert software_version(phone) == OLD and phone.pending_reboot
+    bg.call(phone.clear_fault, "busy_in_call")
+    assert wait_for(lambda: software_version(phone) == NEW)
+
+
+def test_injection_in_upgrade_url_is_rejected(lab):
+    _, prov, phone = lab
+    assert get(phone, f"/admin/upgrade?{prov.url}x.loads;reboot")[0] == 400
