@@ -1,0 +1,564 @@
+# -*- coding: utf-8 -*-
+"""The site policy: one declarative file per site that every role compiles from.
+
+`load_site_policy(path)` reads the YAML, checks it against the versioned JSON Schema, then runs the semantic checks a
+schema cannot express (overlapping subnets, unknown zones in flows, windows that do not parse …). It collects every
+problem before raising, and each problem names the file, the key path, the offending value and, where known, the line.
+
+Helpers used by the renderers: `zones_by_name`, `service_port_ranges`, `expand_flows`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable, NamedTuple
+
+try:
+    import yaml
+    import jsonschema
+except ImportError as exc:  # pragma: no cover - reported by the module / CLI that imports us
+    raise ImportError(f"the site policy needs PyYAML and jsonschema on the controller: {exc}") from exc
+
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy_schema import (
+    CLI_SAFE_DESCRIPTIONS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    SUPPORTED_PLATFORMS,
+)
+
+__all__ = [
+    "SCHEMA_VERSION", "SUPPORTED_PLATFORMS", "PolicyIssue", "PolicyError", "Flow", "load_site_policy",
+    "validate_site_policy", "summarize", "zones_by_name", "service_port_ranges", "expand_flows", "parse_duration",
+]
+
+CISCO_RESERVED_VLANS = frozenset({1002, 1003, 1004, 1005})  # VLAN 1 is refused by the schema
+SWITCH_PLATFORMS = frozenset({"cisco_ios"})
+FLOW_TARGETS = frozenset({"any", "internet"})
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PolicyIssue:
+    """One problem in a policy file: where it is, what was found, what is wrong."""
+
+    file: str
+    path: str
+    value: Any
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        key = self.path or "(top level)"
+        return f"{where}: {key} = {_show(self.value)}: {self.message}"
+
+
+class PolicyError(Exception):
+    """The policy is refused; `.errors` lists every problem found (not only the first)."""
+
+    def __init__(self, errors: list[PolicyIssue]):
+        self.errors = errors
+        count = len(errors)
+        lines = "\n".join(f"  - {err}" for err in errors)
+        super().__init__(f"site policy refused: {count} problem{'s' if count != 1 else ''}\n{lines}")
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Loading with line numbers
+# --------------------------------------------------------------------------------------------------------------------
+class _Missing:
+    """Marks "this key path does not exist" (distinct from a YAML null)."""
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+MISSING = _Missing()
+
+
+def _line_index(node: yaml.Node, path: tuple = (), index: dict | None = None) -> dict[tuple, int]:
+    """Map every key path of a composed YAML tree to its 1-based line."""
+    index = {} if index is None else index
+    index[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            child = path + (key_node.value,)
+            _line_index(value_node, child, index)
+            index[child] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for position, item in enumerate(node.value):
+            _line_index(item, path + (position,), index)
+    return index
+
+
+def _read_yaml(path: str) -> tuple[Any, dict[tuple, int]]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as exc:
+        raise PolicyError([PolicyIssue(path, "", MISSING, f"cannot read the policy file: {exc.strerror}")]) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        raise PolicyError([PolicyIssue(path, "", MISSING, f"not valid YAML: {exc}", line)]) from None
+    return data, (_line_index(node) if node is not None else {})
+
+
+def format_path(parts: Iterable) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------------------------------
+class _Collector:
+    """Gathers issues for one file, attaching line numbers from the YAML index."""
+
+    def __init__(self, file: str, lines: dict[tuple, int]):
+        self.file = file
+        self.lines = lines
+        self.issues: list[PolicyIssue] = []
+
+    def add(self, path: tuple, value: Any, message: str) -> None:
+        line = None
+        for cut in range(len(path), -1, -1):
+            line = self.lines.get(tuple(path[:cut]))
+            if line:
+                break
+        self.issues.append(PolicyIssue(self.file, format_path(path), value, message, line))
+
+
+def load_site_policy(path: str) -> dict:
+    """Read, validate and return the site policy at `path`; raise PolicyError listing every problem."""
+    data, lines = _read_yaml(path)
+    validate_site_policy(data, path, lines)
+    return data
+
+
+def validate_site_policy(data: Any, file: str = "<policy>", lines: dict[tuple, int] | None = None) -> None:
+    """Raise PolicyError with every schema and semantic problem of `data`."""
+    report = _Collector(file, lines or {})
+    if not isinstance(data, dict):
+        report.add((), data, "the policy must be a mapping of keys (site, zones, services, flows, devices …)")
+        raise PolicyError(report.issues)
+    _check_schema(data, report)
+    for check in SEMANTIC_CHECKS:
+        check(data, report)
+    if report.issues:
+        report.issues.sort(key=lambda issue: (issue.line or 0, issue.path))
+        raise PolicyError(report.issues)
+
+
+def _check_schema(data: dict, report: _Collector) -> None:
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    for error in validator.iter_errors(data):
+        for leaf in _leaf_errors(error):
+            for path, value, message in _explain(leaf):
+                report.add(path, value, message)
+
+
+def _leaf_errors(error):
+    """Descend into oneOf/anyOf so the message speaks of the concrete problem."""
+    if error.context:
+        best = jsonschema.exceptions.best_match(error.context)
+        yield from _leaf_errors(best) if best is not None else [error]
+    else:
+        yield error
+
+
+VLAN_KEYS = frozenset({"vlan", "blackhole_vlan", "native_vlan"})
+
+
+def _explain(error) -> list[tuple[tuple, Any, str]]:
+    """Turn one jsonschema error into (key path, offending value, actionable message) triples."""
+    path = tuple(error.absolute_path)
+    if error.validator == "required":
+        instance = error.instance if isinstance(error.instance, dict) else {}
+        return [(path + (key,), MISSING, "is required here")
+                for key in error.validator_value if key not in instance]
+    if error.validator == "additionalProperties":
+        allowed = ", ".join(sorted(error.schema.get("properties", {})))
+        known = set(error.schema.get("properties", {}))
+        return [(path + (key,), value, f"unknown key; allowed keys here: {allowed}")
+                for key, value in error.instance.items() if key not in known]
+    if error.validator == "pattern":
+        return [(path, error.instance,
+                 CLI_SAFE_DESCRIPTIONS.get(error.validator_value, f"must match {error.validator_value}"))]
+    if error.validator in ("minimum", "maximum") and path and path[-1] in VLAN_KEYS:
+        return [(path, error.instance, "VLAN ids run from 2 to 4094 (VLAN 1, the default VLAN, may not be used)")]
+    if error.validator == "enum":
+        return [(path, error.instance, f"must be one of: {', '.join(map(str, error.validator_value))}")]
+    if error.validator == "const" and path and path[-1] == "schema_version":
+        return [(path, error.instance, f"this toolkit reads schema_version {SCHEMA_VERSION}")]
+    return [(path, error.instance if path else MISSING, error.message)]
+
+
+def _items(data: dict, key: str) -> list[tuple[int, dict]]:
+    """The well-formed entries of a list section (malformed ones were already reported by the schema)."""
+    value = data.get(key)
+    if not isinstance(value, list):
+        return []
+    return [(pos, item) for pos, item in enumerate(value) if isinstance(item, dict)]
+
+
+def _duplicates(entries: Iterable[tuple[tuple, Any]], what: str, report: _Collector) -> None:
+    seen: dict[Any, tuple] = {}
+    for path, key in entries:
+        if key in seen:
+            report.add(path, key, f"duplicate {what}: already used at {format_path(seen[key])}")
+        else:
+            seen[key] = path
+
+
+def _check_site(data: dict, report: _Collector) -> None:
+    site = data.get("site")
+    if isinstance(site, dict) and isinstance(site.get("timezone"), str):
+        _check_timezone(("site", "timezone"), site["timezone"], report)
+
+
+def _check_timezone(path: tuple, name: str, report: _Collector) -> None:
+    try:
+        import zoneinfo
+
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        report.add(path, name, "unknown timezone: use an IANA name such as Europe/Berlin or America/Chicago")
+
+
+def _zone_networks(data: dict) -> dict[str, ipaddress.IPv4Network]:
+    networks = {}
+    for _, zone in _items(data, "zones"):
+        try:
+            networks[zone["name"]] = ipaddress.IPv4Network(zone["subnet"], strict=True)
+        except (KeyError, TypeError, ValueError):
+            continue
+    return networks
+
+
+def _check_zones(data: dict, report: _Collector) -> None:
+    zones = _items(data, "zones")
+    _duplicates(((("zones", pos, "name"), z.get("name")) for pos, z in zones if "name" in z), "zone name", report)
+    _duplicates(((("zones", pos, "vlan"), z.get("vlan")) for pos, z in zones if "vlan" in z), "VLAN id", report)
+    networks: list[tuple[int, ipaddress.IPv4Network]] = []
+    for pos, zone in zones:
+        vlan = zone.get("vlan")
+        if isinstance(vlan, int) and vlan in CISCO_RESERVED_VLANS:
+            report.add(("zones", pos, "vlan"), vlan,
+                       "VLANs 1002-1005 are reserved on Cisco switches and may not carry a zone")
+        network = _check_subnet(pos, zone, report)
+        if network is not None:
+            networks.append((pos, network))
+    for index, (pos, network) in enumerate(networks):
+        for other_pos, other in networks[:index]:
+            if network.overlaps(other):
+                report.add(("zones", pos, "subnet"), str(network),
+                           f"overlaps zones[{other_pos}].subnet {other} - every zone needs its own subnet")
+
+
+def _check_subnet(pos: int, zone: dict, report: _Collector) -> ipaddress.IPv4Network | None:
+    subnet = zone.get("subnet")
+    if not isinstance(subnet, str):
+        return None
+    try:
+        network = ipaddress.IPv4Network(subnet, strict=True)
+    except ValueError as exc:
+        hint = ""
+        try:
+            hint = f" (did you mean {ipaddress.IPv4Network(subnet, strict=False)}?)"
+        except ValueError:
+            pass
+        report.add(("zones", pos, "subnet"), subnet, f"not a valid IPv4 subnet: {exc}{hint}")
+        return None
+    if network.prefixlen > 30:
+        report.add(("zones", pos, "subnet"), subnet, "too small for a zone: use a /30 or larger")
+    gateway = zone.get("gateway")
+    if isinstance(gateway, str):
+        _check_host_address(("zones", pos, "gateway"), gateway, network, report)
+    return network
+
+
+def _check_host_address(path: tuple, value: str, network: ipaddress.IPv4Network, report: _Collector) -> None:
+    try:
+        address = ipaddress.IPv4Address(value)
+    except ValueError:
+        report.add(path, value, "not a valid IPv4 address")
+        return
+    if address not in network:
+        report.add(path, value, f"not inside the zone's subnet {network}")
+    elif address in (network.network_address, network.broadcast_address):
+        report.add(path, value, f"is the network or broadcast address of {network}, not a usable host address")
+
+
+def _check_network(data: dict, report: _Collector) -> None:
+    network = data.get("network")
+    if not isinstance(network, dict):
+        return
+    zone_vlans = {z.get("vlan") for _, z in _items(data, "zones")}
+    for key in ("blackhole_vlan", "native_vlan"):
+        vlan = network.get(key)
+        if not isinstance(vlan, int):
+            continue
+        if vlan in CISCO_RESERVED_VLANS:
+            report.add(("network", key), vlan, "VLANs 1002-1005 are reserved on Cisco switches")
+        elif vlan in zone_vlans:
+            report.add(("network", key), vlan, "already carries a zone; it must be a VLAN no zone uses")
+    if network.get("blackhole_vlan") is not None and network.get("blackhole_vlan") == network.get("native_vlan"):
+        report.add(("network", "native_vlan"), network["native_vlan"], "must differ from network.blackhole_vlan")
+    for key in ("ntp_servers", "dns_servers", "logging_hosts"):
+        for pos, value in enumerate(network.get(key) or []):
+            if isinstance(value, str):
+                try:
+                    ipaddress.ip_address(value)
+                except ValueError:
+                    report.add(("network", key, pos), value, "must be an IP address")
+
+
+def _port_range(value: Any) -> tuple[int, int] | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value, value
+    if isinstance(value, str):
+        match = re.fullmatch(r"(\d{1,5})-(\d{1,5})", value)
+        if match:
+            return int(match.group(1)), int(match.group(2))
+    return None
+
+
+def _check_services(data: dict, report: _Collector) -> None:
+    services = data.get("services")
+    if not isinstance(services, dict):
+        return
+    for name, service in services.items():
+        if not isinstance(service, dict):
+            continue
+        for pos, port in enumerate(service.get("ports") or []):
+            bounds = _port_range(port)
+            if bounds is None:
+                continue  # the schema reported the shape
+            low, high = bounds
+            path = ("services", name, "ports", pos)
+            if not (1 <= low <= 65535 and 1 <= high <= 65535):
+                report.add(path, port, "ports must be between 1 and 65535")
+            elif low > high:
+                report.add(path, port, f"range is reversed: write {high}-{low}")
+
+
+def _check_flows(data: dict, report: _Collector) -> None:
+    zones = {z.get("name") for _, z in _items(data, "zones")}
+    services = set(data.get("services") or {}) if isinstance(data.get("services"), dict) else set()
+    seen: dict[tuple, int] = {}
+    for pos, flow in _items(data, "flows"):
+        src, dst, service = flow.get("from"), flow.get("to"), flow.get("service")
+        if isinstance(src, str) and src not in zones:
+            report.add(("flows", pos, "from"), src, f"unknown zone; known zones: {', '.join(sorted(map(str, zones)))}")
+        if isinstance(dst, str) and dst not in zones and dst not in FLOW_TARGETS:
+            report.add(("flows", pos, "to"), dst,
+                       f"unknown zone; use a zone ({', '.join(sorted(map(str, zones)))}), 'any' or 'internet'")
+        if isinstance(service, str) and service not in services:
+            report.add(("flows", pos, "service"), service,
+                       f"unknown service; known services: {', '.join(sorted(services))}")
+        key = (src, dst, service)
+        if key in seen:
+            report.add(("flows", pos), flow, f"the same flow is already listed as flows[{seen[key]}]")
+        else:
+            seen[key] = pos
+
+
+def _check_devices(data: dict, report: _Collector) -> None:
+    devices = _items(data, "devices")
+    zones = {z.get("name") for _, z in _items(data, "zones")}
+    networks = _zone_networks(data)
+    _duplicates(((("devices", pos, "name"), d.get("name")) for pos, d in devices if "name" in d), "device name",
+                report)
+    switches = {d.get("name") for _, d in devices if d.get("platform") in SWITCH_PLATFORMS}
+    ports_in_use: dict[tuple, tuple] = {}
+    for pos, device in devices:
+        for key in ("zone", "data_zone"):
+            zone = device.get(key)
+            if isinstance(zone, str) and zone not in zones:
+                report.add(("devices", pos, key), zone, f"unknown zone; known zones: {', '.join(sorted(zones))}")
+        address = device.get("address")
+        if isinstance(address, str) and device.get("zone") in networks:
+            _check_host_address(("devices", pos, "address"), address, networks[device["zone"]], report)
+        for key in ("switch_port", "uplink"):
+            port = device.get(key)
+            if not isinstance(port, dict):
+                continue
+            switch = port.get("switch")
+            if isinstance(switch, str) and switch not in switches:
+                report.add(("devices", pos, key, "switch"), switch,
+                           f"not a switch of this policy; switches: {', '.join(sorted(switches)) or 'none'}")
+            where = (switch, port.get("interface"))
+            if where in ports_in_use:
+                report.add(("devices", pos, key, "interface"), port.get("interface"),
+                           f"port already used by {format_path(ports_in_use[where])}")
+            else:
+                ports_in_use[where] = ("devices", pos)
+
+
+def _check_firmware(data: dict, report: _Collector) -> None:
+    baselines = _items(data, "firmware_baselines")
+    _duplicates(((("firmware_baselines", pos), (b.get("platform"), b.get("model"))) for pos, b in baselines),
+                "baseline for this platform and model", report)
+
+
+DURATION_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+
+
+def parse_duration(text: str) -> datetime.timedelta:
+    """'90d', '3h', '1h30m', '12w', '1y' -> timedelta; ValueError otherwise."""
+    parts = re.findall(r"(\d+)([mhdwy])", text or "")
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"cannot read duration {text!r}: write e.g. 90d, 12w, 3h or 1h30m")
+    return datetime.timedelta(seconds=sum(int(n) * DURATION_UNITS[u] for n, u in parts))
+
+
+def _check_maintenance(data: dict, report: _Collector) -> None:
+    maintenance = data.get("maintenance")
+    if not isinstance(maintenance, dict):
+        return
+    windows = [(pos, w) for pos, w in enumerate(maintenance.get("windows") or []) if isinstance(w, dict)]
+    _duplicates(((("maintenance", "windows", pos, "name"), w.get("name")) for pos, w in windows if "name" in w),
+                "window name", report)
+    for pos, window in windows:
+        path = ("maintenance", "windows", pos)
+        if isinstance(window.get("timezone"), str):
+            _check_timezone(path + ("timezone",), window["timezone"], report)
+        start = window.get("start")
+        if isinstance(start, str):
+            try:
+                datetime.time.fromisoformat(start)
+            except ValueError:
+                report.add(path + ("start",), start, "not a time of day: write HH:MM, 24-hour clock")
+        duration = window.get("duration")
+        if isinstance(duration, str):
+            try:
+                length = parse_duration(duration)
+            except ValueError as exc:
+                report.add(path + ("duration",), duration, str(exc))
+            else:
+                if not datetime.timedelta(minutes=15) <= length <= datetime.timedelta(hours=24):
+                    report.add(path + ("duration",), duration, "a window lasts from 15 minutes to 24 hours")
+    for pos, day in enumerate(maintenance.get("blackout_dates") or []):
+        if isinstance(day, str):
+            try:
+                datetime.date.fromisoformat(day)
+            except ValueError:
+                report.add(("maintenance", "blackout_dates", pos), day, "not a date: write YYYY-MM-DD")
+
+
+def _check_retention(data: dict, report: _Collector) -> None:
+    retention = data.get("retention")
+    if not isinstance(retention, dict):
+        return
+    for data_class, value in retention.items():
+        if isinstance(value, str):
+            try:
+                if parse_duration(value) < datetime.timedelta(days=1):
+                    report.add(("retention", data_class), value, "retention is counted in days: at least 1d")
+            except ValueError as exc:
+                report.add(("retention", data_class), value, str(exc))
+
+
+def _check_people(data: dict, report: _Collector) -> None:
+    people = _items(data, "people")
+    _duplicates(((("people", pos, "username"), p.get("username")) for pos, p in people if "username" in p),
+                "username", report)
+    automation = (data.get("automation") or {}).get("account") if isinstance(data.get("automation"), dict) else None
+    for pos, person in people:
+        if automation and person.get("username") == automation:
+            report.add(("people", pos, "username"), automation,
+                       "is the automation account; people and the automation account must be different accounts")
+
+
+def _check_wireless(data: dict, report: _Collector) -> None:
+    wireless = data.get("wireless")
+    if not isinstance(wireless, dict):
+        return
+    zones = {z.get("name") for _, z in _items(data, "zones")}
+    ssids = [(pos, s) for pos, s in enumerate(wireless.get("ssids") or []) if isinstance(s, dict)]
+    _duplicates(((("wireless", "ssids", pos, "name"), s.get("name")) for pos, s in ssids if "name" in s), "SSID",
+                report)
+    for pos, ssid in ssids:
+        path = ("wireless", "ssids", pos)
+        if isinstance(ssid.get("zone"), str) and ssid["zone"] not in zones:
+            report.add(path + ("zone",), ssid["zone"], f"unknown zone; known zones: {', '.join(sorted(zones))}")
+        if isinstance(ssid.get("name"), str) and len(ssid["name"].encode()) > 32:
+            report.add(path + ("name",), ssid["name"], "an SSID is at most 32 bytes")
+        if ssid.get("security") == "wpa3-enterprise" and not wireless.get("radius_servers"):
+            report.add(path + ("security",), "wpa3-enterprise", "needs wireless.radius_servers")
+        if ssid.get("security") == "wpa3-personal" and not ssid.get("psk_var"):
+            report.add(path, ssid.get("name"), "wpa3-personal needs psk_var: the vault variable holding the passphrase")
+
+
+SEMANTIC_CHECKS = (
+    _check_site, _check_zones, _check_network, _check_services, _check_flows, _check_devices, _check_firmware,
+    _check_maintenance, _check_retention, _check_people, _check_wireless,
+)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Helpers for the renderers
+# --------------------------------------------------------------------------------------------------------------------
+class Flow(NamedTuple):
+    """One allowed flow, expanded: from zone `src` to zone `dst` (or "internet"), one protocol and port range."""
+
+    src: str
+    dst: str
+    service: str
+    protocol: str
+    port_lo: int | None
+    port_hi: int | None
+
+
+def zones_by_name(policy: dict) -> dict[str, dict]:
+    return {zone["name"]: zone for zone in policy.get("zones", [])}
+
+
+def service_port_ranges(policy: dict, name: str) -> list[tuple[str, int | None, int | None]]:
+    """[(protocol, low, high)] of a service; (icmp, None, None) for ICMP."""
+    service = policy["services"][name]
+    protocol = service["protocol"]
+    if protocol == "icmp":
+        return [(protocol, None, None)]
+    return [(protocol, *_port_range(port)) for port in service["ports"]]
+
+
+def expand_flows(policy: dict) -> list[Flow]:
+    """Every allowed flow with `any` expanded to each zone other than the source."""
+    zone_names = [zone["name"] for zone in policy.get("zones", [])]
+    flows: list[Flow] = []
+    for flow in policy.get("flows", []):
+        targets = [z for z in zone_names if z != flow["from"]] if flow["to"] == "any" else [flow["to"]]
+        for target in targets:
+            for protocol, low, high in service_port_ranges(policy, flow["service"]):
+                flows.append(Flow(flow["from"], target, flow["service"], protocol, low, high))
+    return flows
+
+
+def summarize(policy: dict) -> str:
+    """One line for humans: what the policy covers."""
+    counts = {
+        "zones": len(policy.get("zones", [])),
+        "flows": len(policy.get("flows", [])),
+        "devices": len(policy.get("devices", [])),
+        "firmware baselines": len(policy.get("firmware_baselines", [])),
+        "maintenance windows": len((policy.get("maintenance") or {}).get("windows", [])),
+        "people": len(policy.get("people", [])),
+    }
+    return f"site {policy['site']['name']}: " + ", ".join(f"{n} {what}" for what, n in counts.items())

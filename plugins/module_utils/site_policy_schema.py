@@ -1,0 +1,197 @@
+# -*- coding: utf-8 -*-
+"""JSON Schema (draft 2020-12) of the site policy, version 1.
+
+Kept as Python so Ansible's module packager ships it with the modules; `make schema` writes it out as
+docs/site_policy.schema.json for editors. Every string that ends up in a device CLI or config file has a pattern
+that admits no newline, control character, `!`, `;`, `|`, backtick, quote, `?` or leading/trailing space.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+SUPPORTED_PLATFORMS = ("linux", "cisco_ios", "cisco_wlc9800", "openwrt", "poly", "yealink", "cisco_mpp")
+ZONE_PURPOSES = ("mgmt", "voice", "data", "guest", "ai", "servers")
+PEOPLE_ROLES = ("supervisor", "agent", "billing", "compliance", "admin")
+DATA_CLASSES = ("recordings", "transcripts", "metadata", "payment")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun", "daily")
+
+# Patterns for values rendered into device configuration. Each has a human description for error messages.
+IDENTIFIER = r"^[a-z][a-z0-9_-]{0,31}$"
+HOSTNAME = r"^[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+SAFE_TEXT = r"^[A-Za-z0-9]([A-Za-z0-9 _.,:/@+()=&-]{0,198}[A-Za-z0-9._)])?$"
+PERSON_NAME = r"^[A-Za-z]([A-Za-z .-]{0,62}[A-Za-z.])?$"
+SSID = r"^[A-Za-z0-9]([A-Za-z0-9 _.@+()-]{0,30}[A-Za-z0-9._)-])?$"
+INTERFACE = r"^[A-Z][A-Za-z-]*[0-9]+(/[0-9]+){0,3}(\.[0-9]+)?$"
+FILENAME = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$"
+VERSION = r"^[A-Za-z0-9][A-Za-z0-9._()-]{0,63}$"
+USERNAME = r"^[a-z_][a-z0-9_-]{0,31}$"
+VARIABLE = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+NETWORK_HOST = r"^[A-Za-z0-9]([A-Za-z0-9.:-]{0,251}[A-Za-z0-9])?$"
+SHA256 = r"^[0-9a-fA-F]{64}$"
+DURATION = r"^([0-9]+[mhdwy])+$"
+TIME_OF_DAY = r"^[0-9]{2}:[0-9]{2}$"
+DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+PORT_RANGE = r"^[0-9]{1,5}-[0-9]{1,5}$"
+
+CLI_SAFE_DESCRIPTIONS = {
+    IDENTIFIER: "must be a lower-case identifier: a letter, then letters, digits, '-' or '_' (at most 32)",
+    HOSTNAME: "must be a hostname: letters, digits and '-', starting with a letter (at most 63)",
+    SAFE_TEXT: "contains characters that are not allowed in a device config: use letters, digits, spaces and "
+               "_ . , : / @ + ( ) = & - (no newline, !, ;, |, backtick, quotes, ?; no leading/trailing space)",
+    PERSON_NAME: "a person's name: letters, spaces, '.' and '-' only",
+    SSID: "an SSID of at most 32 characters: letters, digits, spaces and _ . @ + ( ) - "
+          "(no quotes, newline, !, ;, |, backtick; no leading/trailing space)",
+    INTERFACE: "must be an interface name such as GigabitEthernet1/0/1",
+    FILENAME: "must be a plain file name: letters, digits, '.', '_', '+', '-' (no path, no spaces)",
+    VERSION: "must be a version string: letters, digits, '.', '_', '-', '(' and ')'",
+    USERNAME: "must be a Linux user name: lower-case letters, digits, '-' or '_' (at most 32)",
+    VARIABLE: "must be an Ansible variable name (letters, digits, '_')",
+    NETWORK_HOST: "must be a host name or an IP address",
+    SHA256: "must be a SHA-256 checksum: 64 hexadecimal digits",
+    DURATION: "must be a duration such as 90d, 12w, 3h or 1h30m",
+    TIME_OF_DAY: "must be a time of day as HH:MM",
+    DATE: "must be a date as YYYY-MM-DD",
+    PORT_RANGE: "a port range is written low-high, e.g. 10000-20000",
+}
+
+
+def _string(pattern: str, **extra) -> dict:
+    return {"type": "string", "pattern": pattern, **extra}
+
+
+def _object(properties: dict, required: tuple = (), **extra) -> dict:
+    return {"type": "object", "properties": properties, "required": list(required),
+            "additionalProperties": False, **extra}
+
+
+def _list(items: dict, **extra) -> dict:
+    return {"type": "array", "items": items, **extra}
+
+
+VLAN_ID = {"type": "integer", "minimum": 2, "maximum": 4094}
+PORT = {"oneOf": [{"type": "integer", "minimum": 1, "maximum": 65535}, _string(PORT_RANGE)]}
+SWITCH_PORT = _object({"switch": _string(HOSTNAME), "interface": _string(INTERFACE)}, ("switch", "interface"))
+
+SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://aiphone-hardening.invalid/schemas/site_policy.v1.json",
+    "title": "aiphone-hardening site policy",
+    **_object(
+        {
+            "schema_version": {"const": SCHEMA_VERSION},
+            "site": _object({
+                "name": _string(IDENTIFIER),
+                "description": _string(SAFE_TEXT),
+                "timezone": {"type": "string"},
+                "regulated_data": _list({"enum": ["hipaa", "pci", "gdpr", "ccpa", "glba"]}, uniqueItems=True),
+            }, ("name", "timezone")),
+            "zones": _list(_object({
+                "name": _string(IDENTIFIER),
+                "vlan": VLAN_ID,
+                "subnet": {"type": "string"},
+                "gateway": {"type": "string"},
+                "purpose": {"enum": list(ZONE_PURPOSES)},
+                "description": _string(SAFE_TEXT),
+            }, ("name", "vlan", "subnet", "gateway", "purpose")), minItems=1),
+            "services": {
+                "type": "object",
+                "propertyNames": {"pattern": IDENTIFIER},
+                "additionalProperties": _object(
+                    {"protocol": {"enum": ["tcp", "udp", "icmp"]}, "ports": _list(PORT, minItems=1)},
+                    ("protocol",),
+                    **{"if": {"properties": {"protocol": {"enum": ["tcp", "udp"]}}},
+                       "then": {"required": ["ports"]},
+                       "else": {"not": {"required": ["ports"]}}},
+                ),
+                "minProperties": 1,
+            },
+            "flows": _list(_object({
+                "from": _string(IDENTIFIER),
+                "to": _string(IDENTIFIER),
+                "service": _string(IDENTIFIER),
+                "description": _string(SAFE_TEXT),
+            }, ("from", "to", "service"))),
+            "network": _object({
+                "blackhole_vlan": VLAN_ID,
+                "native_vlan": VLAN_ID,
+                "prune_vlans": {"type": "boolean"},
+                "ntp_servers": _list({"type": "string"}),
+                "dns_servers": _list({"type": "string"}),
+                "logging_hosts": _list({"type": "string"}),
+                "banner": _string(SAFE_TEXT),
+                "domain_name": _string(NETWORK_HOST),
+            }),
+            "siem": _object({
+                "host": _string(NETWORK_HOST),
+                "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+                "protocol": {"enum": ["syslog-tls", "relp-tls", "splunk-hec", "cloudwatch"]},
+                "ca_file": {"type": "string"},
+                "peer_name": _string(NETWORK_HOST),
+            }, ("host", "protocol")),
+            "wireless": _object({
+                "radius_servers": _list(_object({"host": _string(NETWORK_HOST),
+                                                 "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+                                                 "secret_var": _string(VARIABLE)}, ("host", "secret_var"))),
+                "ssids": _list(_object({
+                    "name": _string(SSID),
+                    "zone": _string(IDENTIFIER),
+                    "security": {"enum": ["wpa3-personal", "wpa3-enterprise"]},
+                    "psk_var": _string(VARIABLE),
+                    "isolate": {"type": "boolean"},
+                    "hidden": {"type": "boolean"},
+                    "transition": {"type": "boolean"},
+                    "transition_reason": _string(SAFE_TEXT),
+                }, ("name", "zone", "security"),
+                    **{"if": {"properties": {"transition": {"const": True}}, "required": ["transition"]},
+                       "then": {"required": ["transition_reason"]}})),
+            }),
+            "devices": _list(_object({
+                "name": _string(HOSTNAME),
+                "platform": {"enum": list(SUPPORTED_PLATFORMS)},
+                "model": _string(SAFE_TEXT),
+                "zone": _string(IDENTIFIER),
+                "data_zone": _string(IDENTIFIER),
+                "address": {"type": "string"},
+                "switch_port": SWITCH_PORT,
+                "uplink": SWITCH_PORT,
+                "description": _string(SAFE_TEXT),
+            }, ("name", "platform", "model", "zone"))),
+            "firmware_baselines": _list(_object({
+                "platform": {"enum": list(SUPPORTED_PLATFORMS)},
+                "model": _string(SAFE_TEXT),
+                "version": _string(VERSION),
+                "image": _string(FILENAME),
+                "sha256": _string(SHA256),
+                "md5": _string(r"^[0-9a-fA-F]{32}$"),
+                "size": {"type": "integer", "minimum": 1},
+            }, ("platform", "model", "version", "image", "sha256"))),
+            "maintenance": _object({
+                "windows": _list(_object({
+                    "name": _string(IDENTIFIER),
+                    "days": _list({"enum": list(WEEKDAYS)}, minItems=1, uniqueItems=True),
+                    "start": _string(TIME_OF_DAY),
+                    "duration": _string(DURATION),
+                    "timezone": {"type": "string"},
+                }, ("name", "days", "start", "duration"))),
+                "blackout_dates": _list(_string(DATE), uniqueItems=True),
+            }),
+            "retention": _object({data_class: _string(DURATION) for data_class in DATA_CLASSES}),
+            "payment_card_storage": {"enum": ["none", "last4"]},
+            "people": _list(_object({
+                "username": _string(USERNAME),
+                "full_name": _string(PERSON_NAME),
+                "roles": _list({"enum": list(PEOPLE_ROLES)}, minItems=1, uniqueItems=True),
+                "ssh_keys": _list({"type": "string", "pattern": r"^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|"
+                                                                r"ssh-rsa|sk-ssh-ed25519@openssh.com) [A-Za-z0-9+/=]+"
+                                                                r"( [A-Za-z0-9 _.@+-]{0,64})?$"}),
+                "mfa": {"type": "boolean"},
+                "enabled": {"type": "boolean"},
+            }, ("username", "roles"))),
+            "automation": _object({"account": _string(USERNAME)}, ("account",)),
+            "checklist": {"type": "object",
+                          "description": "site extensions of the compliance checklist (see docs/audit.md)"},
+        },
+        ("schema_version", "site", "zones", "services", "flows", "devices"),
+    ),
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: site_policy
+short_description: Validate a site policy and return it
+description:
+  - Reads the site policy file of a site (zones, services, flows, devices, firmware baselines, maintenance windows,
+    retention, people), checks it against the versioned JSON Schema and the semantic rules, and returns it.
+  - Every problem is reported in one run, each naming the file, the key path and the offending value.
+  - Read-only; run it on the controller before any play touches a device.
+version_added: 0.1.0
+author: aiphone-hardening contributors
+options:
+  path:
+    description: Path of the site policy file, usually C({{ inventory_dir }}/site_policy.yml).
+    type: path
+    required: true
+requirements: [jsonschema, PyYAML]
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Validate the site policy before anything is touched
+  aiphone.hardening.site_policy:
+    path: "{{ aiphone_site_policy_file }}"
+  register: aiphone_policy
+  delegate_to: localhost
+  run_once: true
+"""
+
+RETURN = r"""
+policy:
+  description: The validated policy, as written in the file.
+  returned: success
+  type: dict
+summary:
+  description: One line describing what the policy covers.
+  returned: success
+  type: str
+  sample: "site lab: 5 zones, 12 flows, 9 devices, 5 firmware baselines, 2 maintenance windows, 5 people"
+errors:
+  description: Every problem found, as C(file:line: key.path = value: message) strings.
+  returned: failure
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+try:
+    from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import (
+        PolicyError,
+        load_site_policy,
+        summarize,
+    )
+except ImportError as exc:  # jsonschema / PyYAML missing on the controller
+    IMPORT_ERROR = exc
+else:
+    IMPORT_ERROR = None
+
+
+def main():
+    module = AnsibleModule(argument_spec={"path": {"type": "path", "required": True}}, supports_check_mode=True)
+    if IMPORT_ERROR:
+        module.fail_json(msg=f"the site policy module needs jsonschema and PyYAML on the controller: {IMPORT_ERROR}")
+    try:
+        policy = load_site_policy(module.params["path"])
+    except PolicyError as error:
+        module.fail_json(msg=str(error), errors=[str(issue) for issue in error.errors])
+    module.exit_json(changed=False, policy=policy, summary=summarize(policy))
+
+
+if __name__ == "__main__":
+    main()
