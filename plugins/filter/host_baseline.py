@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+"""Filters that turn site-policy values and host listings into what the host baseline roles need.
+
+``duration_seconds``  '90d' -> 7776000 (the policy's own duration grammar, one parser for the whole project)
+``maintenance_oncalendar``  policy maintenance windows -> systemd OnCalendar= expressions in the site timezone
+``package_changes``  two `dpkg-query -W` listings -> [{package, before, after}] of what an upgrade changed
+"""
+
+from __future__ import annotations
+
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import parse_duration
+
+DAY_NAMES = {"mon": "Mon", "tue": "Tue", "wed": "Wed", "thu": "Thu", "fri": "Fri", "sat": "Sat", "sun": "Sun"}
+
+
+def duration_seconds(text):
+    try:
+        return int(parse_duration(str(text)).total_seconds())
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+
+
+def maintenance_oncalendar(windows, timezone="UTC"):
+    """[{days: [sun], start: '02:00', ...}] -> ['Sun *-*-* 02:00:00 Europe/Berlin', ...] (one per window)."""
+    calendars = []
+    for window in windows or []:
+        try:
+            days = ",".join(DAY_NAMES[str(day).lower()[:3]] for day in window["days"])
+            hour, minute = (int(part) for part in str(window["start"]).split(":"))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise AnsibleFilterError(f"maintenance window {window!r} needs days [mon..sun] and start HH:MM") from exc
+        calendars.append(f"{days} *-*-* {hour:02d}:{minute:02d}:00 {timezone}")
+    return calendars
+
+
+def _versions(listing):
+    versions = {}
+    for line in (listing or "").splitlines():
+        name, _sep, version = line.partition("\t")
+        if name and version:
+            versions[name] = version
+    return versions
+
+
+def package_changes(before_listing, after_listing):
+    """Packages whose version differs between two 'name<TAB>version' listings (None = not installed)."""
+    before, after = _versions(before_listing), _versions(after_listing)
+    return [{"package": name, "before": before.get(name), "after": after.get(name)}
+            for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)]
+
+
+class FilterModule:
+    def filters(self):
+        return {"duration_seconds": duration_seconds, "maintenance_oncalendar": maintenance_oncalendar,
+                "package_changes": package_changes}
