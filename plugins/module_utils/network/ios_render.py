@@ -1,0 +1,237 @@
+# -*- coding: utf-8 -*-
+"""Site policy -> intended IOS / IOS-XE switch configuration (pure; no device access).
+
+`render_switch(policy, switch, facts, options)` returns the intended sections; `iosconfig.diff_config` turns
+them into the commands a device still needs. `facts` come from the device's parsed running config
+(`switch_facts`), so the same policy renders correctly for a 24- or 48-port switch.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import InvalidValue
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.acl import (
+    compile_zone_acls, management_acl, zone_acl_name,
+)
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import (
+    RunningConfig, Section, vlan_list,
+)
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import zones_by_name
+
+WIRELESS_PLATFORMS = ("openwrt", "cisco_wlc9800")
+PHYSICAL_PORT_RE = re.compile(
+    r"^interface ((?:Gigabit|TenGigabit|TwoGigabit|FiveGigabit|TwentyFiveGig|FortyGigabit|HundredGig|Fast)"
+    r"\S*\d+/\d+/\d+)$")
+RESERVED_VLANS = {1, 1002, 1003, 1004, 1005}
+MGMT_ACL = "ACL-VTY-MGMT"
+PORT_OWNED = ("description", "switchport mode", "switchport access vlan", "switchport voice vlan",
+              "switchport trunk allowed vlan", "switchport trunk native vlan", "shutdown", "spanning-tree portfast")
+UNUSED_DESCRIPTION = "UNUSED - parked by aiphone-hardening"
+
+# CIS Cisco IOS benchmark management-plane lines (vendor-facts.md); `login block-for` is [I].
+MGMT_PLANE_LINES = [
+    "service password-encryption",
+    "service timestamps log datetime msec",
+    "ip ssh version 2",
+    "ip ssh time-out 60",
+    "ip ssh authentication-retries 3",
+    "login block-for 900 attempts 3 within 120",
+    "logging trap informational",
+    "spanning-tree portfast bpduguard default",
+]
+# Must never be on: plaintext web UI, PAD, and SCP (enabled only while the firmware role transfers an image).
+MGMT_PLANE_ABSENT = ("ip http server", "ip http secure-server", "service pad", "ip scp server enable")
+MGMT_PLANE_OWNED = ("logging host", "ntp server", "snmp-server community")
+
+
+@dataclass
+class SwitchFacts:
+    """What the renderer needs to know about the device (from its running config)."""
+
+    interfaces: list[str] = field(default_factory=list)       # physical ports, device order
+    trunk_ports: list[str] = field(default_factory=list)       # ports in trunk mode now
+    vlans: list[int] = field(default_factory=list)
+    vty_lines: list[str] = field(default_factory=list)         # "line vty 0 4", "line vty 5 15"
+    has_aux: bool = False
+
+
+@dataclass
+class SwitchOptions:
+    management_sources: list[str] = field(default_factory=list)   # operator networks allowed to SSH besides mgmt
+    protected_interfaces: list[str] = field(default_factory=list)  # never touched (e.g. an undeclared uplink)
+    prune_vlans: bool | None = None                                # None: the policy's network.prune_vlans
+    layer3: bool | None = None                                     # None: a switch without `uplink` routes (SVIs)
+    exec_timeout: str = "10 0"
+
+
+@dataclass
+class IntendedConfig:
+    sections: list[Section]
+    banners: dict[str, str]
+    findings: list[str]
+
+
+def switch_facts(running: RunningConfig) -> SwitchFacts:
+    facts = SwitchFacts()
+    for parent, children in running.sections.items():
+        port = PHYSICAL_PORT_RE.match(parent)
+        if port:
+            facts.interfaces.append(port.group(1))
+            if "switchport mode trunk" in children:
+                facts.trunk_ports.append(port.group(1))
+        elif re.fullmatch(r"vlan \d+", parent):
+            facts.vlans.append(int(parent.split()[1]))
+        elif parent.startswith("line vty "):
+            facts.vty_lines.append(parent)
+        elif parent == "line aux 0":
+            facts.has_aux = True
+    return facts
+
+
+def device(policy: dict, name: str) -> dict:
+    for entry in policy.get("devices", []):
+        if entry["name"] == name:
+            return entry
+    raise InvalidValue(f"device {name!r} is not in the site policy's devices list")
+
+
+def render_switch(policy: dict, switch: str, facts: SwitchFacts, options: SwitchOptions) -> IntendedConfig:
+    """The whole intended configuration of `switch`; raises InvalidValue for any unsafe or inconsistent value."""
+    me = device(policy, switch)
+    layer3 = options.layer3 if options.layer3 is not None else "uplink" not in me
+    findings: list[str] = []
+    sections = _vlans(policy, facts, options)
+    sections += _ports(policy, switch, facts, options, findings)
+    if layer3:
+        sections += _zone_acls_and_svis(policy)
+    sections += _management_plane(policy, facts, options)
+    banner = policy.get("network", {}).get("banner")
+    banners = {"login": check_value(banner, "text", "network.banner")} if banner else {}
+    return IntendedConfig(sections, banners, findings)
+
+
+def _vlans(policy: dict, facts: SwitchFacts, options: SwitchOptions) -> list[Section]:
+    network = policy.get("network", {})
+    wanted = {zone["vlan"]: check_value(zone["name"], "name", "zones[].name") for zone in policy["zones"]}
+    for key, name in (("native_vlan", "NATIVE-UNUSED"), ("blackhole_vlan", "BLACKHOLE")):
+        if network.get(key):
+            wanted[network[key]] = name
+    sections = [Section(f"vlan {vlan}", [f"name {name}"], owned=("name",)) for vlan, name in sorted(wanted.items())]
+    prune = options.prune_vlans if options.prune_vlans is not None else network.get("prune_vlans", False)
+    if prune:
+        sections += [Section(f"vlan {vlan}", absent=True)
+                     for vlan in facts.vlans if vlan not in wanted and vlan not in RESERVED_VLANS]
+    return sections
+
+
+def port_intent(policy: dict, attached: dict) -> dict:
+    """Mode and VLANs of the switch port a policy device is plugged into (shared with the verifier)."""
+    zones = zones_by_name(policy)
+    native = policy.get("network", {}).get("native_vlan")
+    if attached["platform"] in WIRELESS_PLATFORMS:
+        ssid_zones = {ssid["zone"] for ssid in policy.get("wireless", {}).get("ssids", [])}
+        allowed = {zones[z]["vlan"] for z in ssid_zones | {attached["zone"]}}
+        return {"mode": "trunk", "allowed": sorted(allowed), "native": native}
+    if attached.get("data_zone"):
+        return {"mode": "access", "access": zones[attached["data_zone"]]["vlan"],
+                "voice": zones[attached["zone"]]["vlan"]}
+    return {"mode": "access", "access": zones[attached["zone"]]["vlan"]}
+
+
+def uplink_intent(policy: dict) -> dict:
+    vlans = {zone["vlan"] for zone in policy["zones"]}
+    return {"mode": "trunk", "allowed": sorted(vlans), "native": policy.get("network", {}).get("native_vlan")}
+
+
+def intended_ports(policy: dict, switch: str) -> dict[str, tuple[str, dict]]:
+    """Interface -> (description, intent) for every port of `switch` the policy names."""
+    ports: dict[str, tuple[str, dict]] = {}
+    for entry in policy.get("devices", []):
+        for key, intent in (("switch_port", None), ("uplink", "uplink")):
+            link = entry.get(key)
+            if link and link["switch"] == switch:
+                name = check_value(link["interface"], "interface", f"devices[{entry['name']}].{key}.interface")
+                what = uplink_intent(policy) if intent else port_intent(policy, entry)
+                label = f"uplink to {entry['name']}" if intent else f"{entry['name']} ({entry['zone']})"
+                ports[name] = (check_value(label, "text", f"devices[{entry['name']}] description"), what)
+    return ports
+
+
+def port_lines(description: str, intent: dict) -> list[str]:
+    lines = [f"description {description}", f"switchport mode {intent['mode']}"]
+    if intent["mode"] == "trunk":
+        if intent.get("native"):
+            lines.append(f"switchport trunk native vlan {intent['native']}")
+        return lines + [f"switchport trunk allowed vlan {vlan_list(intent['allowed'])}"]
+    lines.append(f"switchport access vlan {intent['access']}")
+    if intent.get("voice"):
+        lines.append(f"switchport voice vlan {intent['voice']}")
+    return lines + ["spanning-tree portfast"]
+
+
+def _ports(policy: dict, switch: str, facts: SwitchFacts, options: SwitchOptions,
+           findings: list[str]) -> list[Section]:
+    named = intended_ports(policy, switch)
+    protected = {check_value(p, "interface", "protected_interfaces") for p in options.protected_interfaces}
+    if facts.interfaces:
+        unknown = sorted(set(named) - set(facts.interfaces))
+        if unknown:
+            raise InvalidValue(f"{switch}: the policy names ports the switch does not have: {', '.join(unknown)}")
+    sections = [Section(f"interface {port}", port_lines(description, intent), owned=PORT_OWNED)
+                for port, (description, intent) in named.items() if port not in protected]
+    blackhole = policy.get("network", {}).get("blackhole_vlan")
+    for port in facts.interfaces:
+        if port in named or port in protected:
+            continue
+        if port in facts.trunk_ports:  # an undeclared trunk is probably an uplink: parking it would cut the site off
+            findings.append(f"{switch} {port}: trunk port not in the policy left untouched (declare it or protect it)")
+            continue
+        lines = [f"description {UNUSED_DESCRIPTION}", "switchport mode access"]
+        lines += [f"switchport access vlan {blackhole}"] if blackhole else []
+        sections.append(Section(f"interface {port}", lines + ["shutdown"], owned=PORT_OWNED))
+    return sections
+
+
+def _zone_acls_and_svis(policy: dict) -> list[Section]:
+    sections = []
+    zones = zones_by_name(policy)
+    for zone, entries in compile_zone_acls(policy).items():
+        acl = zone_acl_name(zone)
+        sections.append(Section(f"ip access-list extended {acl}", [e.cli() for e in entries], ordered=True))
+        sections.append(Section(f"interface Vlan{zones[zone]['vlan']}",
+                                [f"description zone {zone}", f"ip access-group {acl} in"],
+                                owned=("description", "ip access-group")))
+    return sections
+
+
+def _management_plane(policy: dict, facts: SwitchFacts, options: SwitchOptions) -> list[Section]:
+    network = policy.get("network", {})
+    lines = list(MGMT_PLANE_LINES)
+    lines += [f"logging host {_ip(a, 'network.logging_hosts')}" for a in network.get("logging_hosts", [])]
+    lines += [f"ntp server {_ip(a, 'network.ntp_servers')}" for a in network.get("ntp_servers", [])]
+    sections = [
+        Section(f"ip access-list extended {MGMT_ACL}",
+                [e.cli() for e in management_acl(policy, options.management_sources)], ordered=True),
+        Section(None, lines, owned=MGMT_PLANE_OWNED, absent_lines=MGMT_PLANE_ABSENT),
+    ]
+    timeout = check_value(options.exec_timeout, "text", "exec_timeout")
+    if not re.fullmatch(r"\d{1,2} \d{1,2}", timeout):
+        raise InvalidValue(f"exec_timeout: {timeout!r} must be '<minutes> <seconds>'")
+    vty = [f"access-class {MGMT_ACL} in", f"exec-timeout {timeout}", "transport input ssh"]
+    for parent in facts.vty_lines or ["line vty 0 15"]:
+        sections.append(Section(parent, vty, owned=("access-class", "exec-timeout", "transport input")))
+    sections.append(Section("line con 0", [f"exec-timeout {timeout}"], owned=("exec-timeout",)))
+    if facts.has_aux:
+        sections.append(Section("line aux 0", ["transport input none"], owned=("transport input",)))
+    return sections
+
+
+def _ip(value: str, field_name: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise InvalidValue(f"{field_name}: {value!r} is not an IP address") from None

@@ -1,0 +1,318 @@
+# -*- coding: utf-8 -*-
+"""IOS-style configuration as data: parse a running config into sections, diff intended sections against it.
+
+The diff is the only thing ever sent to a device: a second run against a converged device yields no command.
+Intended state is a list of `Section`s; each says which child lines it *owns*, so lines a human added under an owned
+prefix are removed, while everything the toolkit does not manage is left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+BANNER_RE = re.compile(r"^banner (\S+) (\^C|.)(.*)$")
+SEQ_RE = re.compile(r"^\d+\s+")
+
+
+@dataclass
+class Section:
+    """Intended state of one configuration section.
+
+    parent:  the mode line ("interface GigabitEthernet1/0/1", "vlan 10", "line vty 0 4"); None = global lines.
+    lines:   child lines (or global lines) that must be present.
+    owned:   prefixes of child lines this section owns: a running line under one of them that is not in `lines` is
+             removed with `no <line>` (unless a new line with the same key overwrites it).
+    absent_lines: lines that must not be present (sent as `no <line>` when they are).
+    ordered: the children are an ordered list (ACL entries): any difference rewrites the section.
+    absent:  the whole section must not exist (`no <parent>`).
+    """
+
+    parent: str | None
+    lines: list[str] = field(default_factory=list)
+    owned: tuple[str, ...] = ()
+    absent_lines: tuple[str, ...] = ()
+    ordered: bool = False
+    absent: bool = False
+
+
+@dataclass
+class RunningConfig:
+    """A parsed running config: global lines, sections (parent -> child lines, in order) and banners."""
+
+    global_lines: list[str] = field(default_factory=list)
+    sections: dict[str, list[str]] = field(default_factory=dict)
+    banners: dict[str, str] = field(default_factory=dict)
+
+    def children(self, parent: str | None) -> list[str] | None:
+        return self.global_lines if parent is None else self.sections.get(parent)
+
+    def parents(self, prefix: str) -> list[str]:
+        return [p for p in self.sections if p.startswith(prefix)]
+
+
+# Lines IOS does not print because they are the default: satisfied when absent and no line with the same key is there.
+IOS_DEFAULT_LINES = frozenset({
+    "exec-timeout 10 0", "ip ssh authentication-retries 3", "logging trap informational",
+})
+
+TRUNK_VLANS_RE = re.compile(r"^(switchport trunk allowed vlan) ([0-9,-]+)$")
+
+
+def normalize(line: str) -> str:
+    line = " ".join(line.split())
+    trunk = TRUNK_VLANS_RE.match(line)
+    if trunk:  # IOS compresses the list into ranges; compare lists, not spellings
+        line = f"{trunk.group(1)} {vlan_list(expand_vlan_list(trunk.group(2)))}"
+    return line
+
+
+def expand_vlan_list(text: str) -> list[int]:
+    vlans: set[int] = set()
+    for part in text.split(","):
+        low, _, high = part.partition("-")
+        vlans.update(range(int(low), int(high or low) + 1))
+    return sorted(vlans)
+
+
+def vlan_list(vlans) -> str:
+    """IOS spelling of a VLAN list: sorted, consecutive runs of 3 or more as ranges (10,20,30-32)."""
+    ordered, runs = sorted(set(vlans)), []
+    for vlan in ordered:
+        if runs and vlan == runs[-1][1] + 1:
+            runs[-1][1] = vlan
+        else:
+            runs.append([vlan, vlan])
+    parts = []
+    for low, high in runs:
+        parts += [f"{low}-{high}"] if high - low >= 2 else [str(v) for v in range(low, high + 1)]
+    return ",".join(parts)
+
+
+def satisfied(line: str, current: list[str]) -> bool:
+    """Is intended `line` in effect given the `current` lines of its section?"""
+    if line in current:
+        return True
+    return line in IOS_DEFAULT_LINES and not any(line_key(other) == line_key(line) for other in current)
+
+
+def parse_running_config(text: str) -> RunningConfig:
+    """Parse `show running-config` output (IOS / IOS-XE indentation rules)."""
+    config = RunningConfig()
+    lines = text.splitlines()
+    current: list[str] | None = None
+    index = 0
+    while index < len(lines):
+        raw = lines[index].rstrip()
+        index += 1
+        if not raw.strip() or raw.startswith("!") or raw.startswith("Building configuration") \
+                or raw.startswith("Current configuration") or raw.strip() == "end":
+            if raw.startswith("!"):
+                current = None
+            continue
+        banner = BANNER_RE.match(raw)
+        if banner and not raw.startswith(" "):
+            kind, delimiter, rest = banner.groups()
+            index = _read_banner(config, kind, delimiter, rest, lines, index)
+            current = None
+            continue
+        if raw.startswith(" "):
+            if current is not None:
+                current.append(normalize(raw))
+            continue
+        line = normalize(raw)
+        if _opens_section(line, lines, index):
+            current = config.sections.setdefault(line, [])
+        else:
+            config.global_lines.append(line)
+            current = None
+    return config
+
+
+def _opens_section(line: str, lines: list[str], index: int) -> bool:
+    following = lines[index] if index < len(lines) else ""
+    return following.startswith(" ") or line.split()[0] in ("interface", "vlan", "line", "ip access-list") \
+        or line.startswith("ip access-list ")
+
+
+def _read_banner(config: RunningConfig, kind: str, delimiter: str, rest: str, lines: list[str], index: int) -> int:
+    if delimiter in rest:
+        config.banners[kind] = rest.split(delimiter, 1)[0].strip()
+        return index
+    body = [rest] if rest.strip() else []
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        if delimiter in line:
+            before = line.split(delimiter, 1)[0]
+            if before.strip():
+                body.append(before)
+            break
+        body.append(line)
+    config.banners[kind] = "\n".join(part.strip() for part in body).strip()
+    return index
+
+
+def canonical_children(lines: list[str]) -> list[str]:
+    """ACL entries without sequence numbers, whitespace-normalised (IOS-XE prints `10 permit ...`)."""
+    from ansible_collections.aiphone.hardening.plugins.module_utils.network.acl import canonical_ace
+    return [canonical_ace(SEQ_RE.sub("", normalize(line))) for line in lines if not line.startswith("remark")]
+
+
+def line_key(line: str) -> str:
+    """Lines with the same key overwrite each other on IOS (`switchport access vlan 30` replaces `... vlan 20`)."""
+    for prefix in KEYED_PREFIXES:
+        if line == prefix or line.startswith(prefix + " "):
+            return prefix
+    return line
+
+
+KEYED_PREFIXES = (
+    "switchport mode", "switchport access vlan", "switchport voice vlan", "switchport trunk allowed vlan",
+    "switchport trunk native vlan", "description", "ip access-group", "exec-timeout", "transport input",
+    "access-class", "name", "logging trap", "ip ssh time-out", "ip ssh authentication-retries", "ip ssh version",
+    "login block-for", "ip address", "service timestamps log",
+)
+
+
+@dataclass
+class SectionChange:
+    parent: str | None
+    commands: list[str]
+    before: list[str]
+    after: list[str]
+
+
+def diff_section(section: Section, running: RunningConfig) -> SectionChange | None:
+    """Commands that bring `running` to `section` (None when it already matches)."""
+    current = running.children(section.parent)
+    if section.absent:
+        if current is None:
+            return None
+        return SectionChange(section.parent, [f"no {section.parent}"], current, [])
+    if section.ordered:
+        return _diff_ordered(section, current)
+    current = current or []
+    missing = [line for line in section.lines if not satisfied(line, current)]
+    new_keys = {line_key(line) for line in missing}
+    stale = [line for line in current
+             if line not in section.lines and any(_under(line, prefix) for prefix in section.owned)
+             and line_key(line) not in new_keys]
+    stale += [line for line in section.absent_lines if line in current and line not in stale]
+    if not missing and not stale and (section.parent is None or section.parent in running.sections):
+        return None
+    commands = [f"no {line}" for line in stale] + missing
+    if section.parent is not None:
+        commands = [section.parent] + [f" {command}" for command in commands]
+    if section.parent is None:  # global lines: show only what changes, not the whole config
+        return SectionChange(None, commands, stale + [line for line in current if line_key(line) in new_keys],
+                             missing)
+    after = [line for line in current if line not in stale and line_key(line) not in new_keys] + missing
+    return SectionChange(section.parent, commands, list(current), after)
+
+
+def _under(line: str, prefix: str) -> bool:
+    return line == prefix or line.startswith(prefix + " ")
+
+
+def _diff_ordered(section: Section, current: list[str] | None) -> SectionChange | None:
+    wanted = canonical_children(section.lines)
+    if current is not None and canonical_children(current) == wanted:
+        return None
+    numbered = [f" {10 * (n + 1)} {line}" for n, line in enumerate(wanted)]
+    # Rewriting the whole list keeps the order exact; IOS applies an undefined ACL as permit-all for the few
+    # milliseconds in between, which never locks the operator out.
+    commands = ([f"no {section.parent}"] if current is not None else []) + [section.parent] + numbered
+    return SectionChange(section.parent, commands, list(current or []), wanted)
+
+
+def diff_banner(kind: str, text: str, running: RunningConfig) -> SectionChange | None:
+    if running.banners.get(kind, "").strip() == text.strip():
+        return None
+    # '#' is refused in banner text by the injection guard, so it is a safe delimiter.
+    return SectionChange(f"banner {kind}", [f"banner {kind} #{text}#"],
+                         [running.banners[kind]] if kind in running.banners else [], [text])
+
+
+def diff_config(sections: list[Section], banners: dict[str, str], running: RunningConfig) -> list[SectionChange]:
+    changes = [diff_section(section, running) for section in sections]
+    changes += [diff_banner(kind, text, running) for kind, text in banners.items()]
+    return [change for change in changes if change]
+
+
+def commands_of(changes: list[SectionChange]) -> list[str]:
+    return [command for change in changes for command in change.commands]
+
+
+def verify_applied(commands: list[str], running: RunningConfig) -> list[str]:
+    """Read-back check: every sent command is in effect in `running`; returns the commands that are not.
+
+    `commands` are IOS config text (children indented by one space). Never trust the absence of an error string:
+    devices differ in how they refuse a command, so the only proof is the configuration read back.
+    """
+    problems: list[str] = []
+    parent: str | None = None
+    acl_entries: dict[str, list[str]] = {}
+    for command in commands:
+        child = command.startswith(" ")
+        line = normalize(command)
+        if not child:
+            parent = None
+        if line.startswith("banner "):
+            kind, text = line.split(" ", 2)[1], line.split(" ", 2)[2].strip("#")
+            if running.banners.get(kind, "").strip() != text.strip():
+                problems.append(command)
+            continue
+        if not child and not line.startswith("no ") and _is_parent(line):
+            parent = line
+            if line.startswith("ip access-list"):
+                acl_entries[line] = []
+            continue
+        if parent in acl_entries and child:
+            acl_entries[parent].append(line)
+            continue
+        current = running.children(parent) or []
+        if line.startswith("no "):
+            target = line[3:]
+            gone = target not in current and (parent is not None or target not in running.sections)
+            if not gone and not (parent is None and _replaced_later(target, commands)):
+                problems.append(command)
+        elif not satisfied(line, current):
+            problems.append(command)
+    for acl, entries in acl_entries.items():
+        if canonical_children(running.sections.get(acl, [])) != canonical_children(entries):
+            problems.append(acl)
+    return problems
+
+
+def _is_parent(line: str) -> bool:
+    return line.split()[0] in ("interface", "vlan", "line") or line.startswith("ip access-list ")
+
+
+def _replaced_later(target: str, commands: list[str]) -> bool:
+    """`no ip access-list extended X` followed by its re-creation: the section is expected to exist."""
+    return any(normalize(command) == target for command in commands)
+
+
+def render_sections(sections: list[Section], banners: dict[str, str]) -> list[str]:
+    """The intended config as IOS text (for `state: rendered`-style output and tests)."""
+    out: list[str] = []
+    for section in sections:
+        if section.absent:
+            continue
+        if section.parent is None:
+            out += section.lines
+        else:
+            out += [section.parent] + [f" {line}" for line in section.lines]
+    out += [f"banner {kind} #{text}#" for kind, text in banners.items()]
+    return out
+
+
+def unified_diff(changes: list[SectionChange]) -> tuple[str, str]:
+    """(before, after) text of the affected sections, for Ansible's --diff."""
+    before, after = [], []
+    for change in changes:
+        header = [change.parent] if change.parent else []
+        before += header + [f" {line}" if change.parent else line for line in change.before]
+        after += header + [f" {line}" if change.parent else line for line in change.after]
+    return "\n".join(before) + "\n", "\n".join(after) + "\n"
