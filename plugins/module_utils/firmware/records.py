@@ -16,7 +16,7 @@ try:
 except ImportError:
     audit_trail = None
 
-RECORD_KIND = "firmware_attempt"
+RECORD_KIND = "firmware"
 RECORD_FIELDS = ("device", "platform", "model", "from_version", "to_version", "checksum", "result", "reason",
                  "start", "end", "operator", "forced", "force_reason", "step")
 

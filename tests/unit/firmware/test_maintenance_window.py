@@ -4,6 +4,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from ansible_collections.aiphone.hardening.plugins.module_utils.maintenance_window import (
     MaintenanceSchedule,
     Window,
@@ -139,7 +140,7 @@ def test_bad_windows_are_refused_naming_the_value(entry, fragment):
 def test_bad_timezone_and_blackout_are_refused():
     with pytest.raises(WindowError, match="Mars/Olympus"):
         MaintenanceSchedule("Mars/Olympus", [])
-    with pytest.raises(WindowError, match="24.12.2026"):
+    with pytest.raises(WindowError, match=r"24\.12\.2026"):
         MaintenanceSchedule("UTC", [], ["24.12.2026"])
 
 

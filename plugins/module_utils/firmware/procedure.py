@@ -1,0 +1,154 @@
+"""The upgrade procedure of ONE device, driver-agnostic (see contract.UpgradeSteps for the steps).
+
+gate on the baseline -> pre-checks -> stage + verify -> [window gate] -> [idle?] -> activate -> wait -> post-checks;
+any failure after activate -> recover (previous image + config) and report the device failed with the reason.
+Non-disruptive steps run at any time; the window gate stands only in front of activate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import DeviceBusy, DriverError
+from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.contract import Target, UpgradeSteps
+from ansible_collections.aiphone.hardening.plugins.module_utils.maintenance_window import (
+    MaintenanceSchedule,
+    utc_now,
+)
+
+# Result values of one device.
+COMPLIANT = "compliant"          # already on the baseline: nothing done
+PLANNED = "planned"              # check mode: would be upgraded
+UPGRADED = "upgraded"
+FAILED = "failed"                # failed; `recovered` says whether it is back on a known-good image
+BUSY = "busy"                    # a phone in a call: retried later in the window, never forced
+DEFERRED = "deferred"            # the step would not finish before the window closes: not started
+NOT_STARTED = "not_started"      # the rollout stopped before this device
+NO_BASELINE = "no_baseline"      # the policy has no approved firmware for this platform + model
+
+
+class WindowClosed(Exception):
+    """A disruptive step may not start now; the message names the next window."""
+
+
+@dataclass
+class Gate:
+    """Maintenance-window gate in front of every disruptive step."""
+
+    schedule: MaintenanceSchedule
+    force: bool = False
+    force_reason: str = ""
+    clock: Callable[[], dt.datetime] = utc_now
+
+    def __post_init__(self):
+        if self.force and not self.force_reason.strip():
+            raise ValueError("force needs a force_reason (it is recorded in the audit trail)")
+
+    def refusal(self, step_seconds: float) -> str | None:
+        return self.schedule.refusal(self.clock(), step_seconds)
+
+    def admit(self, step_seconds: float) -> bool:
+        """True when admitted only because of force; raise WindowClosed when refused and not forced."""
+        refusal = self.refusal(step_seconds)
+        if refusal is None:
+            return False
+        if self.force:
+            return True
+        raise WindowClosed(refusal)
+
+
+@dataclass
+class DeviceResult:
+    """One line of the closing summary (and the content of the device's audit record)."""
+
+    device: str
+    platform: str
+    model: str
+    before: str = ""
+    after: str = ""
+    target: str = ""
+    checksum: str = ""
+    result: str = PLANNED
+    reason: str = ""
+    batch: int = 0
+    start: str = ""
+    end: str = ""
+    duration_seconds: float = 0.0
+    attempts: int = 0
+    forced: bool = False
+    recovered: bool | None = None
+    steps: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return self.result == UPGRADED or (self.result == FAILED and "activate" in self.steps)
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "changed": self.changed}
+
+
+def _now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def upgrade_device(driver: UpgradeSteps, target: Target, gate: Gate, result: DeviceResult,
+                   check_mode: bool = False) -> DeviceResult:
+    """Run the procedure on an OPEN driver; fill and return ``result``. Never raises DriverError."""
+    started = time.monotonic()
+    result.start = result.start or _now_iso()
+    result.attempts += 1
+    result.target, result.checksum = target.version, target.sha256
+    before: dict = {}
+    try:
+        before = driver.get_firmware()
+        result.before = result.before or str(before.get("version", ""))
+        result.after = str(before.get("version", ""))
+        if result.after == target.version:
+            result.result, result.reason = COMPLIANT, "already runs the baseline"
+            return result
+        if check_mode:
+            result.result, result.reason = PLANNED, f"would upgrade {result.after} -> {target.version}"
+            return result
+        _step(result, "precheck", driver.precheck, target)
+        _step(result, "stage", driver.stage, target)
+        result.forced = gate.admit(driver.reboot_timeout) or result.forced
+        if driver.is_busy():
+            raise DeviceBusy("in a call: the reboot is postponed, retried later in the window", result.device)
+        _step(result, "activate", driver.activate, target)
+        _step(result, "wait", driver.wait_until_back, driver.reboot_timeout)
+        _step(result, "postcheck", driver.postcheck, target, before)
+        result.after = target.version
+        result.result, result.reason = UPGRADED, ""
+    except WindowClosed as exc:
+        result.result, result.reason = DEFERRED, str(exc)
+    except DeviceBusy as exc:
+        result.result, result.reason = BUSY, str(exc)
+    except DriverError as exc:
+        result.result, result.reason = FAILED, f"{result.steps[-1] if result.steps else 'read'}: {exc}"
+        if "activate" in result.steps:
+            _recover(driver, target, before, result)
+        else:
+            result.recovered = True    # nothing disruptive happened: the device never left its image
+    finally:
+        result.end = _now_iso()
+        result.duration_seconds = round(result.duration_seconds + time.monotonic() - started, 3)
+    return result
+
+
+def _step(result: DeviceResult, name: str, function, *args):
+    result.steps.append(name)
+    return function(*args)
+
+
+def _recover(driver: UpgradeSteps, target: Target, before: dict, result: DeviceResult) -> None:
+    try:
+        found = driver.recover(target, before)
+        result.recovered = True
+        result.after = str((found or {}).get("version", result.after))
+        result.reason += f"; recovered on {result.after}"
+    except DriverError as exc:
+        result.recovered = False
+        result.reason += f"; RECOVERY FAILED ({exc}): the device needs hands-on attention"

@@ -1,0 +1,234 @@
+"""Staged rollout of firmware over many devices: canary per model, then batches, stop on a failure threshold.
+
+    survey (read every device's firmware, in parallel, non-disruptive)
+      -> plan (canary batch: N or P% of each model's outdated devices; then batches of `batch_size`)
+      -> run batch by batch; within a batch devices upgrade in parallel (phones reboot together)
+      -> a batch whose failure rate passes `max_fail_percentage` stops the rollout (the canary batch stops it at
+         the first failure); a device whose step would not fit in the window is not started, and no later batch is
+      -> phones busy in a call are retried every `busy_retry_seconds` while the window still fits their step
+      -> summary: every device with before/after, result, duration, batch.
+
+Check mode = survey + plan + estimate: which devices would change, in which batch, estimated duration, whether it
+fits the window. Why a scheduler inside one module instead of Ansible's `serial`/`max_fail_percentage`: canaries per
+model, parallel reboots of hundreds of phones without a forked module process per phone, and "retry a busy phone
+later in the window" all need one view of the whole rollout (see docs/firmware.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import DriverError
+from ansible_collections.aiphone.hardening.plugins.module_utils.firmware import procedure as proc
+from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.contract import Target
+from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.policy import baseline_for
+from ansible_collections.aiphone.hardening.plugins.module_utils.maintenance_window import format_duration
+
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    """One device to consider: its policy identity and how to reach it (driver constructor keyword arguments)."""
+
+    name: str
+    platform: str
+    model: str
+    connection: dict = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass
+class RolloutOptions:
+    canary: str = "1"                 # per model: a count ("2") or a percentage ("10%") of its outdated devices
+    batch_size: str = "25%"           # a count or a percentage of all outdated devices
+    max_fail_percentage: float = 0.0  # a batch with a higher failure rate stops the rollout
+    parallel: int = 64                # devices upgraded at once within a batch
+    busy_retry_seconds: float = 60.0
+    check_mode: bool = False
+
+
+def parse_share(value: str | int, total: int, what: str) -> int:
+    """'3' -> 3, '10%' -> ceil(10% of total), at least 1 (when total > 0)."""
+    text = str(value).strip()
+    try:
+        count = math.ceil(total * float(text[:-1]) / 100) if text.endswith("%") else int(text)
+    except ValueError:
+        raise ValueError(f"{what} {value!r} must be a count like 5 or a percentage like 10%") from None
+    if count < 0 or (text.endswith("%") and not 0 < float(text[:-1]) <= 100):
+        raise ValueError(f"{what} {value!r} must be a positive count or a percentage in (0, 100]")
+    return min(max(count, 1), total) if total else 0
+
+
+@dataclass
+class Plan:
+    batches: list[list[DeviceSpec]]
+    results: dict[str, proc.DeviceResult]      # every device, in input order
+    targets: dict[str, Target]
+    reboot_seconds: dict[str, float]
+
+    def estimated_seconds(self) -> float:
+        """Sequential batches, each as long as its slowest device's reboot."""
+        return sum(max(self.reboot_seconds[d.name] for d in batch) for batch in self.batches)
+
+
+class Rollout:
+    """Runs one staged rollout; ``driver_factory(spec)`` returns an unopened driver (a context manager)."""
+
+    def __init__(self, devices: list[DeviceSpec], policy: dict, gate: proc.Gate, options: RolloutOptions,
+                 driver_factory: Callable[[DeviceSpec], object], firmware_dir: str = "",
+                 record: Callable[[dict], None] | None = None):
+        self.devices = devices
+        self.policy = policy
+        self.gate = gate
+        self.options = options
+        self.driver_factory = driver_factory
+        self.firmware_dir = firmware_dir
+        self._record = record
+        self._record_lock = threading.Lock()
+        self.stopped_reason = ""
+
+    # -- survey + plan ---------------------------------------------------------------------------------------
+    def plan(self) -> Plan:
+        results = {d.name: proc.DeviceResult(d.name, d.platform, d.model) for d in self.devices}
+        targets: dict[str, Target] = {}
+        for device in self.devices:
+            baseline = baseline_for(self.policy, device.platform, device.model)
+            if baseline is None:
+                results[device.name].result = proc.NO_BASELINE
+                results[device.name].reason = f"no firmware baseline for {device.platform} {device.model} in the policy"
+            else:
+                targets[device.name] = Target.from_baseline(baseline, self.firmware_dir)
+        surveyed = [d for d in self.devices if d.name in targets]
+        self._parallel(self._survey, surveyed, results, targets)
+        outdated = [d for d in surveyed if results[d.name].result == proc.PLANNED]
+        reboot = {d.name: float(self.driver_factory(d).reboot_timeout) for d in outdated}
+        return Plan(self._batches(outdated), results, targets, reboot)
+
+    def _survey(self, device: DeviceSpec, results, targets) -> None:
+        """Read the running firmware (the procedure in check mode): compliant, planned or failed."""
+        result = results[device.name]
+        try:
+            with self.driver_factory(device) as driver:
+                proc.upgrade_device(driver, targets[device.name], self.gate, result, check_mode=True)
+        except DriverError as exc:
+            result.result, result.reason = proc.FAILED, f"connect: {exc}"
+            result.recovered = True
+        result.attempts, result.start, result.duration_seconds = 0, "", 0.0
+
+    def _batches(self, outdated: list[DeviceSpec]) -> list[list[DeviceSpec]]:
+        by_model: dict[tuple[str, str], list[DeviceSpec]] = {}
+        for device in outdated:
+            by_model.setdefault((device.platform, device.model), []).append(device)
+        canary = [d for group in by_model.values()
+                  for d in group[:parse_share(self.options.canary, len(group), "canary")]]
+        rest = [d for d in outdated if d not in canary]
+        size = parse_share(self.options.batch_size, len(rest), "batch_size")
+        return [batch for batch in [canary, *(rest[i:i + size] for i in range(0, len(rest), size or 1))] if batch]
+
+    # -- run --------------------------------------------------------------------------------------------------
+    def run(self) -> dict:
+        started = time.monotonic()
+        plan = self.plan()
+        for number, batch in enumerate(plan.batches):
+            for device in batch:
+                plan.results[device.name].batch = number
+        if not self.options.check_mode:
+            self._run_batches(plan)
+        return self.summary(plan, time.monotonic() - started)
+
+    def _run_batches(self, plan: Plan) -> None:
+        busy: list[DeviceSpec] = []
+        for number, batch in enumerate(plan.batches):
+            if self.stopped_reason:
+                self._mark_not_started(plan, batch)
+                continue
+            self._parallel(self._upgrade, batch, plan.results, plan.targets)
+            outcomes = [plan.results[d.name] for d in batch]
+            busy += [d for d in batch if plan.results[d.name].result == proc.BUSY]
+            self._judge_batch(number, outcomes)
+        self._retry_busy(plan, busy)
+
+    def _judge_batch(self, number: int, outcomes: list[proc.DeviceResult]) -> None:
+        if any(r.result == proc.DEFERRED for r in outcomes):
+            self.stopped_reason = f"batch {number}: the maintenance window closes before the next step would finish"
+            return
+        attempted = [r for r in outcomes if r.result in (proc.UPGRADED, proc.FAILED)]
+        failed = [r for r in attempted if r.result == proc.FAILED]
+        if not failed:
+            return
+        rate = 100.0 * len(failed) / len(attempted)
+        limit = 0.0 if number == 0 else self.options.max_fail_percentage
+        if rate > limit:
+            which = "canary batch" if number == 0 else f"batch {number}"
+            self.stopped_reason = (f"{which}: {len(failed)} of {len(attempted)} failed ({rate:.0f}% > {limit:g}%): "
+                                   f"{', '.join(r.device for r in failed)}")
+
+    def _retry_busy(self, plan: Plan, busy: list[DeviceSpec]) -> None:
+        while busy and not self.stopped_reason:
+            step = max(plan.reboot_seconds[d.name] for d in busy)
+            if self.gate.refusal(step + self.options.busy_retry_seconds) is not None and not self.gate.force:
+                for device in busy:
+                    plan.results[device.name].reason += "; still busy when the window could no longer fit its reboot"
+                return
+            time.sleep(self.options.busy_retry_seconds)
+            self._parallel(self._upgrade, busy, plan.results, plan.targets)
+            busy = [d for d in busy if plan.results[d.name].result == proc.BUSY]
+
+    def _mark_not_started(self, plan: Plan, batch: list[DeviceSpec]) -> None:
+        for device in batch:
+            plan.results[device.name].result = proc.NOT_STARTED
+            plan.results[device.name].reason = f"rollout stopped: {self.stopped_reason}"
+
+    def _upgrade(self, device: DeviceSpec, results, targets) -> None:
+        result = results[device.name]
+        result.steps = []
+        try:
+            with self.driver_factory(device) as driver:
+                proc.upgrade_device(driver, targets[device.name], self.gate, result)
+        except DriverError as exc:           # open/close failures (auth, host key, unreachable)
+            result.result, result.reason = proc.FAILED, f"connect: {exc}"
+            result.recovered = result.recovered if "activate" in result.steps else True
+        self.record(result)
+
+    def record(self, result: proc.DeviceResult) -> None:
+        """One audit record per attempt (anything past the survey, including a refused login)."""
+        if self._record is None or not (result.steps or result.result == proc.FAILED):
+            return
+        with self._record_lock:      # the trail's fcntl lock does not separate threads of one process
+            self._record(result.as_dict())     # a snapshot: a busy device's result changes on retry
+
+    def _parallel(self, function, devices: list[DeviceSpec], *args) -> None:
+        if not devices:
+            return
+        with ThreadPoolExecutor(max_workers=max(1, min(self.options.parallel, len(devices)))) as pool:
+            for future in [pool.submit(function, device, *args) for device in devices]:
+                future.result()
+
+    # -- report -----------------------------------------------------------------------------------------------
+    def summary(self, plan: Plan, elapsed: float) -> dict:
+        now = self.gate.clock()
+        estimated = plan.estimated_seconds()
+        current = self.gate.schedule.current(now)
+        upcoming = self.gate.schedule.next_window(now)
+        room = current.remaining(now) if current else (upcoming.end - upcoming.start if upcoming else dt.timedelta(0))
+        counts: dict[str, int] = {}
+        for result in plan.results.values():
+            counts[result.result] = counts.get(result.result, 0) + 1
+        return {
+            "devices": [r.as_dict() for r in plan.results.values()],
+            "batches": [[d.name for d in batch] for batch in plan.batches],
+            "counts": counts,
+            "estimated_seconds": round(estimated, 1),
+            "fits_window": estimated <= room.total_seconds() or self.gate.force,
+            "window": (f"inside {current.name}, {format_duration(current.remaining(now))} left" if current
+                       else f"outside; next: {upcoming.describe()}" if upcoming else "no window scheduled"),
+            "elapsed_seconds": round(elapsed, 2),
+            "stopped": bool(self.stopped_reason),
+            "stopped_reason": self.stopped_reason,
+            "changed": any(r.changed for r in plan.results.values()),
+            "failed": any(r.result == proc.FAILED for r in plan.results.values()),
+        }
