@@ -10,6 +10,7 @@ Helpers used by the renderers: `zones_by_name`, `service_port_ranges`, `expand_f
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
 import re
@@ -17,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable, NamedTuple
 
 try:
-    import yaml
     import jsonschema
+    import yaml
 except ImportError as exc:  # pragma: no cover - reported by the module / CLI that imports us
     raise ImportError(f"the site policy needs PyYAML and jsonschema on the controller: {exc}") from exc
 
@@ -30,8 +31,18 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy_sche
 )
 
 __all__ = [
-    "SCHEMA_VERSION", "SUPPORTED_PLATFORMS", "PolicyIssue", "PolicyError", "Flow", "load_site_policy",
-    "validate_site_policy", "summarize", "zones_by_name", "service_port_ranges", "expand_flows", "parse_duration",
+    "SCHEMA_VERSION",
+    "SUPPORTED_PLATFORMS",
+    "Flow",
+    "PolicyError",
+    "PolicyIssue",
+    "expand_flows",
+    "load_site_policy",
+    "parse_duration",
+    "service_port_ranges",
+    "summarize",
+    "validate_site_policy",
+    "zones_by_name",
 ]
 
 CISCO_RESERVED_VLANS = frozenset({1002, 1003, 1004, 1005})  # VLAN 1 is refused by the schema
@@ -279,10 +290,8 @@ def _check_subnet(pos: int, zone: dict, report: _Collector) -> ipaddress.IPv4Net
         network = ipaddress.IPv4Network(subnet, strict=True)
     except ValueError as exc:
         hint = ""
-        try:
+        with contextlib.suppress(ValueError):
             hint = f" (did you mean {ipaddress.IPv4Network(subnet, strict=False)}?)"
-        except ValueError:
-            pass
         report.add(("zones", pos, "subnet"), subnet, f"not a valid IPv4 subnet: {exc}{hint}")
         return None
     if network.prefixlen > 30:
