@@ -23,7 +23,7 @@ from xml.etree import ElementTree
 from aiohttp import web
 
 from lab.device import register_platform
-from lab.phones.http import UNSAFE_VALUE, HttpPhone, version_key
+from lab.phones.http import UNSAFE_VALUE, HttpPhone, parse_xml, version_key
 
 DEFAULT_RETRY_DELAY = "3600"
 
@@ -128,7 +128,7 @@ class CiscoMppPhone(HttpPhone):
         if profile is None:
             return
         try:
-            root = ElementTree.fromstring(profile)
+            root = parse_xml(profile)
         except ElementTree.ParseError as exc:
             self.logline(f"profile {url} rejected: {exc}")
             return

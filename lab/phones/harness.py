@@ -49,7 +49,7 @@ class BackgroundLoop:
         def invoke() -> None:
             try:
                 result.set_result(function(*args, **kwargs))
-            except Exception as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            except Exception as exc:
                 result.set_exception(exc)
 
         self.loop.call_soon_threadsafe(invoke)

@@ -17,6 +17,7 @@ import weakref
 from collections import deque
 from pathlib import Path
 from typing import Any, ClassVar
+from xml.etree import ElementTree
 
 import aiohttp
 from aiohttp import web
@@ -46,6 +47,16 @@ def derived_serial(name: str) -> str:
 def version_key(version: str) -> tuple:
     """Sort key of a vendor version string: its numbers in order (``sip88xx.12-0-4MPP0001-41`` → 88,12,0,4,1,41)."""
     return tuple(int(part) for part in re.findall(r"\d+", version))
+
+
+def parse_xml(content: bytes) -> ElementTree.Element:
+    """Parse a provisioning XML file; documents with a DTD are refused (no entity expansion attacks).
+
+    Raises ElementTree.ParseError for malformed or refused documents.
+    """
+    if b"<!DOCTYPE" in content.upper() or b"<!ENTITY" in content.upper():
+        raise ElementTree.ParseError("DTDs and entities are not accepted")
+    return ElementTree.fromstring(content)  # noqa: S314 - no DTD possible past the check above
 
 
 def basic_auth_ok(request: web.BaseRequest, username: str, password: str) -> bool:

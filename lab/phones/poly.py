@@ -24,7 +24,7 @@ from xml.etree import ElementTree
 from aiohttp import web
 
 from lab.device import register_platform
-from lab.phones.http import PHONE_FAULTS, UNSAFE_VALUE, HttpPhone
+from lab.phones.http import PHONE_FAULTS, UNSAFE_VALUE, HttpPhone, parse_xml
 
 REST_USER = "Polycom"
 FACTORY_PASSWORD = "456"
@@ -180,12 +180,13 @@ class PolyPhone(HttpPhone):
     async def provision(self) -> None:
         """Re-read the configuration from the provisioning server; install a different firmware build if named."""
         server = self.params["device.prov.serverName"]
-        master = await self.fetch(urljoin(server, f"{self.mac}.cfg")) or await self.fetch(urljoin(server, MASTER_CONFIG))
+        master = (await self.fetch(urljoin(server, f"{self.mac}.cfg"))
+                  or await self.fetch(urljoin(server, MASTER_CONFIG)))
         if master is None:
             self.logline("provisioning failed: no master configuration file")
             return
         try:
-            application = ElementTree.fromstring(master).iter("APPLICATION")
+            application = parse_xml(master).iter("APPLICATION")
             attributes = next(application).attrib
         except (ElementTree.ParseError, StopIteration):
             self.logline("provisioning failed: master configuration has no APPLICATION element")
@@ -201,7 +202,7 @@ class PolyPhone(HttpPhone):
         if content is None:
             return
         try:
-            root = ElementTree.fromstring(content)
+            root = parse_xml(content)
         except ElementTree.ParseError as exc:
             self.logline(f"configuration file {url} rejected: {exc}")
             return

@@ -7,7 +7,6 @@ import re
 import time
 import urllib.error
 import urllib.request
-from xml.etree import ElementTree
 
 import pytest
 
@@ -15,6 +14,7 @@ from lab.device import Credentials
 from lab.firmware_images import make_image
 from lab.phones.cisco_mpp import CiscoMppPhone
 from lab.phones.harness import BackgroundLoop
+from lab.phones.http import parse_xml
 from lab.provisioning import ProvisioningServer
 
 PASSWORD = "lab-mpp-admin-1"
@@ -30,7 +30,7 @@ def get(phone, path, password=PASSWORD, timeout=5):
     token = base64.b64encode(f"admin:{password}".encode()).decode()
     request.add_header("Authorization", f"Basic {token}")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http://127.0.0.1 URL
             return response.status, response.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode()
@@ -74,7 +74,7 @@ def test_status_page_and_xml(lab):
     assert status == 200
     assert f"Product Name:</td><td>{MODEL}<" in page and f"Serial Number:</td><td>{phone.serial}<" in page
     assert software_version(phone) == OLD
-    root = ElementTree.fromstring(get(phone, "/admin/status.xml")[1])
+    root = parse_xml(get(phone, "/admin/status.xml")[1].encode())
     assert root.findtext("Software_Version") == OLD and root.findtext("MAC_Address") == phone.mac.upper()
 
 
