@@ -12,6 +12,7 @@ import textwrap
 import time
 
 import pytest
+
 from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail as at
 
 CANARY = "CANARY-s3cr3t-7f1d"
@@ -177,8 +178,9 @@ def test_secrets_never_reach_the_file(tmp_path, record, secret_values):
 
 
 def test_harmless_keys_are_kept(tmp_path):
-    stored = at.append(str(tmp_path), {"kind": "x", "psk_var": "vault_wifi_staff_psk", "ssh_key_fingerprint": "SHA256:a",
-                                       "password_set": True, "task": "Rotate enable secret"})
+    stored = at.append(str(tmp_path), {"kind": "x", "psk_var": "vault_wifi_staff_psk",
+                                       "ssh_key_fingerprint": "SHA256:a", "password_set": True,
+                                       "task": "Rotate enable secret"})
     assert stored["psk_var"] == "vault_wifi_staff_psk" and stored["ssh_key_fingerprint"] == "SHA256:a"
     assert stored["password_set"] is True and stored["task"] == "Rotate enable secret"
 

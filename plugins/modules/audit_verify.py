@@ -1,0 +1,101 @@
+#!/usr/bin/python
+"""Ansible module: verify the hash chain of a site's audit trail."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: audit_verify
+short_description: Verify a site's tamper-evident audit trail and name the first broken record
+description:
+  - Reads C(<audit_dir>/<site>/trail.jsonl) and checks every record - canonical form, its own SHA-256, the link to
+    the previous record, the sequence number - and that the trail is not shorter than its head file remembers.
+  - Read-only; runs on the controller (C(delegate_to: localhost)).
+  - A torn last line (a run killed while writing) is a warning, not a failure; the next append moves it aside.
+version_added: 0.1.0
+options:
+  audit_dir:
+    description: Root directory of the audit trails.
+    type: path
+    default: audit
+  site:
+    description: Site name (the directory under I(audit_dir)).
+    type: str
+    required: true
+  fail_on_broken:
+    description: Fail the task when the chain is broken (otherwise report it in C(first_broken)).
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+author: aiphone-hardening contributors
+"""
+
+EXAMPLES = r"""
+- name: Verify the audit trail before an audit report
+  aiphone.hardening.audit_verify:
+    audit_dir: "{{ aiphone_audit_dir }}"
+    site: "{{ aiphone_site }}"
+  delegate_to: localhost
+  run_once: true
+"""
+
+RETURN = r"""
+intact:
+  description: True when every record checks out.
+  returned: always
+  type: bool
+records:
+  description: Number of records that check out (all of them when intact).
+  returned: always
+  type: int
+last_seq:
+  description: Sequence number of the last good record.
+  returned: always
+  type: int
+first_broken:
+  description: The first record that fails, with the reason.
+  returned: always
+  type: dict
+  sample: {"line": 17, "seq": 17, "reason": "content does not match its hash (the record was edited)"}
+torn_tail:
+  description: Where a torn last line starts, if any.
+  returned: always
+  type: dict
+warnings_found:
+  description: Non-fatal findings (torn line, missing trail, unreadable head file).
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "audit_dir": {"type": "path", "default": "audit"},
+            "site": {"type": "str", "required": True},
+            "fail_on_broken": {"type": "bool", "default": True},
+        },
+        supports_check_mode=True,
+    )
+    try:
+        report = audit_trail.verify(audit_trail.site_dir(module.params["audit_dir"], module.params["site"]))
+    except (OSError, audit_trail.AuditTrailError) as exc:
+        module.fail_json(msg=f"cannot verify the audit trail: {exc}")
+    result = {"changed": False, "intact": report.ok, "records": report.records, "last_seq": report.last_seq,
+              "first_broken": report.first_broken, "torn_tail": report.torn_tail,
+              "warnings_found": report.warnings, "msg": report.summary()}
+    if not report.ok and module.params["fail_on_broken"]:
+        module.fail_json(**result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
