@@ -7,7 +7,10 @@ Each platform file adds one import and one table row here.
 
 from __future__ import annotations
 
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.cisco_ios import CiscoIOSDriver
+
 DRIVERS: dict[str, type] = {
+    "cisco_ios": CiscoIOSDriver,
 }
 
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
 from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import (
-    expand_flows, zones_by_name,
+    expand_flows,
+    zones_by_name,
 )
 
 ANY = ipaddress.IPv4Network("0.0.0.0/0")

@@ -14,11 +14,15 @@ from dataclasses import dataclass, field
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import InvalidValue
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.acl import (
-    compile_zone_acls, management_acl, zone_acl_name,
+    compile_zone_acls,
+    management_acl,
+    zone_acl_name,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import (
-    RunningConfig, Section, vlan_list,
+    RunningConfig,
+    Section,
+    vlan_list,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import zones_by_name
 

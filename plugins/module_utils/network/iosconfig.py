@@ -229,8 +229,8 @@ def _diff_ordered(section: Section, current: list[str] | None) -> SectionChange 
 def diff_banner(kind: str, text: str, running: RunningConfig) -> SectionChange | None:
     if running.banners.get(kind, "").strip() == text.strip():
         return None
-    # '#' is refused in banner text by the injection guard, so it is a safe delimiter.
-    return SectionChange(f"banner {kind}", [f"banner {kind} #{text}#"],
+    # `^C` is how IOS writes the banner delimiter in a config file; `^` is refused in the text by the guard.
+    return SectionChange(f"banner {kind}", [f"banner {kind} ^C{text}^C"],
                          [running.banners[kind]] if kind in running.banners else [], [text])
 
 
@@ -259,7 +259,7 @@ def verify_applied(commands: list[str], running: RunningConfig) -> list[str]:
         if not child:
             parent = None
         if line.startswith("banner "):
-            kind, text = line.split(" ", 2)[1], line.split(" ", 2)[2].strip("#")
+            kind, text = line.split(" ", 2)[1], line.split(" ", 2)[2].replace("^C", "")
             if running.banners.get(kind, "").strip() != text.strip():
                 problems.append(command)
             continue
@@ -304,7 +304,7 @@ def render_sections(sections: list[Section], banners: dict[str, str]) -> list[st
             out += section.lines
         else:
             out += [section.parent] + [f" {line}" for line in section.lines]
-    out += [f"banner {kind} #{text}#" for kind, text in banners.items()]
+    out += [f"banner {kind} ^C{text}^C" for kind, text in banners.items()]
     return out
 
 

@@ -18,10 +18,16 @@ import ipaddress
 from dataclasses import asdict, dataclass
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.acl import (
-    ANY, PORT_MAX, RFC1918, Ace, parse_ace, zone_networks,
+    ANY,
+    PORT_MAX,
+    RFC1918,
+    Ace,
+    parse_ace,
+    zone_networks,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.ios_render import (
-    intended_ports, port_lines,
+    intended_ports,
+    port_lines,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import RunningConfig
 from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import expand_flows, zones_by_name

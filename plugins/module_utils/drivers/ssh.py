@@ -1,0 +1,91 @@
+# -*- coding: utf-8 -*-
+"""SSH session mechanics shared by the network drivers (netmiko for CLIs, paramiko for exec-style devices).
+
+Host keys are checked against the site's known_hosts file only: an unknown or changed key is REFUSED, never
+added (RejectPolicy; the user's ~/.ssh/known_hosts is not consulted either). Library exceptions are mapped to the
+named driver exceptions so modules report what went wrong instead of matching strings.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import (
+    AuthenticationFailed,
+    ConnectionFailed,
+    HostKeyMismatch,
+)
+
+try:
+    import paramiko
+    from netmiko import ConnectHandler
+    from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
+    HAS_SSH_LIBS = True
+    SSH_IMPORT_ERROR = None
+except ImportError as exc:  # reported by the module with missing_required_lib
+    HAS_SSH_LIBS = False
+    SSH_IMPORT_ERROR = exc
+
+
+def _require_known_hosts(known_hosts_file: str | None, name: str) -> str:
+    if not known_hosts_file:
+        raise HostKeyMismatch(f"{name}: no known_hosts file given; unknown host keys are never accepted "
+                              "(set aiphone_known_hosts_file)", device=name)
+    if not os.path.isfile(known_hosts_file):
+        raise HostKeyMismatch(f"{name}: known_hosts file {known_hosts_file} does not exist", device=name)
+    return known_hosts_file
+
+
+def _map_error(exc: Exception, name: str, host: str, port: int | None) -> Exception:
+    where = f"{name} ({host}:{port or 22})"
+    if isinstance(exc, paramiko.BadHostKeyException):
+        return HostKeyMismatch(f"{where}: host key CHANGED since it was recorded in known_hosts; refusing to "
+                               "connect (possible man-in-the-middle; re-verify the device before updating the file)",
+                               device=name)
+    if isinstance(exc, (paramiko.AuthenticationException, NetmikoAuthenticationException)):
+        return AuthenticationFailed(f"{where}: authentication failed for the configured user", device=name)
+    if isinstance(exc, paramiko.SSHException) and "known_hosts" in str(exc):
+        return HostKeyMismatch(f"{where}: host key unknown (not in the site's known_hosts); refusing to connect",
+                               device=name)
+    if isinstance(exc, (NetmikoTimeoutException, socket.error, EOFError, paramiko.SSHException)):
+        return ConnectionFailed(f"{where}: {exc}".splitlines()[0], device=name)
+    return exc
+
+
+def netmiko_connect(device_type: str, host: str, port: int | None, username: str, password: str,
+                    known_hosts_file: str | None, name: str, timeout: int = 30, secret: str = "", **extra):
+    """An open netmiko connection with strict host key checking (returns a netmiko BaseConnection)."""
+    known_hosts = _require_known_hosts(known_hosts_file, name)
+    params = dict(device_type=device_type, host=host, port=port or 22, username=username, password=password,
+                  secret=secret, ssh_strict=True, system_host_keys=False, alt_host_keys=True,
+                  alt_key_file=known_hosts, use_keys=False, allow_agent=False, conn_timeout=timeout,
+                  auth_timeout=timeout, banner_timeout=timeout, **extra)
+    try:
+        return ConnectHandler(**params)
+    except Exception as exc:
+        raise _map_error(exc, name, host, port) from exc
+
+
+def paramiko_connect(host: str, port: int | None, username: str, password: str, known_hosts_file: str | None,
+                     name: str, timeout: int = 30):
+    """An open paramiko SSHClient (exec channel devices such as OpenWrt) with strict host key checking."""
+    known_hosts = _require_known_hosts(known_hosts_file, name)
+    client = paramiko.SSHClient()
+    client.load_host_keys(known_hosts)
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    try:
+        client.connect(host, port=port or 22, username=username, password=password, timeout=timeout,
+                       auth_timeout=timeout, banner_timeout=timeout, look_for_keys=False, allow_agent=False)
+    except Exception as exc:
+        client.close()
+        raise _map_error(exc, name, host, port) from exc
+    return client
+
+
+def local_address(connection) -> str | None:
+    """The controller's address as the device sees it (for the VTY lock-out guard)."""
+    try:
+        return connection.remote_conn.get_transport().sock.getsockname()[0]
+    except (AttributeError, OSError):
+        return None

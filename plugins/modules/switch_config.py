@@ -1,0 +1,237 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+"""Converge a switch to the site policy: VLANs, ports, zone ACLs, management plane (issue 5)."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: switch_config
+short_description: Converge a Cisco IOS / IOS-XE switch to the site policy (VLANs, ports, ACLs, management plane)
+description:
+  - Reads the running configuration, renders the intended state from the site policy, and sends only the
+    difference. Check mode sends nothing and returns the exact lines that would be sent; C(--diff) shows the
+    affected sections before and after.
+  - Before a change, the running configuration is saved to a timestamped file under O(backup_dir) and to the
+    device's flash. After the push the configuration is read back and every intended line verified; on any
+    failure the flash backup is restored with C(configure replace) and the task fails with a report.
+  - The running configuration is saved to startup only when something changed.
+  - Every user value that ends up in a CLI line (names, descriptions, banner) is validated against injection
+    before any connection is made.
+  - Changes are refused outside the site's maintenance windows unless O(force=true) with a O(force_reason).
+  - Runs on the controller (C(connection: local)); the device connection comes from the options below.
+version_added: "1.0.0"
+author: aiphone-hardening contributors
+options:
+  policy_file: {description: Path of the site policy (site_policy.yml)., type: path, required: true}
+  device: {description: Name of the switch in the policy's C(devices) list., type: str, required: true}
+  host: {description: Address of the switch's SSH server., type: str, required: true}
+  port: {description: SSH port., type: int}
+  username: {description: SSH user., type: str, required: true}
+  password: {description: SSH password., type: str, required: true}
+  enable_secret: {description: Enable secret when the user lands in user EXEC mode., type: str}
+  known_hosts_file:
+    description: The site's known_hosts; unknown or changed host keys are refused, never added.
+    type: path
+    required: true
+  timeout: {description: Seconds to wait for the device., type: int, default: 30}
+  backup_dir: {description: Directory for the timestamped pre-change backups., type: path, required: true}
+  management_sources:
+    description:
+      - Networks allowed to SSH to the switch besides the policy's mgmt zone (e.g. the MSP's jump host).
+      - The task fails rather than apply a VTY ACL that would lock out the controller running it.
+    type: list
+    elements: str
+    default: []
+  protected_interfaces:
+    description: Ports never touched (an uplink not declared in the policy, a port under someone else's care).
+    type: list
+    elements: str
+    default: []
+  prune_vlans:
+    description: Remove VLANs not in the policy; default is the policy's C(network.prune_vlans).
+    type: bool
+  layer3:
+    description: Render zone SVIs with their inbound ACLs; default is true for switches without an C(uplink).
+    type: bool
+  exec_timeout: {description: VTY/console idle timeout as C(<minutes> <seconds>)., type: str, default: "10 0"}
+  force: {description: Allow a change outside the maintenance windows., type: bool, default: false}
+  force_reason: {description: Why the change cannot wait (required with O(force); recorded in the result)., type: str}
+"""
+
+EXAMPLES = r"""
+- name: Converge the switch to the site policy
+  aiphone.hardening.switch_config:
+    policy_file: "{{ aiphone_policy_file }}"
+    device: "{{ inventory_hostname }}"
+    host: "{{ ansible_host }}"
+    port: "{{ ansible_port }}"
+    username: "{{ ansible_user }}"
+    password: "{{ ansible_password }}"
+    known_hosts_file: "{{ aiphone_known_hosts_file }}"
+    backup_dir: "{{ aiphone_backup_dir }}"
+    management_sources: [192.0.2.0/28]
+"""
+
+RETURN = r"""
+commands:
+  description: The configuration lines sent (check mode - the lines that would be sent).
+  returned: always
+  type: list
+  elements: str
+sections:
+  description: Parents of the sections that differ from the policy.
+  returned: always
+  type: list
+  elements: str
+backup_file:
+  description: Local path of the pre-change backup.
+  returned: when changed and not in check mode
+  type: str
+device_backup:
+  description: Backup on the device's flash used by configure replace.
+  returned: when changed and not in check mode
+  type: str
+findings:
+  description: Things left alone on purpose that a human should look at (e.g. undeclared trunk ports).
+  returned: always
+  type: list
+  elements: str
+rolled_back:
+  description: True when a failed push was undone with configure replace.
+  returned: on failure after a push started
+  type: bool
+"""
+
+import ipaddress
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import (
+    DriverError,
+    InvalidValue,
+)
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.ssh import (
+    HAS_SSH_LIBS,
+    SSH_IMPORT_ERROR,
+)
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.acl import management_acl
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.ios_render import (
+    SwitchFacts,
+    SwitchOptions,
+    render_switch,
+    switch_facts,
+)
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import (
+    commands_of,
+    diff_config,
+    parse_running_config,
+    unified_diff,
+)
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
+    CONNECTION_ARGS,
+    POLICY_ARGS,
+    fail_driver,
+    load_policy,
+    make_driver,
+    policy_device,
+    window_refusal,
+    write_backup,
+)
+
+
+def lockout_problem(policy: dict, options: SwitchOptions, controller: str | None) -> str | None:
+    """The VTY ACL must let the controller running this task back in, or we would cut our own session."""
+    if controller is None:
+        return None
+    try:
+        address = ipaddress.ip_address(controller)
+    except ValueError:
+        return None
+    sources = [entry.src for entry in management_acl(policy, options.management_sources) if entry.action == "permit"]
+    if any(address in net for net in sources):
+        return None
+    return (f"the VTY access-class would not permit this controller ({controller}); add its network to "
+            "management_sources, or run from the mgmt zone, so the change cannot lock you out")
+
+
+def intent_problems(policy, device, options):
+    def check(running_text: str) -> list[str]:
+        running = parse_running_config(running_text)
+        intent = render_switch(policy, device, switch_facts(running), options)
+        return commands_of(diff_config(intent.sections, intent.banners, running))
+    return check
+
+
+def run(module: AnsibleModule) -> dict:
+    p = module.params
+    policy = load_policy(module)
+    entry = policy_device(module, policy)
+    options = SwitchOptions(management_sources=p["management_sources"],
+                            protected_interfaces=p["protected_interfaces"], prune_vlans=p["prune_vlans"],
+                            layer3=p["layer3"], exec_timeout=p["exec_timeout"])
+    try:  # every value is checked before any connection is made
+        render_switch(policy, p["device"], SwitchFacts(), options)
+    except (InvalidValue, ValueError) as exc:
+        module.fail_json(msg=f"refused before connecting: {exc}")
+    driver = make_driver(module, entry["platform"])
+    result: dict = {"changed": False, "commands": [], "sections": [], "findings": []}
+    try:
+        with driver:
+            running_text = driver.get_config()
+            running = parse_running_config(running_text)
+            intent = render_switch(policy, p["device"], switch_facts(running), options)
+            changes = diff_config(intent.sections, intent.banners, running)
+            commands = commands_of(changes)
+            result.update(changed=bool(commands), commands=commands, findings=intent.findings,
+                          sections=[c.parent for c in changes])
+            if module._diff and changes:
+                before, after = unified_diff(changes)
+                result["diff"] = {"before": before, "after": after, "before_header": f"{p['device']} running",
+                                  "after_header": f"{p['device']} intended"}
+            if not commands or module.check_mode:
+                return result
+            problem = lockout_problem(policy, options, driver.controller_address())
+            if problem:
+                module.fail_json(msg=problem, **result)
+            refusal = window_refusal(policy)
+            if refusal and not p["force"]:
+                module.fail_json(msg=f"not changing {p['device']}: {refusal} (force=true with force_reason "
+                                     "overrides)", **result)
+            if refusal:
+                result["forced"] = {"reason": p["force_reason"], "refusal": refusal}
+            result["backup_file"] = write_backup(p["backup_dir"], p["device"], running_text)
+            driver.load_candidate(commands)
+            try:
+                driver.commit(verify=intent_problems(policy, p["device"], options))
+            finally:
+                result["device_backup"] = driver.backup_file
+    except InvalidValue as exc:
+        module.fail_json(msg=f"refused: {exc}", **result)
+    except DriverError as exc:
+        fail_driver(module, exc, rolled_back=getattr(driver, "rolled_back", False), **result)
+    return result
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            **POLICY_ARGS, **CONNECTION_ARGS,
+            backup_dir=dict(type="path", required=True),
+            management_sources=dict(type="list", elements="str", default=[]),
+            protected_interfaces=dict(type="list", elements="str", default=[]),
+            prune_vlans=dict(type="bool"),
+            layer3=dict(type="bool"),
+            exec_timeout=dict(type="str", default="10 0"),
+            force=dict(type="bool", default=False),
+            force_reason=dict(type="str"),
+        ),
+        required_if=[("force", True, ("force_reason",))],
+        supports_check_mode=True,
+    )
+    if not HAS_SSH_LIBS:
+        module.fail_json(msg=missing_required_lib("netmiko and paramiko"), exception=str(SSH_IMPORT_ERROR))
+    module.exit_json(**run(module))
+
+
+if __name__ == "__main__":
+    main()
