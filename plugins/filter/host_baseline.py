@@ -3,11 +3,14 @@
 
 ``duration_seconds``  '90d' -> 7776000 (the policy's own duration grammar, one parser for the whole project)
 ``maintenance_oncalendar``  policy maintenance windows -> systemd OnCalendar= expressions in the site timezone
+``ip_networks``  addresses/subnets -> {"ipv4": [...], "ipv6": [...]} normalised, refusing anything else
 ``package_changes``  two `dpkg-query -W` listings -> [{package, before, after}] of what an upgrade changed
 """
 
 from __future__ import annotations
 
+
+import ipaddress
 
 from ansible.errors import AnsibleFilterError
 
@@ -36,6 +39,20 @@ def maintenance_oncalendar(windows, timezone="UTC"):
     return calendars
 
 
+def ip_networks(values):
+    """Split addresses/subnets by family; anything that is not one (e.g. an injection attempt) is an error."""
+    split = {"ipv4": [], "ipv6": []}
+    for value in values or []:
+        try:
+            network = ipaddress.ip_network(str(value), strict=False)
+        except ValueError as exc:
+            raise AnsibleFilterError(f"{value!r} is not an IP address or subnet") from exc
+        family = split["ipv4" if network.version == 4 else "ipv6"]
+        if str(network) not in family:
+            family.append(str(network))
+    return split
+
+
 def _versions(listing):
     versions = {}
     for line in (listing or "").splitlines():
@@ -55,4 +72,4 @@ def package_changes(before_listing, after_listing):
 class FilterModule:
     def filters(self):
         return {"duration_seconds": duration_seconds, "maintenance_oncalendar": maintenance_oncalendar,
-                "package_changes": package_changes}
+                "package_changes": package_changes, "ip_networks": ip_networks}
