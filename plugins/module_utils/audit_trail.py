@@ -171,7 +171,7 @@ def trail_path(site_directory: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ writing
-class _Lock:
+class FileLock:
     """Exclusive fcntl lock on `<trail>.lock`, waited for at most `timeout` seconds."""
 
     def __init__(self, path: str, timeout: float):
@@ -310,7 +310,7 @@ def append_many(site_directory: str, records: list[dict], secret_values: Iterabl
     os.makedirs(site_directory, mode=0o700, exist_ok=True)
     path = trail_path(site_directory)
     stored = []
-    with _Lock(path + LOCK_SUFFIX, lock_timeout):
+    with FileLock(path + LOCK_SUFFIX, lock_timeout):
         fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             tail = _read_tail(fd, path)

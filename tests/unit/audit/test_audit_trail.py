@@ -144,7 +144,7 @@ def test_two_runs_at_once_never_interleave(tmp_path):
 
 def test_lock_timeout_names_the_holder(tmp_path):
     site = str(tmp_path)
-    with at._Lock(str(tmp_path / (at.TRAIL_FILE + at.LOCK_SUFFIX)), timeout=5):
+    with at.FileLock(str(tmp_path / (at.TRAIL_FILE + at.LOCK_SUFFIX)), timeout=5):
         probe = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
             from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail as at
             try:

@@ -1,0 +1,65 @@
+"""Compare what a device runs with the approved baseline of the site policy.
+
+Status of each device (one of STATUSES):
+  compliant      runs the baseline version of its platform/model
+  outdated       runs another version (older, or newer than approved: `direction` says which)
+  unknown_model  no baseline for its platform/model (or the device reports another model than the policy lists)
+  unreachable    could not be read (the reason is in `error`)
+"""
+
+from __future__ import annotations
+
+import re
+
+COMPLIANT, OUTDATED, UNKNOWN_MODEL, UNREACHABLE = "compliant", "outdated", "unknown_model", "unreachable"
+STATUSES = (COMPLIANT, OUTDATED, UNKNOWN_MODEL, UNREACHABLE)
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """Numeric parts of a version string: "17.09.05" and "17.9.5" compare equal, "17.9.4" < "17.9.5"."""
+    return tuple(int(part) for part in re.findall(r"\d+", str(version)))
+
+
+def compare_versions(running: str, approved: str) -> str:
+    """"same", "older" or "newer" (or "different" when the strings carry no comparable numbers)."""
+    if str(running).strip() == str(approved).strip():
+        return "same"
+    a, b = version_key(running), version_key(approved)
+    if not a or not b:
+        return "different"
+    return "same" if a == b else "older" if a < b else "newer"
+
+
+def baselines_by_model(policy: dict) -> dict[tuple[str, str], dict]:
+    return {(b["platform"], b["model"]): b for b in policy.get("firmware_baselines", [])}
+
+
+def assess(name: str, platform: str, policy_model: str | None, facts: dict | None, error: str | None,
+           baselines: dict[tuple[str, str], dict]) -> dict:
+    """Status, baseline and explanation of one device."""
+    if error is not None:
+        return {"status": UNREACHABLE, "baseline_version": None, "detail": error}
+    facts = facts or {}
+    reported_model = facts.get("model") or policy_model
+    baseline = baselines.get((platform, reported_model)) or baselines.get((platform, policy_model))
+    if policy_model and facts.get("model") and not _same_model(facts["model"], policy_model):
+        return {"status": UNKNOWN_MODEL, "baseline_version": baseline and baseline["version"],
+                "detail": f"device reports model {facts['model']!r}, the site policy lists {policy_model!r}"}
+    if baseline is None:
+        return {"status": UNKNOWN_MODEL, "baseline_version": None,
+                "detail": f"no approved baseline for {platform}/{reported_model} in firmware_baselines"}
+    version = facts.get("os_version")
+    if not version:
+        return {"status": UNKNOWN_MODEL, "baseline_version": baseline["version"],
+                "detail": "the device did not report a version"}
+    direction = compare_versions(version, baseline["version"])
+    if direction == "same":
+        return {"status": COMPLIANT, "baseline_version": baseline["version"], "detail": "runs the approved version"}
+    return {"status": OUTDATED, "baseline_version": baseline["version"], "direction": direction,
+            "detail": f"runs {version}, approved {baseline['version']} ({direction} than approved)"
+            if direction != "different" else f"runs {version}, approved {baseline['version']}"}
+
+
+def _same_model(reported: str, listed: str) -> bool:
+    """Vendors print model strings with different case and suffixes (e.g. `C9300-24P` vs `c9300-24p`)."""
+    return reported.strip().lower() == listed.strip().lower()

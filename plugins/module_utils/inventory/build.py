@@ -1,0 +1,143 @@
+"""Build a site's version inventory: read devices, add Linux host facts, compare with baselines, keep history.
+
+    inventory = build_inventory(policy, targets, linux_hosts, site_directory)   # reads the devices
+    write_inventory_files(report_dir, inventory)                                # inventory.json + inventory.csv
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+
+from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
+from ansible_collections.aiphone.hardening.plugins.module_utils.inventory import baseline, state
+from ansible_collections.aiphone.hardening.plugins.module_utils.inventory.collector import (
+    DEFAULT_WORKERS,
+    HostResult,
+    Target,
+    collect,
+)
+
+CSV_COLUMNS = ("name", "platform", "model", "serial", "hostname", "version", "baseline_version", "status", "detail",
+               "image", "uptime_seconds", "last_reboot", "last_reboot_reason", "first_seen", "changed_by", "kernel",
+               "os_release", "packages")
+SPREADSHEET_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def iso(moment: dt.datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def linux_result(host: dict) -> HostResult:
+    """A Linux host's facts (gathered by Ansible in playbooks/audit.yml) in the collector's result shape."""
+    result = HostResult(host["name"], "linux", error=host.get("error"))
+    if result.error is None:
+        result.facts = {"hostname": host.get("hostname"), "model": host.get("model"),
+                        "os_version": host.get("os_version"), "kernel": host.get("kernel"),
+                        "os_release": host.get("os_release"), "serial": host.get("serial"),
+                        "uptime_seconds": host.get("uptime_seconds"), "packages": dict(host.get("packages") or {})}
+        result.facts = {k: v for k, v in result.facts.items() if v not in (None, "")}
+    return result
+
+
+def build_inventory(policy: dict, targets: list[Target], linux_hosts: list[dict], site_directory: str,
+                    max_workers: int = DEFAULT_WORKERS, now: dt.datetime | None = None,
+                    update_state: bool = True, collector=collect) -> tuple[dict, bool]:
+    """(inventory, state changed). Policy devices with no connection details are listed as unreachable."""
+    now = now or utc_now()
+    results = collector(targets, max_workers=max_workers) + [linux_result(h) for h in linux_hosts]
+    seen = {r.name for r in results}
+    results += [HostResult(d["name"], d["platform"], error="not in the Ansible inventory: no connection details")
+                for d in policy.get("devices", []) if d["name"] not in seen]
+    policy_devices = {d["name"]: d for d in policy.get("devices", [])}
+    baselines = baseline.baselines_by_model(policy)
+    versions = state.load_state(site_directory)
+    ours = state.our_changes(audit_trail.read_records(site_directory))
+    entries, changed = [], False
+    for result in results:
+        entry, entry_changed = _entry(result, policy_devices.get(result.name, {}), baselines, versions, ours, now)
+        entries.append(entry)
+        changed |= entry_changed
+    if update_state and changed:
+        state.save_state(site_directory, versions)
+    summary = {status: sum(1 for e in entries if e["status"] == status) for status in baseline.STATUSES}
+    return {"site": policy["site"]["name"], "collected_at": iso(now), "summary": summary,
+            "devices": entries}, changed
+
+
+def _entry(result: HostResult, policy_device: dict, baselines: dict, versions: dict, ours: dict,
+           now: dt.datetime) -> tuple[dict, bool]:
+    facts = result.facts
+    assessment = baseline.assess(result.name, result.platform, policy_device.get("model"), facts, result.error,
+                                 baselines)
+    now_text = iso(now)
+    os_seen, changed = state.observe(versions, result.name, "os", facts.get("os_version"), now_text, ours)
+    packages = {}
+    for package, version in sorted((facts.get("packages") or {}).items()):
+        seen, pkg_changed = state.observe(versions, result.name, f"pkg:{package}", version, now_text, ours)
+        packages[package] = {"version": version, "first_seen": seen.get("first_seen"),
+                             "changed_by": seen.get("changed_by")}
+        changed |= pkg_changed
+    uptime = facts.get("uptime_seconds")
+    entry = {
+        "name": result.name, "platform": result.platform,
+        "model": facts.get("model") or policy_device.get("model"),
+        "serial": facts.get("serial"), "hostname": facts.get("hostname"), "version": facts.get("os_version"),
+        "image": facts.get("image"), "uptime_seconds": uptime,
+        "last_reboot": iso(now - dt.timedelta(seconds=int(uptime))) if isinstance(uptime, int) else None,
+        "last_reboot_reason": facts.get("last_reboot_reason"),
+        "kernel": facts.get("kernel"), "os_release": facts.get("os_release"), "packages": packages,
+        "first_seen": os_seen.get("first_seen"), "changed_by": os_seen.get("changed_by"),
+        "error_type": result.error_type, "read_seconds": result.seconds,
+        **assessment,
+    }
+    return entry, changed
+
+
+def inventory_json(inventory: dict) -> bytes:
+    return (json.dumps(inventory, indent=1, sort_keys=True) + "\n").encode("utf-8")
+
+
+def inventory_csv(inventory: dict) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for entry in inventory["devices"]:
+        row = dict(entry)
+        row["changed_by"] = _who(entry.get("changed_by"))
+        row["packages"] = "; ".join(f"{name}={p['version']}" for name, p in sorted(entry["packages"].items()))
+        writer.writerow({column: _cell(row.get(column)) for column in CSV_COLUMNS})
+    return buffer.getvalue().encode("utf-8")
+
+
+def _who(changed_by: dict | None) -> str:
+    return f"{changed_by.get('operator')} at {changed_by.get('time')}" if changed_by else ""
+
+
+def _cell(value) -> str:
+    """Device-reported text is hostile: never let a spreadsheet evaluate it as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(SPREADSHEET_FORMULA_START) else text
+
+
+def write_inventory_files(report_dir: str, inventory: dict) -> dict[str, str]:
+    os.makedirs(report_dir, exist_ok=True)
+    paths = {"inventory.json": inventory_json(inventory), "inventory.csv": inventory_csv(inventory)}
+    for name, data in paths.items():
+        audit_trail.write_atomic(os.path.join(report_dir, name), data)
+    return {name: os.path.join(report_dir, name) for name in paths}
+
+
+def snapshot_record(inventory: dict) -> dict:
+    """The audit-trail record of one inventory run: counts, every device's version/status, the file's hash."""
+    return {"kind": "inventory_snapshot", "collected_at": inventory["collected_at"], "summary": inventory["summary"],
+            "inventory_sha256": hashlib.sha256(inventory_json(inventory)).hexdigest(),
+            "devices": [[e["name"], e["version"], e["status"]] for e in inventory["devices"]]}

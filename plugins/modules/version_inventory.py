@@ -1,0 +1,172 @@
+#!/usr/bin/python
+"""Ansible module: the version inventory of a whole site in one invocation, reported per host."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: version_inventory
+short_description: Read platform, model, serial and version of many devices at once and compare with the baseline
+description:
+  - Reads every device given in I(devices) through its platform driver (netmiko/TextFSM for Cisco, the phones'
+    APIs ...) with a thread pool - one module invocation for the whole site, so 1,000 devices do not cost 1,000
+    Ansible tasks - and reports each host separately in C(hosts).
+  - Adds the Linux hosts' facts gathered by Ansible (I(linux_hosts)), compares every device with the approved
+    C(firmware_baselines) of the site policy (C(compliant), C(outdated), C(unknown_model), C(unreachable)) and
+    keeps the date each version was first seen, and who changed it when the change was ours (from the audit trail),
+    in C(<audit_dir>/<site>/versions-state.json).
+  - Read-only on every device. Writes on the controller only - the state file, C(inventory.json) and
+    C(inventory.csv) under I(report_dir), and an C(inventory_snapshot) record in the site's audit trail; in check
+    mode it reads the devices and writes nothing.
+version_added: 0.1.0
+options:
+  site:
+    description: Site name (the directory under I(audit_dir)).
+    type: str
+    required: true
+  policy:
+    description: Path of the site's C(site_policy.yml).
+    type: path
+    required: true
+  audit_dir:
+    description: Root directory of the audit trails and version state.
+    type: path
+    default: audit
+  report_dir:
+    description: Directory that receives C(inventory.json) and C(inventory.csv); nothing is written when unset.
+    type: path
+  devices:
+    description: Devices to read through their driver (switches, WLCs, access points, phones).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name: {description: Inventory name (as in the site policy)., type: str, required: true}
+      platform: {description: Site-policy platform (selects the driver)., type: str, required: true}
+      host: {description: Address to connect to., type: str, required: true}
+      port: {description: Port (driver default when unset)., type: int}
+      username: {description: Login user., type: str, default: ""}
+      password: {description: Login password., type: str, default: "", no_log: true}
+      timeout: {description: Seconds per connection attempt and command., type: int, default: 30}
+      known_hosts_file: {description: The site's SSH known_hosts (unknown keys are refused)., type: path}
+  linux_hosts:
+    description:
+      - Facts of Linux hosts gathered by Ansible - C(name), C(kernel), C(os_release), C(os_version), C(model),
+        C(hostname), C(uptime_seconds), C(packages) (name to version), or C(error) when the host was unreachable.
+    type: list
+    elements: dict
+    default: []
+  max_workers:
+    description: Devices read at the same time.
+    type: int
+    default: 64
+  record_snapshot:
+    description: Append an C(inventory_snapshot) record to the site's audit trail.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+author: aiphone-hardening contributors
+"""
+
+EXAMPLES = r"""
+- name: Version inventory of every network device and phone
+  aiphone.hardening.version_inventory:
+    site: lab
+    policy: "{{ inventory_dir }}/site_policy.yml"
+    report_dir: "{{ aiphone_report_dir }}"
+    devices:
+      - {name: sw-core-01, platform: cisco_ios, host: 127.0.0.1, port: 22001, username: admin,
+         password: "{{ vault_switch_password }}"}
+  delegate_to: localhost
+  run_once: true
+"""
+
+RETURN = r"""
+summary:
+  description: Number of devices per status.
+  returned: always
+  type: dict
+  sample: {"compliant": 7, "outdated": 1, "unknown_model": 2, "unreachable": 0}
+hosts:
+  description: Per device - platform, model, serial, hostname, version, image, uptime, last reboot, status,
+    baseline version, detail, first seen, changed by, kernel/OS release/packages for Linux hosts.
+  returned: always
+  type: dict
+files:
+  description: Report files written.
+  returned: always
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
+from ansible_collections.aiphone.hardening.plugins.module_utils.inventory.build import (
+    build_inventory,
+    snapshot_record,
+    write_inventory_files,
+)
+from ansible_collections.aiphone.hardening.plugins.module_utils.inventory.collector import Target
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import PolicyError, load_site_policy
+
+DEVICE_OPTIONS = {
+    "name": {"type": "str", "required": True},
+    "platform": {"type": "str", "required": True},
+    "host": {"type": "str", "required": True},
+    "port": {"type": "int"},
+    "username": {"type": "str", "default": ""},
+    "password": {"type": "str", "default": "", "no_log": True},
+    "timeout": {"type": "int", "default": 30},
+    "known_hosts_file": {"type": "path"},
+}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "site": {"type": "str", "required": True},
+            "policy": {"type": "path", "required": True},
+            "audit_dir": {"type": "path", "default": "audit"},
+            "report_dir": {"type": "path"},
+            "devices": {"type": "list", "elements": "dict", "default": [], "options": DEVICE_OPTIONS},
+            "linux_hosts": {"type": "list", "elements": "dict", "default": []},
+            "max_workers": {"type": "int", "default": 64},
+            "record_snapshot": {"type": "bool", "default": True},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    try:
+        policy = load_site_policy(params["policy"])
+    except PolicyError as exc:
+        module.fail_json(msg=f"the site policy is invalid: {exc}",
+                         errors=[str(e) for e in getattr(exc, "errors", [])])
+    except OSError as exc:
+        module.fail_json(msg=f"cannot read the site policy {params['policy']}: {exc}")
+    if params["max_workers"] < 1:
+        module.fail_json(msg="max_workers must be at least 1")
+    targets = [Target(**device) for device in params["devices"]]
+    secrets = [t.password for t in targets if t.password]
+    try:
+        site_directory = audit_trail.site_dir(params["audit_dir"], params["site"])
+        inventory, state_changed = build_inventory(policy, targets, params["linux_hosts"], site_directory,
+                                                   max_workers=params["max_workers"],
+                                                   update_state=not module.check_mode)
+        inventory = audit_trail.redact(inventory, secrets)
+        files = {}
+        if not module.check_mode:
+            if params["report_dir"]:
+                files = write_inventory_files(params["report_dir"], inventory)
+            if params["record_snapshot"]:
+                audit_trail.append(site_directory, snapshot_record(inventory), secret_values=secrets)
+    except (OSError, audit_trail.AuditTrailError) as exc:
+        module.fail_json(msg=f"cannot write the inventory: {exc}")
+    module.exit_json(changed=state_changed, summary=inventory["summary"], collected_at=inventory["collected_at"],
+                     hosts={entry["name"]: entry for entry in inventory["devices"]}, files=files)
+
+
+if __name__ == "__main__":
+    main()
