@@ -193,10 +193,11 @@ def diff_section(section: Section, running: RunningConfig) -> SectionChange | No
     if section.ordered:
         return _diff_ordered(section, current)
     current = current or []
-    missing = [line for line in section.lines if not satisfied(line, current)]
+    wanted = [normalize(line) for line in section.lines]
+    missing = [line for line in wanted if not satisfied(line, current)]
     new_keys = {line_key(line) for line in missing}
     stale = [line for line in current
-             if line not in section.lines and any(_under(line, prefix) for prefix in section.owned)
+             if line not in wanted and any(_under(line, prefix) for prefix in section.owned)
              and line_key(line) not in new_keys]
     stale += [line for line in section.absent_lines if line in current and line not in stale]
     if not missing and not stale and (section.parent is None or section.parent in running.sections):
