@@ -18,10 +18,16 @@ from __future__ import annotations
 import abc
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import InvalidValue
+
 REBOOT_TIMEOUT_FACTOR = 3.0      # worst case we wait for a device to come back, in multiples of its reboot time
-POLL_INTERVAL = 1.0
+# Allowlists for what a baseline puts into device commands and provisioning files (no path, no metacharacter).
+FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,12 @@ class Target:
 
     @classmethod
     def from_baseline(cls, baseline: dict, firmware_dir: str = "") -> Target:
+        """Validated: these values end up in device commands and provisioning files (treated as hostile)."""
+        where = f"firmware baseline {baseline.get('platform')} {baseline.get('model')}"
+        for key, pattern in (("image", FILE_NAME), ("version", VERSION), ("sha256", SHA256)):
+            if not pattern.fullmatch(str(baseline.get(key, ""))):
+                raise InvalidValue(f"{where}: {key} {baseline.get(key)!r} is not allowed "
+                                   f"(expected {pattern.pattern})")
         return cls(platform=baseline["platform"], model=baseline["model"], version=str(baseline["version"]),
                    image=baseline["image"], sha256=str(baseline["sha256"]).lower(),
                    path=os.path.join(firmware_dir, baseline["image"]) if firmware_dir else "")

@@ -1,0 +1,285 @@
+"""What the phone firmware drivers share: an HTTP client with named errors, the provisioning server store, and the
+reboot watch (went down -> came back -> which version).
+
+Phones take firmware from the site's provisioning server, never from the toolkit directly: the driver stages the
+image there (a directory the controller can write, or HTTP PUT `/upload/<file>` with a bearer token), points the
+phone at it the vendor's way, and watches the reboot.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import threading
+import time
+import urllib.error
+import urllib.request
+from typing import ClassVar
+from urllib.parse import quote, urljoin
+
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.base import DeviceFacts, FirmwareDriver
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import (
+    AuthenticationFailed,
+    ChecksumMismatch,
+    ConnectionFailed,
+    DeviceBusy,
+    DeviceUnreachable,
+    DriverError,
+    InvalidValue,
+    TransferFailed,
+    UnexpectedOutput,
+    VerificationFailed,
+)
+from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.contract import (
+    Target,
+    UpgradeSteps,
+    file_sha256,
+)
+
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class HttpError(DriverError):
+    """The phone answered with an HTTP error status (`status` holds it)."""
+
+    def __init__(self, message: str, status: int, device: str | None = None, body: bytes = b""):
+        super().__init__(message, device)
+        self.status = status
+        self.body = body
+
+
+def http_request(url: str, method: str = "GET", body: bytes | None = None, headers: dict | None = None,
+                 timeout: float = 10, device: str | None = None) -> tuple[int, bytes]:
+    """One HTTP request -> (status, body). Connection problems -> ConnectionFailed, 401 -> AuthenticationFailed,
+    other >= 400 -> HttpError. Proxies from the environment are ignored: phones sit on the local voice VLAN."""
+    if not url.startswith(("http://", "https://")):
+        raise InvalidValue(f"only http(s) URLs are used, not {url!r}", device)
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})  # noqa: S310 - checked
+    try:
+        with _NO_PROXY.open(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        body = exc.read()
+        if exc.code == 401:
+            raise AuthenticationFailed(f"{url}: HTTP 401, credentials refused", device) from None
+        text = body[:200].decode("utf-8", "replace").strip()
+        raise HttpError(f"{method} {url}: HTTP {exc.code} {text}", exc.code, device, body) from None
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ConnectionFailed(f"{method} {url}: {reason}", device) from None
+
+
+def basic_auth(username: str, password: str) -> dict:
+    token = base64.b64encode(f"{username}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+class ProvisioningStore:
+    """The provisioning server phones fetch from: ``url`` as phones see it, written through ``directory`` or
+    ``upload_url`` (HTTP PUT ``<upload_url><file>`` with ``Authorization: Bearer <token>``)."""
+
+    _staged: ClassVar[dict[tuple[str, str], str]] = {}   # (url, file) -> sha256 verified by this process
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, url: str, directory: str = "", upload_url: str = "", token: str = ""):
+        if not url:
+            raise InvalidValue("provisioning_url is required: the URL phones fetch firmware and config from")
+        if not directory and not upload_url:
+            raise InvalidValue("set provisioning_dir (a writable directory) or provisioning_upload_url + token")
+        self.url = url if url.endswith("/") else url + "/"
+        self.directory = directory
+        self.upload_url = upload_url if not upload_url or upload_url.endswith("/") else upload_url + "/"
+        self.token = token
+
+    def file_url(self, name: str) -> str:
+        return urljoin(self.url, quote(name))
+
+    def read(self, name: str) -> bytes | None:
+        """The file as phones see it, or None when it is not there."""
+        try:
+            return http_request(self.file_url(name), timeout=30)[1]
+        except HttpError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def write(self, name: str, content: bytes) -> None:
+        if self.directory:
+            target = os.path.join(self.directory, name)
+            tmp = f"{target}.{os.getpid()}.{threading.get_ident()}.part"
+            with open(tmp, "wb") as handle:
+                handle.write(content)
+            os.replace(tmp, target)          # atomic: a phone never fetches half a file
+            return
+        http_request(self.upload_url + quote(name), "PUT", content,
+                     {"Authorization": f"Bearer {self.token}", "Content-Type": "application/octet-stream"},
+                     timeout=300)
+
+    def remove(self, name: str) -> bool:
+        """Delete a file when the store is a directory; False when it cannot (upload-only stores)."""
+        if not self.directory:
+            return False
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(os.path.join(self.directory, name))
+        return True
+
+    def stage_image(self, target: Target, device: str | None = None) -> dict:
+        """Make ``target.image`` available to phones and prove it by reading it back; once per process and image."""
+        key = (self.url, target.image)
+        with self._lock:
+            if self._staged.get(key) == target.sha256:
+                return {"image_url": self.file_url(target.image), "transferred": False}
+            served = self.read(target.image)
+            transferred = served is None or hashlib.sha256(served).hexdigest() != target.sha256
+            if transferred:
+                with open(target.path, "rb") as handle:
+                    self.write(target.image, handle.read())
+                served = self.read(target.image) or b""
+            actual = hashlib.sha256(served).hexdigest()
+            if actual != target.sha256:
+                raise ChecksumMismatch(f"{self.file_url(target.image)} has sha256 {actual}, the baseline says "
+                                       f"{target.sha256}", device)
+            self._staged[key] = actual
+            return {"image_url": self.file_url(target.image), "transferred": transferred}
+
+
+class HttpPhoneDriver(UpgradeSteps, FirmwareDriver):
+    """Base of the phone drivers. Options: provisioning_url, provisioning_dir | provisioning_upload_url +
+    provisioning_token, reboot_seconds, reboot_timeout, reboot_start_timeout, scheme (http|https)."""
+
+    default_port = 80
+    model_reboot_seconds: ClassVar[dict[str, int]] = {}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.scheme = self.options.get("scheme", "http")
+        self.base_url = f"{self.scheme}://{self.host}:{self.port or self.default_port}"
+        self._facts: DeviceFacts = {}
+        self._replaced: dict[str, bytes | None] = {}     # provisioning files rewritten -> previous content
+        self._before_version = ""
+
+    # -- session ----------------------------------------------------------------------------------------------
+    def open(self) -> None:
+        self._facts = self.read_facts()
+
+    def close(self) -> None:
+        self._facts = {}
+
+    def get_facts(self) -> DeviceFacts:
+        self._facts = self.read_facts()
+        return self._facts
+
+    def read_facts(self) -> DeviceFacts:
+        raise NotImplementedError
+
+    def call(self, path: str, method: str = "GET", body: bytes | None = None, headers: dict | None = None) -> bytes:
+        return http_request(self.base_url + path, method, body, {**self.auth_headers(), **(headers or {})},
+                            timeout=self.timeout, device=self.name)[1]
+
+    def call_json(self, path: str, method: str = "GET", payload=None) -> dict:
+        body = json.dumps(payload).encode() if payload is not None else None
+        raw = self.call(path, method, body, {"Content-Type": "application/json"} if body else None)
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise UnexpectedOutput(f"{path}: not JSON: {raw[:120]!r}", self.name) from None
+
+    def auth_headers(self) -> dict:
+        return basic_auth(self.username, self.password)
+
+    # -- firmware steps shared by every phone -----------------------------------------------------------------
+    @property
+    def reboot_seconds(self) -> int:     # per model, overridable per device (inventory)
+        configured = self.options.get("reboot_seconds")
+        model = self._facts.get("model") or self.options.get("model", "")
+        return float(configured) if configured else self.model_reboot_seconds.get(model, 300)
+
+    def get_firmware(self) -> dict:
+        facts = self.get_facts()
+        return {"version": facts.get("os_version", ""), "model": facts.get("model", ""),
+                "image": facts.get("image", "")}
+
+    @property
+    def store(self) -> ProvisioningStore:
+        return ProvisioningStore(self.options.get("provisioning_url", ""), self.options.get("provisioning_dir", ""),
+                                 self.options.get("provisioning_upload_url", ""),
+                                 self.options.get("provisioning_token", ""))
+
+    def precheck(self, target: Target) -> dict:
+        model = self._facts.get("model") or self.get_facts().get("model")
+        if model != target.model:
+            raise VerificationFailed(f"the phone reports model {model!r}, the baseline is for {target.model!r}",
+                                     self.name)
+        if not target.path or not os.path.isfile(target.path):
+            raise TransferFailed(f"firmware image {target.path or target.image!r} is not in the firmware store",
+                                 self.name)
+        actual = file_sha256(target.path)
+        if actual != target.sha256:
+            raise ChecksumMismatch(f"{target.path} has sha256 {actual}, the baseline says {target.sha256}", self.name)
+        return {"model": model, "image_sha256": actual}
+
+    def stage(self, target: Target) -> dict:
+        return self.store.stage_image(target, self.name)
+
+    def wait_until_back(self, timeout: float) -> None:
+        """Went down (or already reports a new version) -> answers again. A phone that never goes down has
+        postponed its reboot (in a call): DeviceBusy."""
+        deadline = time.monotonic() + timeout
+        start_deadline = time.monotonic() + float(self.options.get("reboot_start_timeout") or self.reboot_seconds)
+        poll = max(0.05, min(2.0, self.reboot_seconds / 40))
+        went_down = False
+        while time.monotonic() < deadline:
+            try:
+                version = self.get_firmware()["version"]
+            except (ConnectionFailed, HttpError):
+                went_down = True
+            else:
+                if went_down or version != self._before_version:
+                    return
+                if time.monotonic() > start_deadline:
+                    raise DeviceBusy("the phone postponed its reboot (in a call?); retried later", self.name)
+            time.sleep(poll)
+        raise DeviceUnreachable(f"no answer within {timeout:.0f}s after the reboot", self.name)
+
+    def activate(self, target: Target) -> None:
+        self._before_version = self.get_firmware()["version"]
+        self.point_and_reboot(target, self.store.file_url(target.image))
+
+    def point_and_reboot(self, target: Target, image_url: str) -> None:
+        raise NotImplementedError
+
+    def postcheck(self, target: Target, before: dict) -> dict:
+        now = self.get_firmware()
+        if now["version"] != target.version:
+            raise VerificationFailed(f"after the reboot the phone runs {now['version']}, not {target.version} "
+                                     f"(it kept its previous image)", self.name)
+        return now
+
+    def recover(self, target: Target, before: dict) -> dict:
+        """Stop the phone from retrying the image, then report what it runs (it boots its previous image itself
+        when the new one fails); unreachable -> DeviceUnreachable (hands-on)."""
+        self.unpoint(target)
+        return self.get_firmware()
+
+    def unpoint(self, target: Target) -> None:
+        """Remove whatever makes the phone fetch ``target`` again: restore the provisioning files replaced."""
+        for name, previous in self._replaced.items():
+            if previous is not None:
+                self.store.write(name, previous)
+            elif not self.store.remove(name):
+                self.store.write(name, self.neutral_file(name))
+        self._replaced = {}
+
+    # -- provisioning files the driver rewrites (per-MAC files: only this phone is affected) --------------------
+    def replace_file(self, name: str, content: bytes) -> None:
+        """Write a provisioning file, remembering its previous content for unpoint()."""
+        if name not in self._replaced:
+            self._replaced[name] = self.store.read(name)
+        self.store.write(name, content)
+
+    def neutral_file(self, name: str) -> bytes:
+        """Content equivalent to "no such file" for stores that cannot delete."""
+        return b""
