@@ -187,8 +187,8 @@ def verify_acls(policy: dict, switch: str, running: RunningConfig) -> list[Viola
             violations.append(Violation("acl_unreadable", switch, zone, detail=str(exc)))
             continue
         if aces is None:
-            violations.append(Violation("no_acl", switch, zone,
-                                        detail=f"Vlan{spec['vlan']} applies {name}, which does not exist (permits all)"))
+            detail = f"Vlan{spec['vlan']} applies {name}, which does not exist (IOS then permits all)"
+            violations.append(Violation("no_acl", switch, zone, detail=detail))
             continue
         for dst in [z for z in zones if z != zone] + [INTERNET]:
             allowed = allowed_new_flows(aces, nets[zone], nets.get(dst, INTERNET))
@@ -225,13 +225,17 @@ def verify_ports(policy: dict, switch: str, running: RunningConfig) -> list[Viol
     return out
 
 
+def verify_switch(policy: dict, switch: str, running: RunningConfig) -> list[Violation]:
+    """The ACLs of the zones this switch routes and the VLANs of the ports the policy names on it."""
+    return verify_acls(policy, switch, running) + verify_ports(policy, switch, running)
+
+
 def verify_site(policy: dict, running_configs: dict[str, RunningConfig]) -> list[Violation]:
     """All violations over the switches read back (switch name -> parsed running config)."""
     violations: list[Violation] = []
     routed = set()
     for switch, running in running_configs.items():
-        violations += verify_acls(policy, switch, running)
-        violations += verify_ports(policy, switch, running)
+        violations += verify_switch(policy, switch, running)
         routed |= {zone["name"] for zone in policy["zones"] if f"interface Vlan{zone['vlan']}" in running.sections}
     for zone in policy["zones"]:
         if zone["name"] not in routed:

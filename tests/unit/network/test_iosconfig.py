@@ -76,7 +76,7 @@ def test_diff_from_factory_config(policy, factory_running):
 
 
 def test_second_run_sends_nothing(policy, factory_running):
-    running, intent, changes = converge(policy, factory_running)
+    running, _, changes = converge(policy, factory_running)
     applied = simulate_apply(running, changes)
     _, _, again = converge(policy, applied)
     assert commands_of(again) == []
