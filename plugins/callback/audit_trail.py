@@ -33,7 +33,8 @@ options:
         key: audit_dir
   site:
     description:
-      - Site name when hosts do not set C(aiphone_site); default the name of the host's inventory directory
+      - Site name when hosts set neither C(aiphone_site_name) nor C(aiphone_site); default the name of the host's
+        inventory directory
         (C(inventories/lab) -> C(lab)).
     type: str
     env:
@@ -58,6 +59,7 @@ import uuid
 
 from ansible import constants as C
 from ansible.plugins.callback import CallbackBase
+from ansible.template import Templar
 
 from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
 
@@ -159,14 +161,20 @@ class CallbackModule(CallbackBase):
         name = host.get_name()
         if name not in self.host_context:
             host_vars = self._host_vars(host)
-            site = str(host_vars.get("aiphone_site") or self.get_option("site")
+            site = str(self._resolved(host_vars, "aiphone_site_name") or self._resolved(host_vars, "aiphone_site")
+                       or self.get_option("site")
                        or os.path.basename(str(host_vars.get("inventory_dir") or "default").rstrip("/")))
-            audit_dir = str(host_vars.get("aiphone_audit_dir") or self.get_option("audit_dir") or
+            audit_dir = str(self._resolved(host_vars, "aiphone_audit_dir") or self.get_option("audit_dir") or
                             os.path.join(os.path.dirname(C.CONFIG_FILE) if C.CONFIG_FILE else os.getcwd(), "audit"))
-            if "{{" in audit_dir:
-                audit_dir = self.get_option("audit_dir") or "audit"
             self.host_context[name] = (audit_trail.site_dir(audit_dir, site), secret_values_of(host_vars))
         return self.host_context[name]
+
+    def _resolved(self, host_vars: dict, name: str):
+        """A host variable, templated (e.g. `aiphone_audit_dir: "{{ inventory_dir }}/../../audit"`)."""
+        value = host_vars.get(name)
+        if isinstance(value, str) and "{{" in value and self.play is not None:
+            value = Templar(loader=self.play._loader, variables=host_vars).template(value)
+        return value
 
     def _host_vars(self, host) -> dict:
         try:

@@ -37,7 +37,7 @@ PLAYBOOK = [{
 
 
 def _run(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
-    site = tmp_path / "inventories" / "clinic"
+    site = tmp_path / "inventories" / "clinic-inventory"
     site.mkdir(parents=True, exist_ok=True)
     (site / "hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": {"pbx-01": {
         "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
@@ -45,9 +45,11 @@ def _run(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
         "work": str(tmp_path / "work")}}}}))
     (tmp_path / "work").mkdir(exist_ok=True)
     (tmp_path / "play.yml").write_text(yaml.safe_dump(PLAYBOOK, sort_keys=False))
+    (site / "group_vars" / "all").mkdir(parents=True, exist_ok=True)
+    (site / "group_vars" / "all" / "site.yml").write_text(
+        'aiphone_site_name: clinic\naiphone_audit_dir: "{{ inventory_dir }}/../../audit"\n')
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-               ANSIBLE_CALLBACKS_ENABLED="aiphone.hardening.audit_trail",
-               AIPHONE_AUDIT_DIR=str(tmp_path / "audit"), AIPHONE_OPERATOR="night-shift")
+               ANSIBLE_CALLBACKS_ENABLED="aiphone.hardening.audit_trail", AIPHONE_OPERATOR="night-shift")
     return subprocess.run(["ansible-playbook", "-i", str(site / "hosts.yml"), str(tmp_path / "play.yml"), *extra],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
 
