@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import DriverError
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.registry import get_driver
 from ansible_collections.aiphone.hardening.plugins.module_utils.firmware import procedure as proc
 from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.contract import Target
 from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.policy import baseline_for
@@ -232,3 +233,8 @@ class Rollout:
             "changed": any(r.changed for r in plan.results.values()),
             "failed": any(r.result == proc.FAILED for r in plan.results.values()),
         }
+
+
+def registry_factory(spec: DeviceSpec):
+    """The production driver factory: the platform's registered driver, built from the spec's connection."""
+    return get_driver(spec.platform)(name=spec.name, model=spec.model, **spec.connection)
