@@ -42,6 +42,11 @@ options:
     type: list
     elements: str
     default: []
+  controller_address:
+    description:
+      - The address the switch sees this controller as (behind NAT or a jump host); default is the local address
+        of the SSH session. The VTY ACL must permit it, or the task fails before changing anything.
+    type: str
   protected_interfaces:
     description: Ports never touched (an uplink not declared in the policy, a port under someone else's care).
     type: list
@@ -190,7 +195,7 @@ def run(module: AnsibleModule) -> dict:
                                   "after_header": f"{p['device']} intended"}
             if not commands or module.check_mode:
                 return result
-            problem = lockout_problem(policy, options, driver.controller_address())
+            problem = lockout_problem(policy, options, p["controller_address"] or driver.controller_address())
             if problem:
                 module.fail_json(msg=problem, **result)
             refusal = window_refusal(policy)
@@ -218,6 +223,7 @@ def main() -> None:
             **POLICY_ARGS, **CONNECTION_ARGS,
             backup_dir=dict(type="path", required=True),
             management_sources=dict(type="list", elements="str", default=[]),
+            controller_address=dict(type="str"),
             protected_interfaces=dict(type="list", elements="str", default=[]),
             prune_vlans=dict(type="bool"),
             layer3=dict(type="bool"),

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.cisco_ios import CiscoIOSDriver
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.cisco_mpp import CiscoMppDriver
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.openwrt import OpenWrtDriver
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.poly import PolyDriver
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.yealink import YealinkDriver
 
 DRIVERS: dict[str, type] = {
     "cisco_ios": CiscoIOSDriver,
+    "openwrt": OpenWrtDriver,
     "poly": PolyDriver,
     "yealink": YealinkDriver,
     "cisco_mpp": CiscoMppDriver,

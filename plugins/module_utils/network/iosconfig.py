@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 BANNER_RE = re.compile(r"^banner (\S+) (\^C|.)(.*)$")
 SEQ_RE = re.compile(r"^\d+\s+")
+SECRET_LINE = re.compile(r"^(.*?\b(?:set-key ascii|secret|password)) 0 \S+$")
 
 
 @dataclass
@@ -278,6 +279,9 @@ def verify_applied(commands: list[str], running: RunningConfig) -> list[str]:
             gone = target not in current and (parent is not None or target not in running.sections)
             if not gone and not (parent is None and _replaced_later(target, commands)):
                 problems.append(command)
+        elif SECRET_LINE.match(line):   # stored encrypted: its presence is all a read-back can prove
+            if not any(other.startswith(SECRET_LINE.match(line).group(1)) for other in current):
+                problems.append(SECRET_LINE.match(line).group(1) + " <secret>")
         elif not satisfied(line, current):
             problems.append(command)
     for acl, entries in acl_entries.items():

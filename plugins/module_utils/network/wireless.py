@@ -1,0 +1,185 @@
+# -*- coding: utf-8 -*-
+"""Site policy `wireless.ssids` -> WPA3 configuration for OpenWrt (UCI) and Cisco Catalyst 9800 (CLI). Pure.
+
+One SSID per zone: WPA3-SAE (or WPA3-Enterprise with a RADIUS server), PMF required, SAE hash-to-element, guest
+client isolation, mapped to the zone's network/VLAN. WPA2/WPA3 transition only for an SSID whose policy entry says
+`transition: true`, and then it is returned as a finding. Secrets (PSKs, RADIUS secrets) never appear in returned
+commands or diffs: they are masked by `mask()`.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import InvalidValue
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import Section
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import zones_by_name
+
+MASK = "********"
+SECTION_PREFIX = "aiphone_"
+UCI_LINE = re.compile(r"^wireless\.([A-Za-z0-9_@\[\]-]+)(?:\.([A-Za-z0-9_]+))?='?(.*?)'?$")
+
+
+@dataclass(frozen=True)
+class SsidIntent:
+    name: str
+    zone: str
+    vlan: int
+    enterprise: bool
+    transition: bool
+    isolate: bool
+    hidden: bool
+    secret: str            # PSK, or the RADIUS shared secret for enterprise
+    radius: tuple[str, int] | None = None
+
+    def __repr__(self) -> str:   # never print the secret
+        return f"SsidIntent({self.name!r}, zone={self.zone!r}, vlan={self.vlan})"
+
+
+def ssid_intents(policy: dict, secrets: dict[str, str]) -> list[SsidIntent]:
+    """Validated intent of every SSID; `secrets` maps the policy's psk_var / secret_var names to their values."""
+    zones = zones_by_name(policy)
+    wireless = policy.get("wireless", {})
+    radius = (wireless.get("radius_servers") or [None])[0]
+    intents = []
+    for pos, ssid in enumerate(wireless.get("ssids", [])):
+        where = f"wireless.ssids[{pos}]"
+        name = check_value(ssid["name"], "ssid", f"{where}.name")
+        enterprise = ssid["security"] == "wpa3-enterprise"
+        var = radius["secret_var"] if enterprise else ssid.get("psk_var")
+        if not var or var not in secrets or secrets[var] in (None, ""):
+            raise InvalidValue(f"{where} ({name}): the vault variable {var!r} holding its secret is not set")
+        secret = check_value(secrets[var], "psk", f"{where} secret ({var})")
+        zone = zones[ssid["zone"]]
+        intents.append(SsidIntent(
+            name=name, zone=check_value(ssid["zone"], "name", f"{where}.zone"), vlan=zone["vlan"],
+            enterprise=enterprise, transition=bool(ssid.get("transition")),
+            isolate=bool(ssid.get("isolate", zone.get("purpose") == "guest")), hidden=bool(ssid.get("hidden")),
+            secret=secret,
+            radius=(check_value(radius["host"], "name", "wireless.radius_servers[0].host"),
+                    int(radius.get("port", 1812))) if enterprise else None))
+    return intents
+
+
+def findings(policy: dict) -> list[str]:
+    """Conscious exceptions the audit must see (transition mode weakens WPA3: PMF optional, WPA2-PSK allowed)."""
+    return [f"SSID {s['name']}: WPA2/WPA3 transition mode (PMF optional) - {s.get('transition_reason', 'no reason')}"
+            for s in policy.get("wireless", {}).get("ssids", []) if s.get("transition")]
+
+
+def mask(text: str, intents: list[SsidIntent]) -> str:
+    for intent in intents:
+        text = text.replace(intent.secret, MASK)
+    return text
+
+
+# -- OpenWrt UCI ----------------------------------------------------------------------------------------------------
+def uci_section_name(intent: SsidIntent, radio: str) -> str:
+    return f"{SECTION_PREFIX}{re.sub(r'[^A-Za-z0-9]', '_', intent.zone)}_{re.sub(r'[^A-Za-z0-9]', '_', radio)}"
+
+
+def uci_options(intent: SsidIntent, radio: str) -> dict[str, str]:
+    """wifi-iface options per OpenWrt's hostapd.sh: `sae` = WPA3-SAE with PMF 2, `sae-mixed` = transition."""
+    options = {"device": radio, "mode": "ap", "ssid": intent.name, "network": intent.zone,
+               "isolate": "1" if intent.isolate else "0", "hidden": "1" if intent.hidden else "0", "disabled": "0"}
+    if intent.enterprise:
+        host, port = intent.radius
+        options |= {"encryption": "wpa3", "ieee80211w": "2", "auth_server": host, "auth_port": str(port),
+                    "auth_secret": intent.secret}
+    elif intent.transition:
+        options |= {"encryption": "sae-mixed", "ieee80211w": "1", "sae_pwe": "2", "key": intent.secret}
+    else:
+        options |= {"encryption": "sae", "ieee80211w": "2", "sae_pwe": "2", "key": intent.secret}
+    return options
+
+
+OWNED_UCI_OPTIONS = ("encryption", "ieee80211w", "sae_pwe", "key", "auth_server", "auth_port", "auth_secret",
+                     "isolate", "hidden", "ssid", "network", "mode", "device", "disabled")
+
+
+def parse_uci_show(text: str) -> dict[str, dict[str, str]]:
+    """`uci show wireless` -> {section: {".type": type, option: value}} (list values kept as their raw text)."""
+    sections: dict[str, dict[str, str]] = {}
+    for line in text.splitlines():
+        match = UCI_LINE.match(line.strip())
+        if not match:
+            continue
+        section, option, value = match.groups()
+        if option is None:
+            sections.setdefault(section, {})[".type"] = value
+        else:
+            sections.setdefault(section, {})[option] = value
+    return sections
+
+
+def radios(current: dict[str, dict[str, str]]) -> list[str]:
+    return [name for name, opts in current.items() if opts.get(".type") == "wifi-device"]
+
+
+def uci_commands(intents: list[SsidIntent], current: dict[str, dict[str, str]]) -> list[str]:
+    """uci commands turning `current` into the intent (one iface per SSID and radio); [] when it matches."""
+    devices = radios(current)
+    if not devices:
+        raise InvalidValue("the access point reports no wifi-device (radio) in /etc/config/wireless")
+    commands: list[str] = []
+    wanted: set[str] = set()
+    for intent in intents:
+        for radio in devices:
+            section = uci_section_name(intent, radio)
+            wanted.add(section)
+            have = current.get(section, {})
+            if have.get(".type") != "wifi-iface":
+                commands.append(f"uci set wireless.{section}=wifi-iface")
+            options = uci_options(intent, radio)
+            for option, value in options.items():
+                if have.get(option) != value:
+                    commands.append(f"uci set wireless.{section}.{option}={shlex.quote(value)}")
+            for option in OWNED_UCI_OPTIONS:
+                if option in have and option not in options:
+                    commands.append(f"uci delete wireless.{section}.{option}")
+    for section in current:
+        if section.startswith(SECTION_PREFIX) and section not in wanted:
+            commands.append(f"uci delete wireless.{section}")
+    return commands
+
+
+def weak_foreign_ifaces(current: dict[str, dict[str, str]]) -> list[str]:
+    """wifi-ifaces the toolkit does not manage that are enabled without WPA3 (reported, not touched)."""
+    out = []
+    for name, opts in current.items():
+        if opts.get(".type") != "wifi-iface" or name.startswith(SECTION_PREFIX) or opts.get("disabled") == "1":
+            continue
+        if opts.get("encryption", "none") not in ("sae", "wpa3", "wpa3-192"):
+            out.append(f"wifi-iface {name} (SSID {opts.get('ssid', '?')}) is enabled with encryption "
+                       f"{opts.get('encryption', 'none')!r}; not managed by the policy")
+    return out
+
+
+# -- Cisco Catalyst 9800 -------------------------------------------------------------------------------------------
+def c9800_wlan_sections(intents: list[SsidIntent], existing: dict[str, str], set_keys: bool) -> list[Section]:
+    """`wlan <profile> <id> <ssid>` sections (vendor-facts C9800 lines). `existing` maps profile -> its
+    `wlan ...` parent line, so the id of a WLAN already on the controller is kept. The PSK is sent only when
+    the WLAN is new or `set_keys` (rotation): the controller shows it encrypted, so it cannot be compared."""
+    used = {int(parent.split()[2]) for parent in existing.values()}
+    free = (n for n in range(1, 4097) if n not in used)
+    sections = []
+    for intent in intents:
+        if intent.enterprise:
+            raise InvalidValue(f"SSID {intent.name}: WPA3-Enterprise on the C9800 needs an AAA method list; "
+                               "not supported by this toolkit version (use wpa3-personal or OpenWrt)")
+        profile = check_value(intent.name, "name", f"SSID {intent.name} (C9800 profile names take no spaces)")
+        parent = existing.get(profile) or f"wlan {profile} {next(free)} {intent.name}"
+        lines = ["security wpa akm sae", "security wpa akm sae pwe h2e", "security wpa wpa3"]
+        absent = ["security wpa akm dot1x", "shutdown"]
+        if intent.transition:
+            lines += ["security wpa wpa2", "security wpa akm psk", "security pmf optional"]
+        else:
+            lines += ["security pmf mandatory"]
+            absent += ["security wpa wpa2", "security wpa akm psk"]
+        if profile not in existing or set_keys:
+            lines.append(f"security wpa psk set-key ascii 0 {intent.secret}")
+        sections.append(Section(parent, lines, owned=("security pmf",), absent_lines=tuple(absent)))
+    return sections

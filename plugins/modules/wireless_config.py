@@ -1,0 +1,198 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+"""Converge Wi-Fi access points / controllers to WPA3 per the site policy's `wireless.ssids`."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: wireless_config
+short_description: WPA3 SSIDs from the site policy on OpenWrt access points and Cisco Catalyst 9800 controllers
+description:
+  - One SSID per zone of C(wireless.ssids), mapped to the zone's network/VLAN, WPA3-SAE (or WPA3-Enterprise
+    with the policy's RADIUS server), PMF required, SAE hash-to-element, guest client isolation.
+  - WPA2/WPA3 transition only for an SSID with C(transition: true) in the policy; it is then returned in
+    C(findings) for the audit.
+  - Reads the device, sends only the difference (check mode sends nothing), backs the configuration up first,
+    reads it back after the change and restores the backup on any failure. Changes are refused outside the
+    maintenance windows unless O(force=true) with O(force_reason).
+  - Secrets come from O(secrets) (vault variables named by the policy's C(psk_var) / C(secret_var)); they are
+    never returned - commands and diffs show them masked.
+version_added: "1.0.0"
+author: aiphone-hardening contributors
+options:
+  policy_file: {description: Path of the site policy., type: path, required: true}
+  device: {description: Name of the AP / WLC in the policy's C(devices) list., type: str, required: true}
+  host: {description: Address of the device's SSH server., type: str, required: true}
+  port: {description: SSH port., type: int}
+  username: {description: SSH user., type: str, required: true}
+  password: {description: SSH password., type: str, required: true}
+  enable_secret: {description: Enable secret (C9800)., type: str}
+  known_hosts_file: {description: The site's known_hosts (unknown keys refused)., type: path, required: true}
+  timeout: {description: Seconds to wait for the device., type: int, default: 30}
+  backup_dir: {description: Directory for the timestamped pre-change backups., type: path, required: true}
+  secrets:
+    description: Vault variable name -> value, for every C(psk_var) / C(secret_var) the policy names.
+    type: dict
+    required: true
+  enable_radios: {description: Enable the AP's radios (OpenWrt C(wifi-device disabled=0))., type: bool, default: true}
+  rotate_keys:
+    description: Send the PSKs even to existing C9800 WLANs (the controller shows keys encrypted, so they are
+      otherwise only set when a WLAN is created). The credentials playbook sets this when rotating.
+    type: bool
+    default: false
+  force: {description: Allow a change outside the maintenance windows., type: bool, default: false}
+  force_reason: {description: Why the change cannot wait (required with O(force))., type: str}
+"""
+
+EXAMPLES = r"""
+- name: WPA3 on the access point
+  aiphone.hardening.wireless_config:
+    policy_file: "{{ aiphone_policy_file }}"
+    device: "{{ inventory_hostname }}"
+    host: "{{ ansible_host }}"
+    port: "{{ ansible_port }}"
+    username: "{{ ansible_user }}"
+    password: "{{ ansible_password }}"
+    known_hosts_file: "{{ aiphone_known_hosts_file }}"
+    backup_dir: "{{ aiphone_backup_dir }}"
+    secrets:
+      vault_wifi_staff_psk: "{{ vault_wifi_staff_psk }}"
+  no_log: true
+"""
+
+RETURN = r"""
+commands:
+  description: Commands sent (or that would be sent), secrets masked.
+  returned: always
+  type: list
+  elements: str
+findings:
+  description: Transition-mode SSIDs and weak SSIDs not managed by the policy.
+  returned: always
+  type: list
+  elements: str
+backup_file: {description: Local path of the pre-change backup (mode 0600)., returned: when changed, type: str}
+rolled_back: {description: A failed change was undone., returned: on failure after a change started, type: bool}
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import (
+    DriverError,
+    InvalidValue,
+)
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.ssh import (
+    HAS_SSH_LIBS,
+    SSH_IMPORT_ERROR,
+)
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import (
+    commands_of,
+    diff_config,
+    parse_running_config,
+)
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
+    CONNECTION_ARGS,
+    POLICY_ARGS,
+    fail_driver,
+    load_policy,
+    make_driver,
+    policy_device,
+    window_refusal,
+    write_backup,
+)
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.wireless import (
+    c9800_wlan_sections,
+    findings,
+    mask,
+    parse_uci_show,
+    radios,
+    ssid_intents,
+    uci_commands,
+    weak_foreign_ifaces,
+)
+
+
+def openwrt_plan(intents, config_text: str, enable_radios: bool) -> tuple[list[str], list[str]]:
+    current = parse_uci_show(config_text)
+    commands = uci_commands(intents, current)
+    if enable_radios:
+        commands += [f"uci set wireless.{radio}.disabled=0" for radio in radios(current)
+                     if current[radio].get("disabled") != "0"]
+    return commands, weak_foreign_ifaces(current)
+
+
+def c9800_plan(intents, config_text: str, rotate_keys: bool) -> tuple[list[str], list[str]]:
+    running = parse_running_config(config_text)
+    existing = {parent.split()[1]: parent for parent in running.sections if parent.startswith("wlan ")}
+    sections = c9800_wlan_sections(intents, existing, set_keys=rotate_keys)
+    return commands_of(diff_config(sections, {}, running)), []
+
+
+def plan(platform: str, intents, config_text: str, params: dict) -> tuple[list[str], list[str]]:
+    if platform == "openwrt":
+        return openwrt_plan(intents, config_text, params["enable_radios"])
+    if platform == "cisco_wlc9800":
+        return c9800_plan(intents, config_text, params["rotate_keys"])
+    raise InvalidValue(f"platform {platform!r} is not a wireless platform (openwrt, cisco_wlc9800)")
+
+
+def run(module: AnsibleModule) -> dict:
+    p = module.params
+    policy = load_policy(module)
+    entry = policy_device(module, policy)
+    try:
+        intents = ssid_intents(policy, p["secrets"])   # validated before any connection
+    except (InvalidValue, KeyError) as exc:
+        module.fail_json(msg=f"refused before connecting: {exc}")
+    result: dict = {"changed": False, "commands": [], "findings": findings(policy)}
+    driver = make_driver(module, entry["platform"])
+    try:
+        with driver:
+            text = driver.get_config()
+            commands, weak = plan(entry["platform"], intents, text, p)
+            result.update(changed=bool(commands), commands=[mask(c, intents) for c in commands],
+                          findings=result["findings"] + weak)
+            if module._diff and commands:
+                result["diff"] = {"before": mask(text, intents), "after": "\n".join(result["commands"]) + "\n",
+                                  "before_header": f"{p['device']} config", "after_header": "commands"}
+            if not commands or module.check_mode:
+                return result
+            refusal = window_refusal(policy)
+            if refusal and not p["force"]:
+                module.fail_json(msg=f"not changing {p['device']}: {refusal} (force=true with force_reason "
+                                     "overrides)", **result)
+            if refusal:
+                result["forced"] = {"reason": p["force_reason"], "refusal": refusal}
+            result["backup_file"] = write_backup(p["backup_dir"], p["device"], text)
+            driver.load_candidate(commands)
+            driver.commit(verify=lambda after: plan(entry["platform"], intents, after,
+                                                    dict(p, rotate_keys=False))[0])
+    except InvalidValue as exc:
+        module.fail_json(msg=f"refused: {mask(str(exc), intents)}", **result)
+    except DriverError as exc:
+        exc.args = (mask(str(exc), intents),)
+        fail_driver(module, exc, rolled_back=getattr(driver, "rolled_back", False), **result)
+    return result
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            **POLICY_ARGS, **CONNECTION_ARGS,
+            backup_dir=dict(type="path", required=True),
+            secrets=dict(type="dict", required=True, no_log=True),
+            enable_radios=dict(type="bool", default=True),
+            rotate_keys=dict(type="bool", default=False),
+            force=dict(type="bool", default=False),
+            force_reason=dict(type="str"),
+        ),
+        required_if=[("force", True, ("force_reason",))],
+        supports_check_mode=True,
+    )
+    if not HAS_SSH_LIBS:
+        module.fail_json(msg=missing_required_lib("netmiko and paramiko"), exception=str(SSH_IMPORT_ERROR))
+    module.exit_json(**run(module))
+
+
+if __name__ == "__main__":
+    main()
