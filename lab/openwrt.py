@@ -380,10 +380,16 @@ class OpenWrtAP(SSHDevice):
                 raise UciError("uci: Entry not found")
             item = section.options[option]
             return [" ".join(item) if isinstance(item, list) else item]
-        if verb == "set" and has_value and option is None:
-            if not NAME.match(section_ref) or not NAME.match(value.replace("-", "_")):
+        if verb == "set" and has_value and option is None:   # create a named section, or retype an existing one
+            if not NAME.match(value.replace("-", "_")):
                 raise UciError("uci: Invalid argument")
-            package.stage("set_section", section_ref, value)
+            try:
+                name = package.resolve(section_ref).name
+            except UciError:
+                if not NAME.match(section_ref):
+                    raise UciError("uci: Invalid argument") from None
+                name = section_ref
+            package.stage("set_section", name, value)
             return []
         section = package.resolve(section_ref)
         if verb == "set" and has_value:

@@ -34,6 +34,7 @@ PARAM_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.]{0,127}$")
 KEY_PRESSES = frozenset({"OK", "ENTER", "SPEAKER", "F_TRANSFER", "VOLUME_UP", "VOLUME_DOWN", "MUTE", "F_HOLD",
                          "HOLD", "F_CONFERENCE", "CANCEL"})
 SIP_MANDATORY = ("via", "from", "to", "call-id", "cseq")
+RECENT_TRANSACTIONS = 16
 
 
 def parse_config(text: str) -> dict[str, str]:
@@ -89,6 +90,7 @@ class SipEndpoint(asyncio.DatagramProtocol):
     def __init__(self, phone: YealinkPhone) -> None:
         self.phone = phone
         self.transport: asyncio.DatagramTransport | None = None
+        self.answered: dict[tuple[str, str, str], bytes] = {}
 
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -97,7 +99,14 @@ class SipEndpoint(asyncio.DatagramProtocol):
         parsed = parse_sip(data)
         if parsed is None or self.transport is None:
             return  # not SIP: a phone drops it silently
-        self.transport.sendto(self.phone.on_sip_request(*parsed), addr)
+        headers = parsed[2]
+        transaction = (headers.get("via", ""), headers.get("call-id", ""), headers.get("cseq", ""))
+        answer = self.answered.get(transaction)
+        if answer is None:  # a retransmission (same Via branch, Call-ID, CSeq) gets the same answer, no new action
+            answer = self.answered[transaction] = self.phone.on_sip_request(*parsed)
+            while len(self.answered) > RECENT_TRANSACTIONS:
+                self.answered.pop(next(iter(self.answered)))
+        self.transport.sendto(answer, addr)
 
 
 @register_platform

@@ -194,3 +194,11 @@ def test_slow_responses_fault(lab):
             run(client, "uci get wireless.radio0.band", timeout=0.5)
     finally:
         client.close()
+
+
+def test_section_addressed_by_index_can_be_retyped_and_deleted(ssh):
+    assert run(ssh, "uci set wireless.@wifi-iface[0]=wifi-iface && uci set wireless.@wifi-iface[0].ssid=X")[0] == 0
+    assert run(ssh, "uci get wireless.default_radio0.ssid")[1] == "X\n"
+    assert run(ssh, "uci delete wireless.@wifi-iface[1]")[0] == 0
+    assert run(ssh, "uci changes wireless")[1].splitlines()[-1] == "-wireless.default_radio1"
+    assert run(ssh, "uci set 'wireless.bad name=wifi-iface'")[0] == 1

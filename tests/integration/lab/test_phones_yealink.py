@@ -25,15 +25,17 @@ ROM = f"T54W-{NEW}.rom"
 pytestmark = pytest.mark.timeout(60)
 
 
-def notify(phone, event="check-sync;reboot=false", user=None, method="NOTIFY", timeout=3.0) -> str:
+def notify(phone, event="check-sync;reboot=false", user=None, method="NOTIFY", timeout=3.0, branch=None,
+           call_id=None) -> str:
     """Send one SIP request over UDP to the phone and return the status line of its answer."""
     user = user or phone.name
-    branch = "z9hG4bK" + secrets.token_hex(6)
+    branch = branch or "z9hG4bK" + secrets.token_hex(6)
+    call_id = call_id or secrets.token_hex(8)
     message = (f"{method} sip:{user}@{phone.host}:{phone.sip_port} SIP/2.0\r\n"
                f"Via: SIP/2.0/UDP 127.0.0.1:5060;branch={branch}\r\n"
                "From: <sip:pbx@127.0.0.1>;tag=1928301774\r\n"
                f"To: <sip:{user}@{phone.host}>\r\n"
-               f"Call-ID: {secrets.token_hex(8)}@127.0.0.1\r\n"
+               f"Call-ID: {call_id}@127.0.0.1\r\n"
                f"CSeq: 1 {method}\r\nEvent: {event}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(timeout)
@@ -101,6 +103,15 @@ def test_check_sync_notify_upgrades_firmware(lab):
     assert phone.params["account.1.label"] == "Reception"
     fetched = [name for method, name, status in prov.requests if status == 200]
     assert fetched[:3] == ["y000000000096.cfg", f"{phone.mac}.cfg", ROM]
+
+
+def test_retransmitted_notify_acts_once(lab):
+    _, _, phone = lab
+    for _ in range(3):  # a UDP client retransmits until it sees the answer (RFC 3261 timer A)
+        assert notify(phone, "check-sync;reboot=true", branch="z9hG4bKsame", call_id="same") == "SIP/2.0 200 OK"
+    assert wait_for(lambda: phone.reboot_count == 1 and firmware(phone) == OLD)
+    time.sleep(1.0)
+    assert phone.reboot_count == 1
 
 
 def test_check_sync_reboot_true_reboots_without_new_firmware(lab):
