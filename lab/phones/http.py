@@ -143,6 +143,7 @@ class HttpPhone(SimDevice):
         self.booted_at = time.time()
         self.reboot_count = 0
         self.pending_reboot = False
+        self.hung = False  # down after a reboot under fault no_return_after_reload, until the fault is cleared
         self._listener: asyncio.AbstractServer | None = None
         self._tasks: set[asyncio.Task] = set()
         self._restore()
@@ -221,8 +222,21 @@ class HttpPhone(SimDevice):
         await asyncio.sleep(self.reboot_seconds)
         if self.fault("no_return_after_reload") is not None:
             self.logline("boot failed: the device does not come back")
+            self.hung = True
             return
         self._boot(new_version)
+        self.pending_reboot = False
+        await self._come_up()
+
+    def on_fault_changed(self, fault: str, active: bool) -> None:
+        if fault == "no_return_after_reload" and not active and self.hung:
+            self.spawn(self._power_cycle())
+
+    async def _power_cycle(self) -> None:
+        """Clearing no_return_after_reload is someone power-cycling the phone: it boots what it last ran."""
+        self.hung = False
+        self.logline("power cycled")
+        self._boot(None)
         self.pending_reboot = False
         await self._come_up()
 

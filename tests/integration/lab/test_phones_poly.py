@@ -212,6 +212,9 @@ def test_never_comes_back_after_reboot(lab):
     assert wait_for(lambda: not reachable(phone))
     time.sleep(1.0)
     assert not reachable(phone)
+    bg.call(phone.clear_fault, "no_return_after_reload")   # someone power-cycles it
+    assert wait_for(lambda: reachable(phone))
+    assert api(phone, "GET", "/api/v1/mgmt/device/info")[1]["data"]["FirmwareRelease"] == OLD
 
 
 def test_boots_old_version_fault(lab):
