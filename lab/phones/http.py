@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import hmac
 import re
+import ssl
 import time
 import weakref
 from collections import deque
@@ -23,6 +24,7 @@ import aiohttp
 from aiohttp import web
 
 from lab.device import Credentials, SimDevice
+from lab.phones.tls import server_context
 
 # Faults every HTTP phone models (see lab.device.FAULTS); vendors add their own (e.g. Poly's 4001).
 PHONE_FAULTS = frozenset({"auth_failure", "slow_responses", "http_5xx", "busy_in_call",
@@ -95,7 +97,8 @@ class PhoneHub:
         return self._session
 
     async def listen(self, phone: HttpPhone) -> asyncio.AbstractServer:
-        listener = await asyncio.get_running_loop().create_server(self.server, phone.host, phone.port)
+        listener = await asyncio.get_running_loop().create_server(self.server, phone.host, phone.port,
+                                                                  ssl=phone.ssl_context())
         phone.port = listener.sockets[0].getsockname()[1]
         self.phones[(phone.host, phone.port)] = phone
         return listener
@@ -125,7 +128,8 @@ class HttpPhone(SimDevice):
     """A desk phone with an HTTP(S) management interface that boots firmware fetched from a provisioning server.
 
     Options (all optional): ``reboot_seconds`` (time unreachable during a reboot, default 2),
-    ``provisioning_url`` (base URL of the lab provisioning server), ``mac``, ``serial``.
+    ``provisioning_url`` (base URL of the lab provisioning server), ``mac``, ``serial``, ``https`` (serve HTTPS with
+    the lab CA of ``tls_dir``, default ``<state_dir>/../tls``; see lab/phones/tls.py).
     """
 
     supported_faults: ClassVar[frozenset[str]] = PHONE_FAULTS
@@ -147,6 +151,17 @@ class HttpPhone(SimDevice):
         self._listener: asyncio.AbstractServer | None = None
         self._tasks: set[asyncio.Task] = set()
         self._restore()
+
+    @property
+    def https(self) -> bool:
+        return bool(self.options.get("https"))
+
+    @property
+    def tls_dir(self) -> Path:
+        return Path(self.options.get("tls_dir") or self.state_dir.parent / "tls")
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        return server_context(str(self.tls_dir)) if self.https else None
 
     # -- to be provided by each vendor ------------------------------------------------------------------------
     def initial_params(self, provisioning_url: str) -> dict[str, str]:
@@ -290,14 +305,15 @@ class HttpPhone(SimDevice):
 
     # -- reporting --------------------------------------------------------------------------------------------
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.https else 'http'}://{self.host}:{self.port}"
 
     def uptime_seconds(self) -> int:
         return int(time.time() - self.booted_at)
 
     def inventory_vars(self) -> dict:
+        tls = {"phone_scheme": "https", "phone_ca_file": str(self.tls_dir / "ca.pem")} if self.https else {}
         return {"ansible_host": self.host, "ansible_port": self.port, "platform": self.platform,
-                "model": self.model, "phone_mac": self.mac}
+                "model": self.model, "phone_mac": self.mac, **tls}
 
     def status(self) -> dict:
         return {**super().status(), "mac": self.mac, "pending_reboot": self.pending_reboot,

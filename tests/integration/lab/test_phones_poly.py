@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -24,15 +25,15 @@ MODEL = "VVX450"
 pytestmark = pytest.mark.timeout(60)
 
 
-def api(phone, method, path, body=None, password=PASSWORD, timeout=5):
+def api(phone, method, path, body=None, password=PASSWORD, timeout=5, context=None):
     """One REST call; returns (HTTP status, decoded JSON body or None)."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"http://{phone.host}:{phone.port}{path}", data=data, method=method)
+    request = urllib.request.Request(phone.base_url() + path, data=data, method=method)  # noqa: S310
     token = base64.b64encode(f"Polycom:{password}".encode()).decode()
     request.add_header("Authorization", f"Basic {token}")
     request.add_header("Content-Type", "application/json")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http://127.0.0.1 URL
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as exc:
         raw = exc.read()
@@ -225,3 +226,19 @@ def test_boots_old_version_fault(lab):
     assert wait_for(lambda: phone.reboot_count == 1 and reachable(phone))
     assert api(phone, "GET", "/api/v1/mgmt/device/info")[1]["data"]["FirmwareRelease"] == OLD
     assert any("booted previous image" in line for line in phone.log)
+
+
+def test_https_with_the_lab_ca(tmp_path):
+    with BackgroundLoop() as bg:
+        phone = PolyPhone("p", MODEL, OLD, "127.0.0.1", 0, tmp_path / "p", Credentials("Polycom", PASSWORD),
+                          https=True)
+        bg.run(phone.start())
+        try:
+            ca_file = phone.inventory_vars()["phone_ca_file"]
+            verified = ssl.create_default_context(cafile=ca_file)
+            status, body = api(phone, "GET", "/api/v1/mgmt/device/info", context=verified)
+            assert status == 200 and body["data"]["FirmwareRelease"] == OLD
+            with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+                api(phone, "GET", "/api/v1/mgmt/device/info", context=ssl.create_default_context())
+        finally:
+            bg.run(phone.stop())
