@@ -75,6 +75,9 @@ class PolyPhone(HttpPhone):
             params["apps.restapi.enabled"] = "1" if self.options["restapi_enabled"] else "0"
         return params
 
+    def inventory_vars(self) -> dict:
+        return {**super().inventory_vars(), "ansible_user": REST_USER}   # the REST API user is always Polycom
+
     # -- request routing --------------------------------------------------------------------------------------
     async def route(self, request: web.BaseRequest) -> web.StreamResponse:
         if self.params.get("apps.restapi.enabled") != "1":
