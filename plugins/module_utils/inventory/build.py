@@ -96,6 +96,7 @@ def _entry(result: HostResult, policy_device: dict, baselines: dict, versions: d
         "last_reboot_reason": facts.get("last_reboot_reason"),
         "kernel": facts.get("kernel"), "os_release": facts.get("os_release"), "packages": packages,
         "first_seen": os_seen.get("first_seen"), "changed_by": os_seen.get("changed_by"),
+        "previous_versions": [h["version"] for h in os_seen.get("history", [])],
         "error_type": result.error_type, "read_seconds": result.seconds,
         **assessment,
     }

@@ -1,0 +1,392 @@
+"""Automated checks of the compliance checklist: one named function per check, each a pure function of a Context.
+
+A check answers PASS / FAIL with what it saw, or NO_EVIDENCE when the state it needs was not read in this run (an
+unreachable host, a playbook part skipped) - which never counts as passing. Evidence comes from:
+  policy     the validated site policy (intent)
+  inventory  this run's version inventory (plugins/module_utils/inventory)
+  trail      the site's audit trail (records + verify report)
+  evidence   state read back by playbooks/audit.yml: evidence["hosts"][host] (nftables ruleset, sshd -T, PAM, apt,
+             accounts, TLS listeners, log forwarding, retention timer), evidence["switches"][switch] (violations
+             of aiphone.hardening.network_policy_verify)
+  inventory_dir  the site's inventory files (credentials in plain text)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import yaml
+
+from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import parse_duration
+
+PASS, FAIL, NO_EVIDENCE = "pass", "fail", "no_evidence"
+LOGIN_SHELL_EXCLUDES = ("nologin", "false", "sync", "halt", "shutdown")
+VAULTED = re.compile(r"^\s*(\{\{.*\}\}|\$ANSIBLE_VAULT;)", re.DOTALL)
+
+
+@dataclass
+class Outcome:
+    status: str
+    detail: str
+    findings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Context:
+    policy: dict
+    inventory: dict
+    trail_records: list[dict]
+    trail_report: audit_trail.VerifyReport | None
+    evidence: dict
+    inventory_dir: str | None = None
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    def linux_hosts(self) -> list[str]:
+        return [d["name"] for d in self.policy.get("devices", []) if d.get("platform") == "linux"]
+
+    def switches(self) -> list[str]:
+        return [d["name"] for d in self.policy.get("devices", []) if d.get("platform") == "cisco_ios"]
+
+    def host_evidence(self, host: str) -> dict | None:
+        return (self.evidence.get("hosts") or {}).get(host)
+
+
+CHECKS: dict[str, Callable[[Context], Outcome]] = {}
+
+
+def check(name: str):
+    def register(func):
+        CHECKS[name] = func
+        return func
+    return register
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+def per_host(ctx: Context, hosts: list[str], key: str, judge: Callable[[str, object], str | None],
+             what: str) -> Outcome:
+    """Apply `judge(host, evidence[key]) -> problem or None` to every host; missing evidence is NO_EVIDENCE."""
+    if not hosts:
+        return Outcome(NO_EVIDENCE, f"the site policy lists no host to check for {what}")
+    problems, missing = [], []
+    for host in hosts:
+        evidence = ctx.host_evidence(host) or {}
+        if evidence.get(key) is None:
+            missing.append(host)
+            continue
+        problem = judge(host, evidence[key])
+        if problem:
+            problems.append(f"{host}: {problem}")
+    if problems:
+        return Outcome(FAIL, f"{what}: {len(problems)} of {len(hosts)} host(s) fail", problems + _missing(missing))
+    if missing:
+        return Outcome(NO_EVIDENCE, f"{what}: not read from {', '.join(missing)}", _missing(missing))
+    return Outcome(PASS, f"{what}: all {len(hosts)} host(s) pass")
+
+
+def _missing(hosts: list[str]) -> list[str]:
+    return [f"{h}: not read in this run (unreachable or skipped)" for h in hosts]
+
+
+def admins(policy: dict) -> set[str]:
+    return {p["username"] for p in policy.get("people", []) if "admin" in p.get("roles", [])}
+
+
+def automation_account(policy: dict) -> str | None:
+    return (policy.get("automation") or {}).get("account")
+
+
+# ------------------------------------------------------------------------------------------------ network
+@check("hosts.firewall_default_deny")
+def firewall_default_deny(ctx: Context) -> Outcome:
+    def judge(host, ruleset):
+        data = json.loads(ruleset) if isinstance(ruleset, str) else ruleset
+        chains = [e["chain"] for e in data.get("nftables", []) if "chain" in e]
+        inputs = [c for c in chains if c.get("hook") == "input" and c.get("type") == "filter"]
+        if not inputs:
+            return "no nftables input chain"
+        open_chains = [f"{c.get('family')} {c.get('table')} {c.get('name')}" for c in inputs
+                       if c.get("policy") != "drop"]
+        return f"input chain(s) without policy drop: {', '.join(open_chains)}" if open_chains else None
+    return per_host(ctx, ctx.linux_hosts(), "nft_ruleset", judge, "nftables input policy drop")
+
+
+def _switch_violations(ctx: Context, kinds: Callable[[str], bool], what: str) -> Outcome:
+    switches = ctx.switches()
+    read = (ctx.evidence.get("switches") or {})
+    problems, missing = [], []
+    for switch in switches:
+        result = read.get(switch)
+        if not result or result.get("error"):
+            missing.append(switch)
+            continue
+        problems += [f"{switch}: {v.get('kind')}: {v.get('detail')}" for v in result.get("violations", [])
+                     if kinds(v.get("kind", ""))]
+    if problems:
+        return Outcome(FAIL, f"{what}: {len(problems)} violation(s)", problems + _missing(missing))
+    if missing or not switches:
+        return Outcome(NO_EVIDENCE, f"{what}: switch configuration not read from {', '.join(missing) or 'any switch'}",
+                       _missing(missing))
+    return Outcome(PASS, f"{what}: {len(switches)} switch(es) read back, no violation")
+
+
+@check("switches.acl_matches_policy")
+def acl_matches_policy(ctx: Context) -> Outcome:
+    return _switch_violations(ctx, lambda kind: kind != "vlan_mismatch", "switch ACLs enforce the policy's flows")
+
+
+@check("switches.vlans_match_policy")
+def vlans_match_policy(ctx: Context) -> Outcome:
+    return _switch_violations(ctx, lambda kind: kind == "vlan_mismatch", "switch ports are in their policy VLANs")
+
+
+@check("policy.dedicated_vlans")
+def dedicated_vlans(ctx: Context) -> Outcome:
+    zones = ctx.policy.get("zones", [])
+    by_purpose = {z.get("purpose"): z for z in zones}
+    missing = [p for p in ("voice", "ai") if p not in by_purpose]
+    if missing:
+        return Outcome(FAIL, f"no dedicated zone for {', '.join(missing)}")
+    shared = [f"{z['name']} uses VLAN {z['vlan']} like {by_purpose[p]['name']}"
+              for p in ("voice", "ai") for z in zones
+              if z is not by_purpose[p] and z.get("vlan") == by_purpose[p].get("vlan")]
+    if shared:
+        return Outcome(FAIL, "voice/ai VLANs are shared", shared)
+    return Outcome(PASS, f"voice on VLAN {by_purpose['voice']['vlan']}, ai on VLAN {by_purpose['ai']['vlan']}")
+
+
+@check("policy.wifi_wpa3")
+def wifi_wpa3(ctx: Context) -> Outcome:
+    ssids = (ctx.policy.get("wireless") or {}).get("ssids", [])
+    if not ssids:
+        return Outcome(PASS, "the site has no Wi-Fi")
+    weak = [s["name"] for s in ssids if not str(s.get("security", "")).startswith("wpa3")]
+    if weak:
+        return Outcome(FAIL, "SSIDs without WPA3", weak)
+    exceptions = [f"{s['name']}: WPA2/WPA3 transition mode ({s.get('transition_reason', 'no reason given')})"
+                  for s in ssids if s.get("transition")]
+    return Outcome(PASS, f"{len(ssids)} SSID(s) on WPA3" + (f", {len(exceptions)} conscious exception(s)"
+                                                             if exceptions else ""), exceptions)
+
+
+@check("policy.guest_isolated")
+def guest_isolated(ctx: Context) -> Outcome:
+    guests = {z["name"] for z in ctx.policy.get("zones", []) if z.get("purpose") == "guest"}
+    if not guests:
+        return Outcome(PASS, "no guest network")
+    inward = [f"{f['from']} -> {f['to']} ({f['service']})" for f in ctx.policy.get("flows", [])
+              if f["from"] in guests and f["to"] != "internet"]
+    return Outcome(FAIL, "guest zone reaches internal zones", inward) if inward else \
+        Outcome(PASS, "guest zone reaches only the internet")
+
+
+# ------------------------------------------------------------------------------------------------ updates
+@check("inventory.firmware_baseline")
+def firmware_baseline(ctx: Context) -> Outcome:
+    devices = [d for d in ctx.inventory.get("devices", []) if d["platform"] != "linux"]
+    if not devices:
+        return Outcome(NO_EVIDENCE, "no device inventory in this run")
+    outdated = [f"{d['name']}: {d['detail']}" for d in devices if d["status"] == "outdated"]
+    unknown = [f"{d['name']}: {d['detail']}" for d in devices if d["status"] == "unknown_model"]
+    unreachable = [f"{d['name']}: unreachable ({d['detail']})" for d in devices if d["status"] == "unreachable"]
+    if outdated or unknown:
+        return Outcome(FAIL, f"{len(outdated)} outdated, {len(unknown)} without an approved baseline",
+                       outdated + unknown + unreachable)
+    if unreachable:
+        return Outcome(NO_EVIDENCE, f"{len(unreachable)} device(s) could not be read", unreachable)
+    return Outcome(PASS, f"all {len(devices)} device(s) run their approved version")
+
+
+@check("trail.intact")
+def trail_intact(ctx: Context) -> Outcome:
+    report = ctx.trail_report
+    if report is None:
+        return Outcome(NO_EVIDENCE, "the audit trail was not verified")
+    if not report.ok:
+        return Outcome(FAIL, report.summary())
+    if report.records == 0:
+        return Outcome(NO_EVIDENCE, "the audit trail is empty", report.warnings)
+    return Outcome(PASS, f"{report.records} record(s), chain intact", report.warnings)
+
+
+@check("trail.updates_documented")
+def updates_documented(ctx: Context) -> Outcome:
+    undocumented = []
+    for device in ctx.inventory.get("devices", []):
+        if device.get("previous_versions") and not device.get("changed_by"):
+            undocumented.append(f"{device['name']}: now {device['version']} (first seen {device['first_seen']}), "
+                                f"before {device['previous_versions'][-1]}: no change of ours recorded")
+    if undocumented:
+        return Outcome(FAIL, "versions changed outside the toolkit", undocumented)
+    documented = sum(1 for r in ctx.trail_records if r.get("kind") in ("firmware_attempt", "package_update"))
+    return Outcome(PASS, f"every version change is in the audit trail ({documented} update record(s))")
+
+
+@check("policy.maintenance_windows")
+def maintenance_windows(ctx: Context) -> Outcome:
+    windows = (ctx.policy.get("maintenance") or {}).get("windows", [])
+    return Outcome(PASS, f"{len(windows)} maintenance window(s)", [w["name"] for w in windows]) if windows else \
+        Outcome(FAIL, "no maintenance window in the site policy")
+
+
+@check("trail.changes_in_windows")
+def changes_in_windows(ctx: Context) -> Outcome:
+    forced = [r for r in ctx.trail_records if r.get("kind") == "firmware_attempt" and r.get("forced")]
+    unexplained = [f"seq {r['seq']}: {r.get('device')} forced without a reason" for r in forced
+                   if not r.get("force_reason")]
+    if unexplained:
+        return Outcome(FAIL, "updates forced outside a window without a reason", unexplained)
+    return Outcome(PASS, f"{len(forced)} forced update(s), each with a recorded reason",
+                   [f"seq {r['seq']}: {r.get('device')}: {r.get('force_reason')}" for r in forced])
+
+
+@check("hosts.unattended_upgrades")
+def unattended_upgrades(ctx: Context) -> Outcome:
+    def judge(host, apt_config):
+        match = re.search(r'APT::Periodic::Unattended-Upgrade\s+"(\d+)"', apt_config)
+        return None if match and match.group(1) != "0" else "APT::Periodic::Unattended-Upgrade is not enabled"
+    return per_host(ctx, ctx.linux_hosts(), "apt_config", judge, "automatic security updates")
+
+
+# ------------------------------------------------------------------------------------------------ privacy
+@check("policy.retention_window")
+def retention_window(ctx: Context) -> Outcome:
+    retention = ctx.policy.get("retention") or {}
+    problems, seen = [], []
+    for data_class in ("recordings", "transcripts"):
+        if data_class not in retention:
+            problems.append(f"{data_class}: no retention set")
+            continue
+        days = parse_duration(str(retention[data_class])).days
+        seen.append(f"{data_class}: {days} days")
+        if not 30 <= days <= 90:
+            problems.append(f"{data_class}: {days} days, outside 30-90")
+    return Outcome(FAIL, "retention outside 30-90 days", problems) if problems else Outcome(PASS, ", ".join(seen))
+
+
+@check("hosts.retention_timer")
+def retention_timer(ctx: Context) -> Outcome:
+    return per_host(ctx, ctx.linux_hosts(), "retention_timer",
+                    lambda host, state: None if state == "active" else f"aiphone-retention.timer is {state}",
+                    "automated deletion timer")
+
+
+@check("hosts.tls_modern")
+def tls_modern(ctx: Context) -> Outcome:
+    return per_host(ctx, ctx.linux_hosts(), "tls_weak",
+                    lambda host, weak: f"accepts old TLS on {', '.join(weak)}" if weak else None,
+                    "listeners refuse TLS 1.0/1.1")
+
+
+# ------------------------------------------------------------------------------------------------ access
+@check("hosts.sudo_least_privilege")
+def sudo_least_privilege(ctx: Context) -> Outcome:
+    allowed = admins(ctx.policy) | {automation_account(ctx.policy)}
+    def judge(host, members):
+        extra = sorted(set(members) - allowed)
+        return f"sudo for {', '.join(extra)} (not admin in the access table)" if extra else None
+    return per_host(ctx, ctx.linux_hosts(), "sudo_members", judge, "administrator rights per the access table")
+
+
+@check("hosts.no_unknown_accounts")
+def no_unknown_accounts(ctx: Context) -> Outcome:
+    known = {p["username"] for p in ctx.policy.get("people", [])} | {automation_account(ctx.policy)}
+    def judge(host, accounts):
+        unknown = sorted(name for name, info in accounts.items()
+                         if int(info.get("uid", 0)) >= 1000 and not info.get("locked")
+                         and not str(info.get("shell", "")).endswith(LOGIN_SHELL_EXCLUDES) and name not in known)
+        return f"active accounts not in the site policy: {', '.join(unknown)}" if unknown else None
+    return per_host(ctx, ctx.linux_hosts(), "accounts", judge, "no unknown active accounts")
+
+
+@check("hosts.ssh_mfa")
+def ssh_mfa(ctx: Context) -> Outcome:
+    def judge(host, mfa):
+        methods = str(mfa.get("person_methods", "")).lower()
+        if "keyboard-interactive" not in methods or methods.strip() == "any":
+            return f"people log in with '{methods or 'unknown'}' (needs publickey,keyboard-interactive)"
+        if not re.search(r"^\s*auth\s+\S+\s+pam_(google_authenticator|oath)\.so", mfa.get("pam_sshd", ""), re.M):
+            return "no TOTP module in /etc/pam.d/sshd"
+        return None
+    return per_host(ctx, ctx.linux_hosts(), "ssh_mfa", judge, "SSH needs key + TOTP for people")
+
+
+# ------------------------------------------------------------------------------------------------ minimisation, logging
+@check("policy.payment_last4")
+def payment_last4(ctx: Context) -> Outcome:
+    storage = ctx.policy.get("payment_card_storage")
+    return Outcome(PASS, f"payment_card_storage: {storage}") if storage in ("last4", "none") else \
+        Outcome(FAIL, f"payment_card_storage is {storage!r}: keep only the last four digits")
+
+
+@check("policy.siem_configured")
+def siem_configured(ctx: Context) -> Outcome:
+    siem = ctx.policy.get("siem") or {}
+    return Outcome(PASS, f"SIEM {siem['host']}:{siem.get('port')} ({siem.get('protocol')})") if siem.get("host") \
+        else Outcome(FAIL, "no siem in the site policy")
+
+
+@check("hosts.log_forwarding")
+def log_forwarding(ctx: Context) -> Outcome:
+    return per_host(ctx, ctx.linux_hosts(), "log_forwarding",
+                    lambda host, files: None if files else "no rsyslog rule forwards to the SIEM host",
+                    "logs forwarded to the SIEM")
+
+
+# ------------------------------------------------------------------------------------------------ credentials
+@check("inventory.credentials_vaulted")
+def credentials_vaulted(ctx: Context) -> Outcome:
+    if not ctx.inventory_dir:
+        return Outcome(NO_EVIDENCE, "the inventory directory was not given")
+    plain = []
+    for path in _inventory_files(ctx.inventory_dir):
+        plain += [f"{os.path.relpath(path, ctx.inventory_dir)}: {key}" for key in _plain_secrets(path)]
+    return Outcome(FAIL, "secrets in plain text (values not shown)", plain) if plain else \
+        Outcome(PASS, "every secret-named variable is vaulted or a vault reference")
+
+
+def _inventory_files(inventory_dir: str) -> list[str]:
+    found = []
+    for root, _dirs, files in os.walk(inventory_dir):
+        found += [os.path.join(root, f) for f in sorted(files) if f.endswith((".yml", ".yaml"))
+                  and f not in ("site_policy.yml", "attestations.yml")]
+    return sorted(found)
+
+
+class _VaultLoader(yaml.SafeLoader):
+    """Reads `!vault` values as the marker string (they are encrypted: that is what we want to see)."""
+
+
+_VaultLoader.add_constructor("!vault", lambda loader, node: "$ANSIBLE_VAULT;" + loader.construct_scalar(node))
+
+
+def _plain_secrets(path: str) -> list[str]:
+    with open(path, encoding="utf-8") as handle:
+        head = handle.read(64)
+        if head.startswith("$ANSIBLE_VAULT;"):
+            return []
+        handle.seek(0)
+        try:
+            data = yaml.load(handle, Loader=_VaultLoader)  # noqa: S506 - SafeLoader subclass
+        except yaml.YAMLError:
+            return [f"(unreadable YAML in {os.path.basename(path)})"]
+    return sorted(set(_walk_plain(data, "")))
+
+
+def _walk_plain(data, prefix: str):
+    if isinstance(data, dict):
+        for key, value in data.items():
+            name = f"{prefix}{key}"
+            secret = audit_trail.is_secret_key(key) or str(key).startswith("vault_")
+            if secret and isinstance(value, str) and value and not VAULTED.match(value):
+                yield name
+            elif isinstance(value, (dict, list)):
+                yield from _walk_plain(value, f"{name}.")
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _walk_plain(value, f"{prefix}{index}.")

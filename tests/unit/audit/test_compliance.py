@@ -1,0 +1,175 @@
+"""Compliance checklist: attestations that expire, checks on read-back evidence, the report files."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
+from ansible_collections.aiphone.hardening.plugins.module_utils.compliance import checklist as cl
+from ansible_collections.aiphone.hardening.plugins.module_utils.compliance import report as rp
+from ansible_collections.aiphone.hardening.plugins.module_utils.compliance.checks import CHECKS, Context
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import load_site_policy
+
+REPO = Path(__file__).resolve().parents[3]
+CHECKLIST = str(REPO / "checklist" / "checklist.yml")
+NOW = dt.datetime(2026, 11, 27, 20, 0, tzinfo=dt.UTC)
+CANARY = "CANARY-inv-pw-8a1f"
+RULESET_DROP = {"nftables": [{"chain": {"family": "inet", "table": "aiphone", "name": "input", "type": "filter",
+                                        "hook": "input", "policy": "drop"}}]}
+GOOD_HOST = {
+    "nft_ruleset": json.dumps(RULESET_DROP), "apt_config": 'APT::Periodic::Unattended-Upgrade "1";',
+    "retention_timer": "active", "tls_weak": [], "sudo_members": ["ita", "aiphone-automation"],
+    "accounts": {"ita": {"uid": 1000, "shell": "/bin/bash"}, "nobody": {"uid": 65534, "shell": "/usr/sbin/nologin"}},
+    "ssh_mfa": {"person_methods": "publickey,keyboard-interactive",
+                "pam_sshd": "auth required pam_google_authenticator.so nullok\n"},
+    "log_forwarding": ["/etc/rsyslog.d/60-aiphone-siem.conf"],
+}
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return load_site_policy(str(REPO / "inventories" / "lab" / "site_policy.yml"))
+
+
+def _ctx(policy, evidence=None, inventory=None, inventory_dir=None, records=(), trail_report=None):
+    return Context(policy=policy, inventory=inventory or {}, trail_records=list(records), trail_report=trail_report,
+                   evidence=evidence if evidence is not None else {}, inventory_dir=inventory_dir, now=NOW)
+
+
+def _item(items, item_id):
+    return next(i for i in items if i["id"] == item_id)
+
+
+def _attest(kind, when, **extra):
+    return {"type": kind, "who": "Omar Haddad", "when": when, "evidence": "ticket SEC-1", **extra}
+
+
+def test_checklist_loads_and_every_reference_resolves(policy):
+    checklist = cl.load_checklist(CHECKLIST, policy, set(CHECKS))
+    areas = {i["area"] for i in checklist["items"]}
+    assert {"network", "updates", "provider", "privacy", "access", "mfa", "minimisation", "logging", "ai",
+            "credentials", "audits", "incident_response"} <= areas
+
+
+def test_expired_attestation_fails_its_item(policy):
+    checklist = cl.load_checklist(CHECKLIST, policy, set(CHECKS))
+    fresh = [_attest("access_review", dt.date(2026, 10, 1))]
+    expired = [_attest("access_review", dt.date(2026, 8, 1))]            # 92-day validity: expired 2026-11-01
+    assert _item(rp.evaluate(checklist, _ctx(policy), fresh), "ACC-02")["status"] == "pass"
+    failed = _item(rp.evaluate(checklist, _ctx(policy), expired), "ACC-02")
+    assert failed["status"] == "fail" and "expired on 2026-11-01" in failed["detail"]
+    assert failed["quick_fix"]["fix"] == "Apply role-based access controls"
+    own_expiry = [_attest("access_review", dt.date(2026, 8, 1), expires_after_days=200)]
+    assert _item(rp.evaluate(checklist, _ctx(policy), own_expiry), "ACC-02")["status"] == "pass"
+    missing = _item(rp.evaluate(checklist, _ctx(policy), []), "IR-03")
+    assert missing["status"] == "fail" and "no attestation 'ir_drill'" in missing["detail"]
+
+
+def test_baa_applies_only_with_regulated_data_and_waivers_need_reasons(policy):
+    checklist = cl.load_checklist(CHECKLIST, policy, set(CHECKS))
+    assert _item(rp.evaluate(checklist, _ctx(policy), []), "PRV-02")["status"] == "fail"      # lab holds hipaa
+    unregulated = copy.deepcopy(policy)
+    unregulated["site"]["regulated_data"] = []
+    unregulated["checklist"] = {"waive": [{"id": "AI-01", "reason": "no AI agent on this site yet"}]}
+    waived_checklist = cl.load_checklist(CHECKLIST, unregulated, set(CHECKS))
+    items = rp.evaluate(waived_checklist, _ctx(unregulated), [])
+    assert _item(items, "PRV-02")["status"] == "not_applicable" and _item(items, "AI-01")["status"] == "waived"
+    unregulated["checklist"] = {"waive": [{"id": "AI-01"}]}
+    with pytest.raises(cl.ChecklistError, match="needs a known item id and a reason"):
+        cl.load_checklist(CHECKLIST, unregulated, set(CHECKS))
+
+
+def test_host_checks_pass_on_good_evidence_and_name_the_bad_host(policy):
+    checklist = cl.load_checklist(CHECKLIST, policy, set(CHECKS))
+    good = {"hosts": {"pbx-01": GOOD_HOST, "ai-gw-01": GOOD_HOST}}
+    items = rp.evaluate(checklist, _ctx(policy, good), [])
+    for item_id in ("NET-01", "UPD-04", "PRI-02", "PRI-04", "ACC-01", "ACC-03", "MFA-01", "LOG-01"):
+        host_checks = [c for c in _item(items, item_id)["checks"] if c["check"].startswith("hosts.")]
+        assert all(c["status"] == "pass" for c in host_checks), (item_id, host_checks)
+
+    bad_host = dict(GOOD_HOST, nft_ruleset=json.dumps({"nftables": [{"chain": dict(
+        RULESET_DROP["nftables"][0]["chain"], policy="accept")}]}), sudo_members=["ita", "marc"],
+        ssh_mfa={"person_methods": "publickey", "pam_sshd": ""}, tls_weak=["0.0.0.0:5061 (TLSv1)"],
+        accounts={"mallory": {"uid": 1001, "shell": "/bin/bash"}})
+    items = rp.evaluate(checklist, _ctx(policy, {"hosts": {"pbx-01": GOOD_HOST, "ai-gw-01": bad_host}}), [])
+    for item_id, text in (("NET-01", "ai-gw-01: input chain(s) without policy drop"),
+                          ("ACC-01", "sudo for marc"), ("MFA-01", "people log in with 'publickey'"),
+                          ("PRI-04", "accepts old TLS"), ("ACC-03", "mallory")):
+        item = _item(items, item_id)
+        assert item["status"] == "fail"
+        assert any(text in f for c in item["checks"] for f in c["findings"]), (item_id, item)
+
+
+def test_missing_evidence_is_never_a_pass(policy):
+    checklist = cl.load_checklist(CHECKLIST, policy, set(CHECKS))
+    items = rp.evaluate(checklist, _ctx(policy, {"hosts": {"pbx-01": GOOD_HOST}}), [])
+    assert _item(items, "PRI-02")["status"] == "no_evidence"
+    assert "ai-gw-01" in _item(items, "PRI-02")["detail"]
+
+
+def test_outdated_device_fails_updates_and_undocumented_change_is_caught(policy):
+    checklist = cl.load_checklist(CHECKLIST, policy, set(CHECKS))
+    inventory = {"devices": [
+        {"name": "sw-core-01", "platform": "cisco_ios", "status": "outdated", "version": "17.9.4",
+         "detail": "runs 17.9.4, approved 17.9.5", "previous_versions": [], "changed_by": None},
+        {"name": "phone-101", "platform": "poly", "status": "compliant", "version": "6.4.6.2000", "detail": "",
+         "previous_versions": ["6.4.3"], "changed_by": None, "first_seen": "2026-11-20T00:00:00Z"}]}
+    items = rp.evaluate(checklist, _ctx(policy, inventory=inventory), [])
+    assert _item(items, "UPD-01")["status"] == "fail"
+    upd2 = next(c for c in _item(items, "UPD-02")["checks"] if c["check"] == "trail.updates_documented")
+    assert upd2["status"] == "fail" and "phone-101" in upd2["findings"][0]
+
+
+def test_plain_text_credentials_are_named_never_shown(policy, tmp_path):
+    (tmp_path / "group_vars" / "all").mkdir(parents=True)
+    (tmp_path / "group_vars" / "all" / "site.yml").write_text(yaml.safe_dump(
+        {"ansible_password": "{{ vault_pw }}", "aiphone_site_name": "lab"}))
+    (tmp_path / "group_vars" / "all" / "vault.yml").write_text("$ANSIBLE_VAULT;1.1;AES256\n3132\n")
+    (tmp_path / "group_vars" / "phones.yml").write_text(f"vault_phone_admin_password: {CANARY}\n"
+                                                        "snmp:\n  community: !vault |\n"
+                                                        "    $ANSIBLE_VAULT;1.1;AES256\n    3132\n")
+    outcome = CHECKS["inventory.credentials_vaulted"](_ctx(policy, inventory_dir=str(tmp_path)))
+    assert outcome.status == "fail" and outcome.findings == ["group_vars/phones.yml: vault_phone_admin_password"]
+    assert CANARY not in json.dumps(outcome.__dict__)
+
+
+def test_report_files_history_and_nautobot_shape(policy, tmp_path):
+    checklist = cl.load_checklist(CHECKLIST, policy, set(CHECKS))
+    site_reports = tmp_path / "reports" / "lab"
+    for run, percent in (("20261101T000000Z", 40.0), ("20261115T000000Z", 55.5)):
+        (site_reports / run).mkdir(parents=True)
+        (site_reports / run / "compliance.json").write_text(json.dumps(
+            {"generated_at": f"{run[:4]}-{run[4:6]}-{run[6:8]}T00:00:00Z", "score": {"percent": percent}}))
+    inventory = {"collected_at": "2026-11-27T20:00:00Z", "summary": {"outdated": 1},
+                 "devices": [{"name": "sw-<b>evil</b>", "platform": "cisco_ios", "model": "C9300-24P",
+                              "status": "outdated", "version": "17.9.4", "baseline_version": "17.9.5",
+                              "detail": f"login {CANARY} ok", "first_seen": None, "changed_by": None,
+                              "serial": None, "kernel": None},
+                             {"name": "phone-103", "platform": "cisco_mpp", "model": "CP-8841-3PCC",
+                              "status": "unreachable", "version": None, "baseline_version": None, "detail": "timeout",
+                              "first_seen": None, "changed_by": None, "serial": None, "kernel": None}]}
+    audit_trail.append(str(tmp_path / "audit"), {"kind": "change"})
+    ctx = _ctx(policy, inventory=inventory, trail_report=audit_trail.verify(str(tmp_path / "audit")))
+    report = rp.build_report(checklist, ctx, [], "20261127T200000Z", str(site_reports))
+    assert [h["percent"] for h in report["history"]] == [40.0, 55.5]
+    assert report["items"][0]["status"] == "fail"                     # failing items first
+    dlm = report["nautobot_dlm"]["device_software_validation_results"]
+    assert dlm[0] == {"device": "sw-<b>evil</b>", "device_type": "C9300-24P", "platform": "cisco_ios",
+                      "software": {"platform": "cisco_ios", "version": "17.9.4"}, "is_validated": False,
+                      "last_run": "2026-11-27T20:00:00Z", "run_type": "full-report-run",
+                      "valid_software": [{"platform": "cisco_ios", "version": "17.9.5"}]}
+    assert dlm[1]["is_validated"] is None and dlm[1]["software"] is None
+
+    files = rp.write_report_files(str(site_reports / "20261127T200000Z"), report, inventory, [CANARY])
+    html = Path(files["report.html"]).read_text()
+    assert "sw-&lt;b&gt;evil&lt;/b&gt;" in html and "<b>evil</b>" not in html
+    assert '<tr class="outdated">' in html and "<polyline" in html and html.count("<circle") == 3
+    assert "<script" not in html and "http://" not in html and "https://" not in html
+    for path in files.values():
+        assert CANARY not in Path(path).read_text()
