@@ -25,7 +25,7 @@ def make_ap(tmp_path) -> OpenWrtAP:
 
 
 @pytest.fixture()
-def lab(tmp_path):
+def rig(tmp_path):
     with BackgroundLoop() as bg:
         ap = make_ap(tmp_path)
         bg.run(ap.start())
@@ -51,8 +51,8 @@ def run(client, command, timeout=20) -> tuple[int, str, str]:
 
 
 @pytest.fixture()
-def ssh(lab):
-    client = connect(lab[1])
+def ssh(rig):
+    client = connect(rig[1])
     yield client
     client.close()
 
@@ -134,8 +134,8 @@ def test_invalid_psk_is_refused(ssh):
     assert status == 1 and "INVALID_WPA_PSK" in err
 
 
-def test_interactive_shell(lab):
-    _, ap = lab
+def test_interactive_shell(rig):
+    _, ap = rig
     client = connect(ap)
     try:
         channel = client.invoke_shell()
@@ -169,15 +169,15 @@ def test_committed_config_survives_a_restart_staged_changes_do_not(tmp_path):
             bg.run(again.stop())
 
 
-def test_auth_failure_fault(lab):
-    bg, ap = lab
+def test_auth_failure_fault(rig):
+    bg, ap = rig
     bg.call(ap.set_fault, "auth_failure")
     with pytest.raises(paramiko.AuthenticationException):
         connect(ap)
 
 
-def test_host_key_change_is_caught_by_known_hosts(lab):
-    bg, ap = lab
+def test_host_key_change_is_caught_by_known_hosts(rig):
+    bg, ap = rig
     original = ap.public_host_key()
     bg.call(ap.set_fault, "host_key_change")
     bg.run(asyncio.sleep(0.5))
@@ -185,8 +185,8 @@ def test_host_key_change_is_caught_by_known_hosts(lab):
         connect(ap, host_key=original)
 
 
-def test_slow_responses_fault(lab):
-    bg, ap = lab
+def test_slow_responses_fault(rig):
+    bg, ap = rig
     client = connect(ap)
     try:
         bg.call(ap.set_fault, "slow_responses", delay=2)

@@ -56,7 +56,7 @@ def wait_for(predicate, timeout=15.0):
 
 
 @pytest.fixture()
-def lab(tmp_path):
+def rig(tmp_path):
     with BackgroundLoop() as bg:
         prov = ProvisioningServer(tmp_path / "provisioning")
         bg.run(prov.start())
@@ -68,8 +68,8 @@ def lab(tmp_path):
         bg.run(prov.stop())
 
 
-def test_status_page_and_xml(lab):
-    _, _, phone = lab
+def test_status_page_and_xml(rig):
+    _, _, phone = rig
     status, page = get(phone, "/admin/status")
     assert status == 200
     assert f"Product Name:</td><td>{MODEL}<" in page and f"Serial Number:</td><td>{phone.serial}<" in page
@@ -78,13 +78,13 @@ def test_status_page_and_xml(lab):
     assert root.findtext("Software_Version") == OLD and root.findtext("MAC_Address") == phone.mac.upper()
 
 
-def test_wrong_password_refused(lab):
-    _, _, phone = lab
+def test_wrong_password_refused(rig):
+    _, _, phone = rig
     assert get(phone, "/admin/status", password="nope")[0] == 401
 
 
-def test_direct_upgrade_changes_version_and_logs(lab):
-    _, prov, phone = lab
+def test_direct_upgrade_changes_version_and_logs(rig):
+    _, prov, phone = rig
     prov.stage(IMAGE, make_image("cisco_mpp", MODEL, NEW, 4096))
     status, _ = get(phone, f"/admin/upgrade?{prov.url}{IMAGE}")
     assert status == 200
@@ -95,16 +95,16 @@ def test_direct_upgrade_changes_version_and_logs(lab):
     assert "Successful upgrade" in log
 
 
-def test_corrupt_image_logs_failure_and_keeps_version(lab):
-    _, prov, phone = lab
+def test_corrupt_image_logs_failure_and_keeps_version(rig):
+    _, prov, phone = rig
     prov.stage(IMAGE, make_image("cisco_mpp", MODEL, NEW, 4096)[:-10])
     get(phone, f"/admin/upgrade?{prov.url}{IMAGE}")
     assert wait_for(lambda: any("Upgrade failed: image is corrupt" in line for line in phone.log))
     assert software_version(phone) == OLD
 
 
-def test_downgrade_rev_limit_refuses_older_build(lab):
-    bg, prov, phone = lab
+def test_downgrade_rev_limit_refuses_older_build(rig):
+    bg, prov, phone = rig
     bg.call(phone.set_params, {"Downgrade_Rev_Limit": "sip88xx.12-0-1MPP0001-1"})
     bg.call(setattr, phone, "version", NEW)
     prov.stage("old.loads", make_image("cisco_mpp", MODEL, OLD, 4096))
@@ -113,16 +113,16 @@ def test_downgrade_rev_limit_refuses_older_build(lab):
     assert software_version(phone) == NEW
 
 
-def test_upgrade_disabled_is_refused(lab):
-    bg, prov, phone = lab
+def test_upgrade_disabled_is_refused(rig):
+    bg, prov, phone = rig
     bg.call(phone.set_params, {"Upgrade_Enable": "No"})
     prov.stage(IMAGE, make_image("cisco_mpp", MODEL, NEW, 4096))
     assert get(phone, f"/admin/upgrade?{prov.url}{IMAGE}")[0] == 403
     assert any("Upgrade_Enable = No" in line for line in phone.log)
 
 
-def test_upgrade_rule_from_profile_with_retry_after_error(lab):
-    _, prov, phone = lab
+def test_upgrade_rule_from_profile_with_retry_after_error(rig):
+    _, prov, phone = rig
     profile = (f"<flat-profile><Upgrade_Rule>{prov.url}{IMAGE}</Upgrade_Rule>"
                "<Upgrade_Error_Retry_Delay>1</Upgrade_Error_Retry_Delay></flat-profile>")
     prov.stage(f"{phone.mac}.xml", profile.encode())
@@ -133,8 +133,8 @@ def test_upgrade_rule_from_profile_with_retry_after_error(lab):
     assert phone.params["Upgrade_Error_Retry_Delay"] == "1"
 
 
-def test_upgrade_waits_while_in_call(lab):
-    bg, prov, phone = lab
+def test_upgrade_waits_while_in_call(rig):
+    bg, prov, phone = rig
     bg.call(phone.set_fault, "busy_in_call")
     prov.stage(IMAGE, make_image("cisco_mpp", MODEL, NEW, 4096))
     get(phone, f"/admin/upgrade?{prov.url}{IMAGE}")
@@ -144,6 +144,6 @@ def test_upgrade_waits_while_in_call(lab):
     assert wait_for(lambda: software_version(phone) == NEW)
 
 
-def test_injection_in_upgrade_url_is_rejected(lab):
-    _, prov, phone = lab
+def test_injection_in_upgrade_url_is_rejected(rig):
+    _, prov, phone = rig
     assert get(phone, f"/admin/upgrade?{prov.url}x.loads;reboot")[0] == 400

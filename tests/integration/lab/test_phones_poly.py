@@ -61,7 +61,7 @@ def wait_for(predicate, timeout=15.0, step=0.1):
 
 
 @pytest.fixture()
-def lab(tmp_path):
+def rig(tmp_path):
     """A provisioning server and one Poly VVX450 on OLD firmware, both on a background event loop."""
     with BackgroundLoop() as bg:
         prov = ProvisioningServer(tmp_path / "provisioning")
@@ -81,8 +81,8 @@ def stage_firmware(prov, version, image=None):
     prov.stage("site.cfg", b'<polycomConfig><reg reg.1.address="101@pbx.lab"/></polycomConfig>')
 
 
-def test_device_info_reports_model_and_firmware(lab):
-    _, _, phone = lab
+def test_device_info_reports_model_and_firmware(rig):
+    _, _, phone = rig
     status, body = api(phone, "GET", "/api/v1/mgmt/device/info")
     assert status == 200 and body["Status"] == "2000"
     assert body["data"]["ModelNumber"] == MODEL
@@ -90,8 +90,8 @@ def test_device_info_reports_model_and_firmware(lab):
     assert body["data"]["MACAddress"] == phone.mac
 
 
-def test_wrong_password_is_refused(lab):
-    _, _, phone = lab
+def test_wrong_password_is_refused(rig):
+    _, _, phone = rig
     status, _ = api(phone, "GET", "/api/v1/mgmt/device/info", password="wrong")
     assert status == 401
 
@@ -118,8 +118,8 @@ def test_disabled_rest_api_answers_404(tmp_path):
             bg.run(phone.stop())
 
 
-def test_config_set_then_get_round_trips(lab):
-    _, _, phone = lab
+def test_config_set_then_get_round_trips(rig):
+    _, _, phone = rig
     status, body = api(phone, "POST", "/api/v1/mgmt/config/set", {"data": {"tcpIpApp.sntp.address": "10.10.10.5"}})
     assert (status, body) == (200, {"Status": "2000"})
     status, body = api(phone, "POST", "/api/v1/mgmt/config/get", {"data": ["tcpIpApp.sntp.address"]})
@@ -128,21 +128,21 @@ def test_config_set_then_get_round_trips(lab):
 
 
 @pytest.mark.parametrize("value", ["a\nb", "x;reboot", "`id`", 'q"uote'])
-def test_config_set_rejects_injection(lab, value):
-    _, _, phone = lab
+def test_config_set_rejects_injection(rig, value):
+    _, _, phone = rig
     status, body = api(phone, "POST", "/api/v1/mgmt/config/set", {"data": {"reg.1.label": value}})
     assert status == 400 and body["Status"] == "4000"
     assert "reg.1.label" not in phone.params
 
 
-def test_config_get_limits_to_20_parameters(lab):
-    _, _, phone = lab
+def test_config_get_limits_to_20_parameters(rig):
+    _, _, phone = rig
     names = [f"reg.{n}.address" for n in range(21)]
     assert api(phone, "POST", "/api/v1/mgmt/config/get", {"data": names})[1]["Status"] == "4009"
 
 
-def test_update_configuration_installs_new_firmware(lab):
-    _bg, prov, phone = lab
+def test_update_configuration_installs_new_firmware(rig):
+    _bg, prov, phone = rig
     stage_firmware(prov, NEW)
     assert api(phone, "POST", "/api/v1/mgmt/updateConfiguration")[1] == {"Status": "2000"}
     assert wait_for(lambda: not reachable(phone)), "the phone never went down to install the image"
@@ -153,8 +153,8 @@ def test_update_configuration_installs_new_firmware(lab):
     assert ("GET", "3111-49950-001.sip.ld", 200) in prov.requests
 
 
-def test_corrupt_image_keeps_old_version(lab):
-    _bg, prov, phone = lab
+def test_corrupt_image_keeps_old_version(rig):
+    _bg, prov, phone = rig
     image = bytearray(make_image("poly", MODEL, NEW, IMAGE_SIZE))
     image[-1] ^= 0xFF
     stage_firmware(prov, NEW, bytes(image))
@@ -163,16 +163,16 @@ def test_corrupt_image_keeps_old_version(lab):
     assert api(phone, "GET", "/api/v1/mgmt/device/info")[1]["data"]["FirmwareRelease"] == OLD
 
 
-def test_wrong_model_image_is_refused(lab):
-    _bg, prov, phone = lab
+def test_wrong_model_image_is_refused(rig):
+    _bg, prov, phone = rig
     stage_firmware(prov, NEW, make_image("poly", "VVX250", NEW, IMAGE_SIZE))
     api(phone, "POST", "/api/v1/mgmt/updateConfiguration")
     assert wait_for(lambda: any("not poly VVX450" in line for line in phone.log))
     assert phone.version == OLD
 
 
-def test_safe_reboot_waits_for_the_call_to_end(lab):
-    bg, _, phone = lab
+def test_safe_reboot_waits_for_the_call_to_end(rig):
+    bg, _, phone = rig
     bg.call(phone.set_fault, "busy_in_call")
     assert api(phone, "GET", "/api/v1/mgmt/lineInfo")[1]["data"][0]["CallState"] == "Connected"
     assert api(phone, "POST", "/api/v1/mgmt/safeReboot")[1] == {"Status": "2000"}
@@ -182,16 +182,16 @@ def test_safe_reboot_waits_for_the_call_to_end(lab):
     assert wait_for(lambda: phone.reboot_count == 1 and reachable(phone))
 
 
-def test_poly_4001_fault(lab):
-    bg, _, phone = lab
+def test_poly_4001_fault(rig):
+    bg, _, phone = rig
     bg.call(phone.set_fault, "poly_4001")
     status, body = api(phone, "POST", "/api/v1/mgmt/safeReboot")
     assert body == {"Status": "4001"} and status == 503
     assert phone.reboot_count == 0
 
 
-def test_http_5xx_and_auth_faults(lab):
-    bg, _, phone = lab
+def test_http_5xx_and_auth_faults(rig):
+    bg, _, phone = rig
     bg.call(phone.set_fault, "http_5xx", status=502)
     assert api(phone, "GET", "/api/v1/mgmt/device/info")[0] == 502
     bg.call(phone.clear_fault)
@@ -199,15 +199,15 @@ def test_http_5xx_and_auth_faults(lab):
     assert api(phone, "GET", "/api/v1/mgmt/device/info")[0] == 401
 
 
-def test_slow_responses_fault(lab):
-    bg, _, phone = lab
+def test_slow_responses_fault(rig):
+    bg, _, phone = rig
     bg.call(phone.set_fault, "slow_responses", delay=1.0)
     with pytest.raises((TimeoutError, urllib.error.URLError)):
         api(phone, "GET", "/api/v1/mgmt/device/info", timeout=0.3)
 
 
-def test_never_comes_back_after_reboot(lab):
-    bg, _, phone = lab
+def test_never_comes_back_after_reboot(rig):
+    bg, _, phone = rig
     bg.call(phone.set_fault, "no_return_after_reload")
     api(phone, "POST", "/api/v1/mgmt/safeReboot")
     assert wait_for(lambda: not reachable(phone))
@@ -218,8 +218,8 @@ def test_never_comes_back_after_reboot(lab):
     assert api(phone, "GET", "/api/v1/mgmt/device/info")[1]["data"]["FirmwareRelease"] == OLD
 
 
-def test_boots_old_version_fault(lab):
-    bg, prov, phone = lab
+def test_boots_old_version_fault(rig):
+    bg, prov, phone = rig
     bg.call(phone.set_fault, "boots_old_version")
     stage_firmware(prov, NEW)
     api(phone, "POST", "/api/v1/mgmt/updateConfiguration")

@@ -74,7 +74,7 @@ def wait_for(predicate, timeout=15.0):
 
 
 @pytest.fixture()
-def lab(tmp_path):
+def rig(tmp_path):
     with BackgroundLoop() as bg:
         prov = ProvisioningServer(tmp_path / "provisioning")
         bg.run(prov.start())
@@ -93,8 +93,8 @@ def stage(prov, phone, rom: bytes):
     prov.stage(f"{phone.mac}.cfg", b"#!version:1.0.0.1\naccount.1.label = Reception\n")
 
 
-def test_check_sync_notify_upgrades_firmware(lab):
-    _, prov, phone = lab
+def test_check_sync_notify_upgrades_firmware(rig):
+    _, prov, phone = rig
     stage(prov, phone, make_image("yealink", MODEL, NEW, 4096))
     assert firmware(phone) == OLD
     assert notify(phone) == "SIP/2.0 200 OK"
@@ -105,8 +105,8 @@ def test_check_sync_notify_upgrades_firmware(lab):
     assert fetched[:3] == ["y000000000096.cfg", f"{phone.mac}.cfg", ROM]
 
 
-def test_retransmitted_notify_acts_once(lab):
-    _, _, phone = lab
+def test_retransmitted_notify_acts_once(rig):
+    _, _, phone = rig
     for _ in range(3):  # a UDP client retransmits until it sees the answer (RFC 3261 timer A)
         assert notify(phone, "check-sync;reboot=true", branch="z9hG4bKsame", call_id="same") == "SIP/2.0 200 OK"
     assert wait_for(lambda: phone.reboot_count == 1 and firmware(phone) == OLD)
@@ -114,14 +114,14 @@ def test_retransmitted_notify_acts_once(lab):
     assert phone.reboot_count == 1
 
 
-def test_check_sync_reboot_true_reboots_without_new_firmware(lab):
-    _, _, phone = lab
+def test_check_sync_reboot_true_reboots_without_new_firmware(rig):
+    _, _, phone = rig
     assert notify(phone, "check-sync;reboot=true") == "SIP/2.0 200 OK"
     assert wait_for(lambda: phone.reboot_count == 1 and firmware(phone) == OLD)
 
 
-def test_corrupt_rom_is_refused(lab):
-    _, prov, phone = lab
+def test_corrupt_rom_is_refused(rig):
+    _, prov, phone = rig
     rom = bytearray(make_image("yealink", MODEL, NEW, 4096))
     rom[200] ^= 1
     stage(prov, phone, bytes(rom))
@@ -135,22 +135,22 @@ def test_corrupt_rom_is_refused(lab):
     ({"user": "someone-else"}, "SIP/2.0 404 Not Found"),
     ({"method": "OPTIONS"}, "SIP/2.0 405 Method Not Allowed"),
 ])
-def test_sip_requests_the_phone_does_not_act_on(lab, kwargs, expected):
-    _, _, phone = lab
+def test_sip_requests_the_phone_does_not_act_on(rig, kwargs, expected):
+    _, _, phone = rig
     assert notify(phone, **kwargs) == expected
     assert phone.reboot_count == 0
 
 
-def test_action_uri_only_from_allowed_addresses(lab):
-    bg, _, phone = lab
+def test_action_uri_only_from_allowed_addresses(rig):
+    bg, _, phone = rig
     assert servlet(phone, "key=OK")[0] == 200
     bg.call(phone.set_params, {"features.action_uri_limit_ip": "10.10.10.5"})
     assert servlet(phone, "key=OK")[0] == 403
     assert servlet(phone, "phonecfg=get&fw=1")[0] == 403
 
 
-def test_action_uri_reboot_waits_for_call(lab):
-    bg, _, phone = lab
+def test_action_uri_reboot_waits_for_call(rig):
+    bg, _, phone = rig
     bg.call(phone.set_fault, "busy_in_call")
     assert servlet(phone, "key=Reboot")[0] == 200
     time.sleep(1.5)
@@ -159,14 +159,14 @@ def test_action_uri_reboot_waits_for_call(lab):
     assert wait_for(lambda: phone.reboot_count == 1 and firmware(phone) == OLD)
 
 
-def test_action_uri_needs_password_and_known_key(lab):
-    _, _, phone = lab
+def test_action_uri_needs_password_and_known_key(rig):
+    _, _, phone = rig
     assert servlet(phone, "key=OK", password="bad")[0] == 401
     assert servlet(phone, "key=RM_RF")[0] == 400
 
 
-def test_unreachable_after_reboot_when_faulted(lab):
-    bg, _, phone = lab
+def test_unreachable_after_reboot_when_faulted(rig):
+    bg, _, phone = rig
     bg.call(phone.set_fault, "no_return_after_reload")
     notify(phone, "check-sync;reboot=true")
     assert wait_for(lambda: firmware(phone) is None)
