@@ -21,7 +21,7 @@ pytestmark = pytest.mark.timeout(180)
 def http(lab, name, path, user=None, method="GET", body=None):
     host, port = lab.address(name)
     user = user or lab.host_vars(name).get("ansible_user") or lab.credentials.username
-    request = urllib.request.Request(f"http://{host}:{port}{path}", data=body, method=method)  # noqa: S310
+    request = urllib.request.Request(f"http://{host}:{port}{path}", data=body, method=method)
     request.add_header("Authorization", "Basic " + base64.b64encode(
         f"{user}:{lab.credentials.password}".encode()).decode())
     try:
