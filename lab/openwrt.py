@@ -7,9 +7,10 @@ renders every enabled wifi-iface the way OpenWrt's hostapd.sh does (lab/hostapd.
 a configuration hostapd refuses makes ``wifi reload`` fail with hostapd's own message and the previous configuration
 stays active; ``cat /etc/config/wireless``, ``cat /etc/openwrt_release``, ``cat /var/run/hostapd-phy<N>.conf``,
 ``ubus call system board`` (model + firmware), ``logread``.
-Lab deviations: ``wifi`` reports a refused config on stderr with exit status 1 (real OpenWrt logs it to logread and
-``ubus call network.wireless status``; the lab does both); pipes and redirections are not supported; sysupgrade is out
-of scope. Commands may be chained with ``;`` and ``&&`` (exec requests, as paramiko's exec_command sends them).
+Lab deviations: ``wifi`` reports a refused config on stderr with exit status 1 and in ``logread`` (real OpenWrt
+only logs it, and shows it in ``ubus call network.wireless status``, which the lab does not model); pipes and
+redirections are not supported; sysupgrade and reboot are out of scope. Commands may be chained with ``;`` and
+``&&`` (exec requests, as paramiko's exec_command sends them).
 """
 
 from __future__ import annotations
