@@ -30,6 +30,7 @@ from lab.phones.tls import server_context
 PHONE_FAULTS = frozenset({"auth_failure", "slow_responses", "http_5xx", "busy_in_call",
                           "no_return_after_reload", "boots_old_version"})
 DEFAULT_REBOOT_SECONDS = 2.0
+REPLY_GRACE = 0.05
 FETCH_TIMEOUT = aiohttp.ClientTimeout(total=30)
 LOG_LINES = 200
 # Values that end up in a phone's configuration: printable, single line, no shell/markup metacharacters.
@@ -233,6 +234,7 @@ class HttpPhone(SimDevice):
         self.pending_reboot = True
         await self.wait_until_idle()
         self.logline(f"rebooting: {reason}")
+        await asyncio.sleep(REPLY_GRACE)  # let the answer to the request that triggered the reboot leave first
         await self._go_down()
         await asyncio.sleep(self.reboot_seconds)
         if self.fault("no_return_after_reload") is not None:
