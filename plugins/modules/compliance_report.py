@@ -14,7 +14,8 @@ description:
   - Writes C(compliance.json) (with the Nautobot DLM software-validation mapping) and a self-contained
     C(report.html) into I(report_dir), next to the C(inventory.json) of the version inventory step, and chains a
     C(compliance_report) record (score, failing items, SHA-256 of compliance.json) into the audit trail.
-  - Runs on the controller; reads no device. In check mode it evaluates and writes nothing.
+  - Runs on the controller; reads no device. In check mode it evaluates and writes nothing. The report files and
+    the trail record are the run's output, not a change of state, so C(changed) is always false.
 version_added: 0.1.0
 options:
   site: {description: Site name (the directory under I(audit_dir))., type: str, required: true}
@@ -148,7 +149,7 @@ def main():
         module.fail_json(msg=f"the site policy is invalid: {exc}")
     except (ChecklistError, audit_trail.AuditTrailError, OSError, ValueError) as exc:
         module.fail_json(msg=f"cannot build the compliance report: {exc}")
-    module.exit_json(changed=bool(files), score=report["score"], failing=failing, files=files)
+    module.exit_json(changed=False, score=report["score"], failing=failing, files=files)
 
 
 if __name__ == "__main__":

@@ -296,12 +296,20 @@ def sudo_least_privilege(ctx: Context) -> Outcome:
 @check("hosts.no_unknown_accounts")
 def no_unknown_accounts(ctx: Context) -> Outcome:
     known = {p["username"] for p in ctx.policy.get("people", [])} | {automation_account(ctx.policy)}
+
     def judge(host, accounts):
-        unknown = sorted(name for name, info in accounts.items()
-                         if int(info.get("uid", 0)) >= 1000 and not info.get("locked")
-                         and not str(info.get("shell", "")).endswith(LOGIN_SHELL_EXCLUDES) and name not in known)
+        locked = locked_accounts((ctx.host_evidence(host) or {}).get("locked_accounts", []))
+        unknown = sorted(name for name, (_pw, uid, _gid, _gecos, _home, shell, *_rest) in accounts.items()
+                         if int(uid) >= 1000 and name not in locked and name not in known
+                         and not str(shell).endswith(LOGIN_SHELL_EXCLUDES))
         return f"active accounts not in the site policy: {', '.join(unknown)}" if unknown else None
     return per_host(ctx, ctx.linux_hosts(), "accounts", judge, "no unknown active accounts")
+
+
+def locked_accounts(passwd_status_lines: list[str]) -> set[str]:
+    """Accounts `passwd --status --all` reports as locked (L) or without password (NP is not locked)."""
+    return {fields[0] for fields in (line.split() for line in passwd_status_lines)
+            if len(fields) > 1 and fields[1] == "L"}
 
 
 @check("hosts.ssh_mfa")

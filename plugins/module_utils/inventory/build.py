@@ -43,9 +43,23 @@ def linux_result(host: dict) -> HostResult:
         result.facts = {"hostname": host.get("hostname"), "model": host.get("model"),
                         "os_version": host.get("os_version"), "kernel": host.get("kernel"),
                         "os_release": host.get("os_release"), "serial": host.get("serial"),
-                        "uptime_seconds": host.get("uptime_seconds"), "packages": dict(host.get("packages") or {})}
+                        "uptime_seconds": _int_or_none(host.get("uptime_seconds")),
+                        "packages": package_versions(host.get("packages") or {})}
         result.facts = {k: v for k, v in result.facts.items() if v not in (None, "")}
     return result
+
+
+def package_versions(packages: dict) -> dict[str, str]:
+    """name -> version, from a plain mapping or from package_facts' {name: [{"version": ...}, ...]}."""
+    return {name: value[0]["version"] if isinstance(value, list) and value else str(value)
+            for name, value in packages.items() if value}
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
 
 
 def build_inventory(policy: dict, targets: list[Target], linux_hosts: list[dict], site_directory: str,

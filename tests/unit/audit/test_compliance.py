@@ -25,7 +25,10 @@ RULESET_DROP = {"nftables": [{"chain": {"family": "inet", "table": "aiphone", "n
 GOOD_HOST = {
     "nft_ruleset": json.dumps(RULESET_DROP), "apt_config": 'APT::Periodic::Unattended-Upgrade "1";',
     "retention_timer": "active", "tls_weak": [], "sudo_members": ["ita", "aiphone-automation"],
-    "accounts": {"ita": {"uid": 1000, "shell": "/bin/bash"}, "nobody": {"uid": 65534, "shell": "/usr/sbin/nologin"}},
+    "accounts": {"ita": ["x", "1000", "1000", "", "/home/ita", "/bin/bash"],
+                 "nobody": ["x", "65534", "65534", "", "/nonexistent", "/usr/sbin/nologin"],
+                 "olduser": ["x", "1005", "1005", "", "/home/olduser", "/bin/bash"]},
+    "locked_accounts": ["olduser L 2026-01-02 0 99999 7 -1", "ita P 2026-11-01 0 99999 7 -1"],
     "ssh_mfa": {"person_methods": "publickey,keyboard-interactive",
                 "pam_sshd": "auth required pam_google_authenticator.so nullok\n"},
     "log_forwarding": ["/etc/rsyslog.d/60-aiphone-siem.conf"],
@@ -96,7 +99,7 @@ def test_host_checks_pass_on_good_evidence_and_name_the_bad_host(policy):
     bad_host = dict(GOOD_HOST, nft_ruleset=json.dumps({"nftables": [{"chain": dict(
         RULESET_DROP["nftables"][0]["chain"], policy="accept")}]}), sudo_members=["ita", "marc"],
         ssh_mfa={"person_methods": "publickey", "pam_sshd": ""}, tls_weak=["0.0.0.0:5061 (TLSv1)"],
-        accounts={"mallory": {"uid": 1001, "shell": "/bin/bash"}})
+        accounts={"mallory": ["x", "1001", "1001", "", "/home/mallory", "/bin/bash"]})
     items = rp.evaluate(checklist, _ctx(policy, {"hosts": {"pbx-01": GOOD_HOST, "ai-gw-01": bad_host}}), [])
     for item_id, text in (("NET-01", "ai-gw-01: input chain(s) without policy drop"),
                           ("ACC-01", "sudo for marc"), ("MFA-01", "people log in with 'publickey'"),

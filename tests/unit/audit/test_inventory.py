@@ -151,12 +151,15 @@ def test_first_seen_survives_runs_and_changes_are_attributed(tmp_path):
 
 def test_linux_hosts_and_packages(tmp_path):
     linux = [{"name": "pbx-01", "kernel": "6.1.0-28-amd64", "os_release": "Debian 12.8", "os_version": "12.8",
-              "model": "debian-12", "packages": {"openssl": "3.0.15-1~deb12u1", "nftables": "1.0.6-2+deb12u2"}},
+              "model": "debian-12", "packages": {"openssl": [{"version": "3.0.15-1~deb12u1", "arch": "amd64"}],
+                                                  "nftables": "1.0.6-2+deb12u2"}, "uptime_seconds": "360"},
              {"name": "ai-gw-01", "error": "UNREACHABLE: ssh timed out"}]
     inventory, _ = _build(tmp_path, NOW, linux=linux)
     by_name = {d["name"]: d for d in inventory["devices"]}
     assert by_name["pbx-01"]["kernel"] == "6.1.0-28-amd64"
-    assert by_name["pbx-01"]["packages"]["openssl"]["first_seen"] == "2026-11-27T20:00:00Z"
+    assert by_name["pbx-01"]["packages"]["openssl"] == {"version": "3.0.15-1~deb12u1",
+                                                        "first_seen": "2026-11-27T20:00:00Z", "changed_by": None}
+    assert by_name["pbx-01"]["last_reboot"] == "2026-11-27T19:54:00Z"
     assert by_name["pbx-01"]["status"] == "unknown_model"    # no linux baseline in this policy
     assert by_name["ai-gw-01"]["status"] == "unreachable"
 
