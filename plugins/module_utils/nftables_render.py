@@ -25,7 +25,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["InboundRule", "RenderError", "host_zone", "inbound_rules", "render_host_ruleset"]
+__all__ = ["InboundRule", "RenderError", "host_zone", "inbound_rules", "plan_host_firewall", "render_host_ruleset"]
 
 SSH_SERVICE = "ssh"
 MGMT_PURPOSE = "mgmt"
@@ -279,3 +279,44 @@ def render_host_ruleset(policy: dict, zone: str, *, keep_sources=(), services: l
         f"table inet {table} {{",
     ]
     return "\n".join(header + [f"\t{line}" for line in body] + ["}", ""])
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Plan for the role: the ruleset plus what it means for the connection in use
+# --------------------------------------------------------------------------------------------------------------------
+def _in_mgmt(policy: dict, address: str, zone_ipv6: dict | None) -> bool:
+    ip = ipaddress.ip_address(address)
+    for name in _mgmt_zones(policy):
+        networks = [_zones(policy)[name]["subnet"], *_ipv6_prefixes(zone_ipv6, name)]
+        if any(ip in ipaddress.ip_network(network) for network in networks):
+            return True
+    return False
+
+
+def plan_host_firewall(policy: dict, zone: str, *, controller: str | None = None, keep_controller: bool = True,
+                       extra_ssh_sources=(), **options) -> dict:
+    """Ruleset and summary for one host; the controller keeps SSH when it is outside the mgmt zones (if allowed).
+
+    Returns ``{"ruleset": str, "zone": "ai", "inbound": [{"zone", "service", "protocol", "ports"}, ...],
+    "controller": "192.0.2.7" | None, "controller_in_mgmt": bool, "controller_kept": bool, "lockout": bool}``;
+    `lockout` is true when the ruleset would cut the controller's SSH connection (the caller must refuse).
+    """
+    controller_in_mgmt, keep = False, list(extra_ssh_sources)
+    if controller:
+        try:
+            controller_in_mgmt = _in_mgmt(policy, controller, options.get("zone_ipv6"))
+        except ValueError:
+            raise RenderError(f"controller address {controller!r} is not an IP address") from None
+        if not controller_in_mgmt and keep_controller:
+            keep.append(controller)
+    ruleset = render_host_ruleset(policy, zone, keep_sources=keep, **options)
+    rules = inbound_rules(policy, zone, services=options.get("services"), zone_ipv6=options.get("zone_ipv6"))
+    return {
+        "ruleset": ruleset,
+        "zone": zone,
+        "inbound": [{"zone": r.zone, "service": r.service, "protocol": r.protocol, "ports": r.ports} for r in rules],
+        "controller": controller or None,
+        "controller_in_mgmt": controller_in_mgmt,
+        "controller_kept": bool(controller) and not controller_in_mgmt and keep_controller,
+        "lockout": bool(controller) and not controller_in_mgmt and not keep_controller,
+    }

@@ -15,6 +15,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.nftables_render 
     RenderError,
     host_zone,
     inbound_rules,
+    plan_host_firewall,
     render_host_ruleset,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import load_site_policy
@@ -154,6 +155,30 @@ def test_unknown_zone_and_missing_mgmt_zone_are_refused(policy):
             zone["purpose"] = "servers"
     with pytest.raises(RenderError, match="no zone with purpose mgmt"):
         render_host_ruleset(policy, "ai")
+
+
+def test_plan_keeps_a_controller_outside_mgmt_and_says_so(policy):
+    plan = plan_host_firewall(policy, "ai", controller="10.89.60.1")
+    assert plan["controller_kept"] and not plan["lockout"] and not plan["controller_in_mgmt"]
+    assert 'ip saddr 10.89.60.1/32 tcp dport 22 accept' in plan["ruleset"]
+    assert {"zone": "voice", "service": "rtp", "protocol": "udp", "ports": "10000-20000"} in plan["inbound"]
+
+
+def test_plan_flags_a_lockout_when_keeping_the_controller_is_refused(policy):
+    plan = plan_host_firewall(policy, "ai", controller="10.89.60.1", keep_controller=False)
+    assert plan["lockout"] and not plan["controller_kept"]
+    assert "10.89.60.1" not in plan["ruleset"]
+
+
+def test_plan_needs_no_exception_for_a_controller_in_mgmt(policy):
+    plan = plan_host_firewall(policy, "ai", controller="10.10.10.50", keep_controller=False)
+    assert plan["controller_in_mgmt"] and not plan["lockout"] and not plan["controller_kept"]
+    assert "10.10.10.50" not in plan["ruleset"]
+
+
+def test_plan_refuses_a_controller_that_is_not_an_address(policy):
+    with pytest.raises(RenderError, match="controller address"):
+        plan_host_firewall(policy, "ai", controller="10.0.0.1; flush ruleset")
 
 
 def _nft_can_check() -> bool:
