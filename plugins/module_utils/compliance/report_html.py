@@ -76,9 +76,12 @@ passing items among the items that apply; items without proof count as not passi
   {% set findings = item.checks | map(attribute="findings") | sum(start=[]) %}
   {% if findings %}<ul class="findings">{% for f in findings[:8] %}<li>{{ f }}</li>{% endfor %}
   {% if findings|length > 8 %}<li>... and {{ findings|length - 8 }} more (compliance.json)</li>{% endif %}</ul>{% endif %}
-  {% if item.quick_fix or item.fix %}<div class="fix">
+  {% set attest = item.attestation and item.attestation.status == "fail" %}
+  {% if item.quick_fix or item.fix or attest %}<div class="fix">
     {% if item.quick_fix %}<b>Quick fix ({{ item.quick_fix.error }}):</b> {{ item.quick_fix.fix }}<br>{% endif %}
-    {% if item.fix %}<b>With the toolkit:</b> {{ item.fix }}{% endif %}</div>{% endif %}
+    {% if item.fix %}<b>With the toolkit:</b> {{ item.fix }}<br>{% endif %}
+    {% if attest %}<b>Then attest it:</b> add <code>type: {{ item.attestation.type }}</code> with who, when and evidence
+    to the site's attestations.yml{% endif %}</div>{% endif %}
 </td></tr>
 {% endfor %}
 </table>
