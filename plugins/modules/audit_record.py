@@ -11,7 +11,7 @@ description:
     C(<audit_dir>/<site>/trail.jsonl) with the locked, fsync'd, hash-chained writer. Secrets are masked first.
   - Can also adopt the lines other tools appended to a JSON-lines file of the site's audit directory
     (e.g. C(package-updates.jsonl), C(firmware-attempts.jsonl)) into the chain, once each.
-  - Runs on the controller (C(delegate_to: localhost)). In check mode nothing is written and C(changed) tells
+  - Runs on the controller (delegated to C(localhost)). In check mode nothing is written and C(changed) tells
     whether something would be.
 version_added: 0.1.0
 options:

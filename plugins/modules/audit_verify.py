@@ -9,7 +9,7 @@ short_description: Verify a site's tamper-evident audit trail and name the first
 description:
   - Reads C(<audit_dir>/<site>/trail.jsonl) and checks every record - canonical form, its own SHA-256, the link to
     the previous record, the sequence number - and that the trail is not shorter than its head file remembers.
-  - Read-only; runs on the controller (C(delegate_to: localhost)).
+  - Read-only; runs on the controller (delegated to C(localhost)).
   - A torn last line (a run killed while writing) is a warning, not a failure; the next append moves it aside.
 version_added: 0.1.0
 options:
