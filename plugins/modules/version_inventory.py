@@ -55,6 +55,12 @@ options:
     type: list
     elements: dict
     default: []
+  whole_site:
+    description:
+      - Report every device of the site policy; those not given in I(devices) or I(linux_hosts) are listed as
+        C(unreachable). Set false when auditing only part of the site (one inventory group).
+    type: bool
+    default: true
   max_workers:
     description: Devices read at the same time.
     type: int
@@ -133,6 +139,7 @@ def main():
             "report_dir": {"type": "path"},
             "devices": {"type": "list", "elements": "dict", "default": [], "options": DEVICE_OPTIONS},
             "linux_hosts": {"type": "list", "elements": "dict", "default": []},
+            "whole_site": {"type": "bool", "default": True},
             "max_workers": {"type": "int", "default": 64},
             "record_snapshot": {"type": "bool", "default": True},
         },
@@ -154,7 +161,8 @@ def main():
         site_directory = audit_trail.site_dir(params["audit_dir"], params["site"])
         inventory, state_changed = build_inventory(policy, targets, params["linux_hosts"], site_directory,
                                                    max_workers=params["max_workers"],
-                                                   update_state=not module.check_mode)
+                                                   update_state=not module.check_mode,
+                                                   whole_site=params["whole_site"])
         inventory = audit_trail.redact(inventory, secrets)
         files = {}
         if not module.check_mode:

@@ -64,13 +64,15 @@ def _int_or_none(value) -> int | None:
 
 def build_inventory(policy: dict, targets: list[Target], linux_hosts: list[dict], site_directory: str,
                     max_workers: int = DEFAULT_WORKERS, now: dt.datetime | None = None,
-                    update_state: bool = True, collector=collect) -> tuple[dict, bool]:
-    """(inventory, state changed). Policy devices with no connection details are listed as unreachable."""
+                    update_state: bool = True, collector=collect, whole_site: bool = True) -> tuple[dict, bool]:
+    """(inventory, state changed). With `whole_site`, policy devices with no connection details are listed as
+    unreachable; without it only the given devices are reported (an audit limited to one group)."""
     now = now or utc_now()
     results = collector(targets, max_workers=max_workers) + [linux_result(h) for h in linux_hosts]
     seen = {r.name for r in results}
-    results += [HostResult(d["name"], d["platform"], error="not in the Ansible inventory: no connection details")
-                for d in policy.get("devices", []) if d["name"] not in seen]
+    if whole_site:
+        results += [HostResult(d["name"], d["platform"], error="not in the Ansible inventory: no connection details")
+                    for d in policy.get("devices", []) if d["name"] not in seen]
     policy_devices = {d["name"]: d for d in policy.get("devices", [])}
     baselines = baseline.baselines_by_model(policy)
     versions = state.load_state(site_directory)
