@@ -24,7 +24,7 @@ FAULTS: dict[str, str] = {
     "auth_failure": "every login is refused, even with the right password",
     "host_key_change": "the device presents a new SSH host key (known_hosts checking must catch it)",
     "slow_responses": "every answer is delayed by params['delay'] seconds (default 2)",
-    "drop_mid_transfer": "a file upload is cut after params['after_bytes'] bytes (default half the file)",
+    "drop_mid_transfer": "a file upload is cut after params['after_bytes'] bytes (default 1024)",
     "corrupt_image": "the next image written to flash is stored with damaged content",
     "insufficient_flash": "flash reports (and enforces) only params['free_bytes'] bytes free (default 1024)",
     "no_return_after_reload": "after a reload the device never becomes reachable again",
@@ -108,7 +108,7 @@ class SimDevice(abc.ABC):
         """Parameters of an active fault, or None when it is not active."""
         return self.faults.get(name)
 
-    def on_fault_changed(self, fault: str, active: bool) -> None:
+    def on_fault_changed(self, fault: str, active: bool) -> None:  # noqa: B027 - an optional hook
         """Hook for faults that act at once (e.g. a new host key); the default does nothing."""
 
     # -- reporting --------------------------------------------------------------------------------------------

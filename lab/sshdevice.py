@@ -144,7 +144,7 @@ class FlashSFTPServer(asyncssh.SFTPServer):
     def write(self, file_obj: object, offset: int, data: bytes) -> int:
         device = self._device
         drop = device.fault("drop_mid_transfer")
-        if drop is not None and offset + len(data) >= int(drop.get("after_bytes", 64 * 1024)):
+        if drop is not None and offset + len(data) > int(drop.get("after_bytes", 1024)):
             log.info("%s: fault drop_mid_transfer: cutting the connection at %d bytes", device.name, offset)
             self.connection.abort()
             raise asyncssh.SFTPConnectionLost("connection dropped (lab fault)")
@@ -212,6 +212,7 @@ class SSHDevice(SimDevice):
         self.connections: set[asyncssh.SSHServerConnection] = set()
         self._listener: asyncssh.SSHAcceptor | None = None
         self._host_key: asyncssh.SSHKey | None = None
+        self._tasks: set[asyncio.Task] = set()
 
     # -- SSH listener -----------------------------------------------------------------------------------------
     @property
@@ -236,6 +237,9 @@ class SSHDevice(SimDevice):
         await self.listen()
 
     async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.go_offline()
 
     async def listen(self) -> None:
@@ -253,26 +257,36 @@ class SSHDevice(SimDevice):
 
     async def go_offline(self) -> None:
         """Stop listening and drop every session, as a box that is reloading or powered off."""
+        listener = self._close_now()
+        if listener is not None:
+            await listener.wait_closed()
+
+    def _close_now(self) -> asyncssh.SSHAcceptor | None:
+        """The synchronous part of going offline: from here on, connection attempts are refused."""
         self.reachable = False
-        if self._listener is not None:
-            self._listener.close()
-            await self._listener.wait_closed()
-            self._listener = None
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
         for conn in list(self.connections):
             conn.abort()
         self.connections.clear()
+        return listener
 
     def on_fault_changed(self, fault: str, active: bool) -> None:
         if fault != "host_key_change" or self._host_key is None:
             return
         self._host_key = self._load_host_key(self.state_dir / "ssh_host_ed25519_key.changed" if active
                                              else self.host_key_path)
-        if self._listener is not None:
-            asyncio.get_running_loop().create_task(self._relisten())
+        if self._listener is not None:  # restart the SSH server with the other key; refused until it is back
+            self._close_now()
+            self.spawn(self.listen())
 
-    async def _relisten(self) -> None:
-        await self.go_offline()
-        await self.listen()
+    def spawn(self, coro: Any) -> asyncio.Task:
+        """Run ``coro`` in the background, keeping a reference until it is done."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     # -- sessions ---------------------------------------------------------------------------------------------
     async def _session(self, process: asyncssh.SSHServerProcess) -> None:
@@ -357,13 +371,11 @@ class SSHDevice(SimDevice):
             target.write_bytes(source.read_bytes())
 
 
-def after(seconds: float, action: Callable[[], Any]) -> asyncio.TimerHandle:
-    """Schedule ``action`` (a plain callable or one returning a coroutine) on the running loop."""
-    loop = asyncio.get_running_loop()
-
+def after(seconds: float, action: Callable[[], Any], spawn: Callable[[Any], Any]) -> asyncio.TimerHandle:
+    """Call ``action`` in ``seconds``; a coroutine it returns is run with ``spawn``."""
     def fire() -> None:
         result = action()
         if asyncio.iscoroutine(result):
-            loop.create_task(result)
+            spawn(result)
 
-    return loop.call_later(seconds, fire)
+    return asyncio.get_running_loop().call_later(seconds, fire)

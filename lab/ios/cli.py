@@ -8,6 +8,8 @@ match, as IOS does.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from lab.sshdevice import SessionClosed, Terminal
 if TYPE_CHECKING:
     from lab.ios.switch import IOSSwitch
 
+log = logging.getLogger(__name__)
 Handler = Callable[["IOSCli", list[str]], Awaitable[str]]
 
 
@@ -76,13 +79,16 @@ class IOSCli:
                 await self.execute(line)
             except Logout:
                 return
+            except (SessionClosed, ConnectionError):
+                raise
+            except Exception:  # a simulator bug: say so on the session and in the lab log, keep the session
+                log.exception("%s: command %r failed", self.device.name, line)
+                self.term.write("%Error: internal error of the lab simulator (see the lab log)\n")
 
     async def run_once(self, line: str) -> None:
         self.privilege = max(self.privilege, 1)
-        try:
+        with contextlib.suppress(Logout):
             await self.execute(line)
-        except Logout:
-            pass
 
     async def execute(self, line: str) -> None:
         if self.config is not None:
@@ -114,7 +120,7 @@ class IOSCli:
             if cmd.privilege > self.privilege:
                 continue
             depth = 0
-            for word, typed in zip(cmd.words, words):
+            for word, typed in zip(cmd.words, words, strict=False):
                 if not word.startswith(typed.lower()):
                     break
                 depth += 1
@@ -150,10 +156,8 @@ class IOSCli:
             if not stripped.startswith(("end", "exit")) and stripped:
                 self.changed = True
         except ConfigError as error:
-            if error.message == INVALID:
-                output = _marker(len(self.prompt()) + error.column)
-            else:
-                output = error.message + "\n"
+            output = (_marker(len(self.prompt()) + error.column) if error.message == INVALID
+                      else error.message + "\n")
         if output:
             self.term.write(output.rstrip("\n") + "\n")
         if self.config.done:
@@ -382,13 +386,12 @@ async def _configure_replace(cli: IOSCli, args: list[str]) -> str:
         return _marker(len(cli.prompt()) + len("configure replace "))
     if not path.is_file():
         return f"%Error opening {args[0]} (No such file or directory)\n"
-    if not args[1:]:
-        if not await cli.confirm("This will apply all necessary additions and deletions\n"
+    if not args[1:] and not await cli.confirm("This will apply all necessary additions and deletions\n"
                                  "to replace the current running configuration with the\n"
                                  "contents of the specified configuration file, which is\n"
                                  "assumed to be a complete configuration, not a partial\n"
                                  "configuration. Enter Y if you are sure you want to proceed. ? [no]: "):
-            return ""
+        return ""
     config, refused = parse_config(path.read_text(errors="replace"), sw.interfaces_list)
     if refused:
         return ("%The following commands are not supported or rejected by the device:\n"
@@ -469,7 +472,7 @@ async def _reload(cli: IOSCli, args: list[str]) -> str:
     if not await cli.confirm("Proceed with reload? [confirm]"):
         return ""
     await asyncio.sleep(0.05)  # let the newline reach the client before the session drops
-    asyncio.get_running_loop().create_task(sw.reload("Reload Command"))
+    sw.spawn(sw.reload("Reload Command"))
     raise Logout()
 
 
@@ -520,7 +523,7 @@ async def _activate(cli: IOSCli, image: str, commit: bool, prompt: bool) -> str:
     sw.save_state(sw.state)
     cli.term.write("--- Starting Activate ---\nSUCCESS: install_add_activate_commit\n")
     await asyncio.sleep(0.05)
-    asyncio.get_running_loop().create_task(sw.reload("Reload Command (install activate)"))
+    sw.spawn(sw.reload("Reload Command (install activate)"))
     raise Logout()
 
 

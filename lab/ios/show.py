@@ -50,7 +50,8 @@ def show_version(sw: IOSSwitch) -> str:
     image = "packages.conf" if state.get("boot_mode") == "INSTALL" else state["image"]
     ports = len([i for i in sw.interfaces_list if i.startswith("GigabitEthernet1/")])
     return f"""Cisco IOS XE Software, Version {tag}
-Cisco IOS Software [Cupertino], Catalyst L3 Switch Software ({sw.model_family}), Version {sw.version}, RELEASE SOFTWARE (fc1)
+Cisco IOS Software [Cupertino], Catalyst L3 Switch Software ({sw.model_family}), Version {sw.version}, \
+RELEASE SOFTWARE (fc1)
 Technical Support: http://www.cisco.com/techsupport
 Copyright (c) 1986-2024 by Cisco Systems, Inc.
 Compiled Tue 16-Jan-24 10:00 by mcpre
@@ -264,7 +265,7 @@ def show_install_summary(sw: IOSSwitch) -> str:
 
 
 def dir_flash(sw: IOSSwitch, name: str | None) -> str:
-    files = sorted(entry for entry in os.scandir(sw.flash_dir) if entry.is_file())
+    files = sorted((entry for entry in os.scandir(sw.flash_dir) if entry.is_file()), key=lambda e: e.name)
     if name:
         files = [entry for entry in files if entry.name == name]
         if not files:
@@ -283,6 +284,7 @@ def verify_hash(sw: IOSSwitch, algorithm: str, name: str, expected: str | None) 
         path = sw.flash_path(name)
     except ValueError:
         return f"%Error opening flash:{name} (No such file or directory)\n"
+    name = path.name
     if not path.is_file():
         return f"%Error opening flash:/{name} (No such file or directory)\n"
     digest = hashlib.new(algorithm, path.read_bytes()).hexdigest()

@@ -201,15 +201,14 @@ class IOSSwitch(SSHDevice):
         return True  # IOS permits everything through an access-class naming an ACL that does not exist
 
     # -- reload and firmware ----------------------------------------------------------------------------------
-    def boot_target(self) -> tuple[str, str]:
-        """(image file, boot mode) the next reload boots: the first `boot system` entry; in install mode
+    def boot_candidates(self) -> tuple[list[str], str]:
+        """(image files in boot order, boot mode) for the next reload: the `boot system` list; in install mode
         (`boot system flash:packages.conf`) the pending, else the activated install image."""
         boot = [line.split()[-1].split(":", 1)[1].lstrip("/") for line in self.running.lines_under("boot system")]
-        first = boot[0] if boot else self.state["image"]
-        if first == PACKAGES_CONF:
+        if boot and boot[0] == PACKAGES_CONF:
             install = self.state.get("install") or {}
-            return install.get("pending") or install.get("activated") or self.state["image"], "INSTALL"
-        return first, "BUNDLE"
+            return [install.get("pending") or install.get("activated") or self.state["image"]], "INSTALL"
+        return boot or [self.state["image"]], "BUNDLE"
 
     def image_identity(self, name: str) -> tuple[str, str, str] | None:
         try:
@@ -224,48 +223,52 @@ class IOSSwitch(SSHDevice):
         self.state["reload_reason"] = reason
         self.save_state(self.state)
         await self.go_offline()
-        self._pending_boot = after(self.reload_seconds, self.boot)
+        self._pending_boot = after(self.reload_seconds, self.boot, self.spawn)
 
     async def boot(self) -> None:
         self._pending_boot = None
         if self.fault("no_return_after_reload") is not None:
             log.info("%s: fault no_return_after_reload: staying down", self.name)
             return
-        target, mode = self.boot_target()
-        identity = self.image_identity(target)
-        ok = identity is not None and identity[0] == self.platform and identity[1] == self.model
-        if ok and self.fault("boots_old_version") is None:
-            self.state.update(version=identity[2], image=target, boot_mode=mode)
-            install = self.state.setdefault("install", {})
-            if install.pop("pending", None):
-                install["activated"] = target
-                if install.pop("pending_commit", False):
-                    install["committed"] = target
-        elif not ok:
-            reason = (f"Image validation failed for flash:{target}; booted previous image "
-                      f"flash:{self.state['image']}")
-            self.state["reload_reason"] = reason
-            self.syslog(f"%BOOT-3-BOOTTIME_IMAGE_INVALID: {reason} [lab]")
-            install = self.state.get("install") or {}
-            install.pop("pending", None)
+        candidates, mode = self.boot_candidates()
+        install = self.state.setdefault("install", {})
+        chosen = None
+        if self.fault("boots_old_version") is None:
+            for image in candidates:
+                identity = self.image_identity(image)
+                if identity is not None and identity[:2] == (self.platform, self.model):
+                    chosen = image, identity[2]
+                    break
+                self.syslog(f"%BOOT-3-IMAGE_INVALID: flash:{image} failed image validation, not booted [lab]")
+        if chosen is None:  # nothing valid to boot (or the fault): the previous image comes up again
+            chosen, mode = (self.state["image"], self.version), self.state.get("boot_mode", "BUNDLE")
             install.pop("pending_commit", None)
+        if chosen[0] != candidates[0] and self.fault("boots_old_version") is None:
+            self.state["reload_reason"] = (f"Image validation failed for flash:{candidates[0]}; booted "
+                                           f"flash:{chosen[0]} instead")
+        self.state.update(version=chosen[1], image=chosen[0], boot_mode=mode)
+        if install.pop("pending", None) == chosen[0]:
+            install["activated"] = chosen[0]
+            if install.pop("pending_commit", False):
+                install["committed"] = chosen[0]
         self.version = self.state["version"]
         self.state["booted_at"] = time.time()
-        self.state["boot_var"] = [target if mode == "BUNDLE" else PACKAGES_CONF]
+        self.state["boot_var"] = [PACKAGES_CONF] if mode == "INSTALL" else candidates
         self.running = self.load_startup()
         self.save_state(self.state)
         await self.listen()
-        self.syslog(f"%SYS-5-RESTART: System restarted -- running {self.version}")
+        self.syslog(f"%SYS-5-RESTART: System restarted -- running {self.version} from flash:{chosen[0]}")
 
     def on_fault_changed(self, fault: str, active: bool) -> None:
         super().on_fault_changed(fault, active)
         if fault == "no_return_after_reload" and not active and not self.reachable and self._pending_boot is None:
-            asyncio.get_running_loop().create_task(self.boot())
+            self.spawn(self.boot())
 
     async def stop(self) -> None:
         if self._pending_boot is not None:
             self._pending_boot.cancel()
         await super().stop()
+        self.save_state(self.state)
 
     # -- sessions ---------------------------------------------------------------------------------------------
     async def run_shell(self, term: Terminal, username: str) -> None:
