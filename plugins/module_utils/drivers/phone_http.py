@@ -29,14 +29,13 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptio
     DeviceUnreachable,
     DriverError,
     InvalidValue,
-    TransferFailed,
     UnexpectedOutput,
     VerificationFailed,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.contract import (
     Target,
     UpgradeSteps,
-    file_sha256,
+    check_local_image,
 )
 
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -213,13 +212,7 @@ class HttpPhoneDriver(UpgradeSteps, FirmwareDriver):
         if model != target.model:
             raise VerificationFailed(f"the phone reports model {model!r}, the baseline is for {target.model!r}",
                                      self.name)
-        if not target.path or not os.path.isfile(target.path):
-            raise TransferFailed(f"firmware image {target.path or target.image!r} is not in the firmware store",
-                                 self.name)
-        actual = file_sha256(target.path)
-        if actual != target.sha256:
-            raise ChecksumMismatch(f"{target.path} has sha256 {actual}, the baseline says {target.sha256}", self.name)
-        return {"model": model, "image_sha256": actual}
+        return {"model": model, "image_sha256": check_local_image(target, self.name)}
 
     def stage(self, target: Target) -> dict:
         return self.store.stage_image(target, self.name)

@@ -21,7 +21,11 @@ import os
 import re
 from dataclasses import dataclass
 
-from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import InvalidValue
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import (
+    ChecksumMismatch,
+    InvalidValue,
+    TransferFailed,
+)
 
 REBOOT_TIMEOUT_FACTOR = 3.0      # worst case we wait for a device to come back, in multiples of its reboot time
 # Allowlists for what a baseline puts into device commands and provisioning files (no path, no metacharacter).
@@ -64,6 +68,18 @@ def file_sha256(path: str) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def check_local_image(target: Target, device: str | None = None) -> str:
+    """The controller's copy of the image must exist and match the baseline's sha256 before anything is staged."""
+    if not target.path or not os.path.isfile(target.path):
+        raise TransferFailed(f"firmware image {target.path or target.image!r} is not in the firmware store "
+                             "(firmware_dir)", device)
+    actual = file_sha256(target.path)
+    if actual != target.sha256:
+        raise ChecksumMismatch(f"{target.path} has sha256 {actual}, the baseline says {target.sha256}: refusing "
+                               "to install it", device)
+    return actual
 
 
 class UpgradeSteps(abc.ABC):

@@ -12,3 +12,14 @@ def phone_lab(tmp_path):
             yield lab
         finally:
             lab.stop()
+
+
+@pytest.fixture()
+def switch_lab(phone_lab):
+    from firmware_lab import SwitchLab
+
+    lab = SwitchLab(phone_lab)
+    try:
+        yield lab
+    finally:
+        lab.stop()

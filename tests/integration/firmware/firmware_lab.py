@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,11 +105,14 @@ class PhoneLab:
     def clear_fault(self, name: str, fault: str | None = None) -> None:
         self.bg.call(self.phones[name].clear_fault, fault)
 
-    def power_cycle(self, name: str) -> None:
-        """What a person on site does with a phone that never came back: unplug it and plug it in again."""
-        phone = self.phones[name]
-        if not self.bg.call(lambda: phone.reachable):
-            self.bg.run(phone._come_up())
+    def wait_reachable(self, name: str, timeout: float = 10.0) -> bool:
+        """Clearing no_return_after_reload is the lab's power cycle: wait for the phone to answer again."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.bg.call(lambda: self.phones[name].reachable):
+                return True
+            time.sleep(0.1)
+        return False
 
     def stop(self) -> None:
         for phone in self.phones.values():
@@ -129,3 +133,95 @@ def start_phone_lab(root: Path, bg: BackgroundLoop) -> PhoneLab:
 
 
 __all__ = ["PHONES", "PhoneLab", "image_filename", "start_phone_lab", "window_schedule"]
+
+
+# -- switches ---------------------------------------------------------------------------------------------------
+SWITCH_MODEL, SWITCH_OLD, SWITCH_NEW = "C9300-24P", "17.6.4", "17.9.5"
+SWITCH_CREDENTIALS = Credentials("admin", "lab-Switch-admin-7", "lab-Enable-7")
+
+
+def switch_baseline(image_size: int = IMAGE_SIZE) -> dict:
+    return {"platform": "cisco_ios", "model": SWITCH_MODEL, "version": SWITCH_NEW,
+            "image": image_filename("cisco_ios", SWITCH_MODEL, SWITCH_NEW),
+            "sha256": hashlib.sha256(make_image("cisco_ios", SWITCH_MODEL, SWITCH_NEW, image_size)).hexdigest()}
+
+
+@dataclass
+class SwitchLab:
+    """IOS-XE switch simulators (real SSH + SCP) next to a phone lab; the site's known_hosts in ``root``."""
+
+    phone_lab: PhoneLab
+    switches: dict = field(default_factory=dict)
+
+    @property
+    def known_hosts(self) -> Path:
+        return self.phone_lab.root / "known_hosts"
+
+    def add(self, name: str, reload_seconds: float = 1.0, **options):
+        from lab.ios.switch import IOSSwitch
+
+        lab = self.phone_lab
+        switch = IOSSwitch(name, SWITCH_MODEL, SWITCH_OLD, "127.0.0.1", 0, lab.root / name, SWITCH_CREDENTIALS,
+                           reload_seconds=reload_seconds, image_size=IMAGE_SIZE,
+                           images_dir=str(lab.root / "lab-images"), **options)
+        lab.bg.run(switch.start())
+        self.switches[name] = switch
+        self.write_known_hosts()
+        return switch
+
+    def write_known_hosts(self) -> None:
+        lines = [f"[{sw.host}]:{sw.port} {self.phone_lab.bg.call(sw.public_host_key)}" for sw in self.switches.values()]
+        self.known_hosts.write_text("\n".join(lines) + "\n")
+
+    def spec(self, name: str, **options) -> DeviceSpec:
+        switch = self.switches[name]
+        connection = {"host": switch.host, "port": switch.port, "username": SWITCH_CREDENTIALS.username,
+                      "password": SWITCH_CREDENTIALS.password, "enable_secret": SWITCH_CREDENTIALS.enable_secret,
+                      "known_hosts_file": str(self.known_hosts), "timeout": 10,
+                      "reboot_seconds": switch.reload_seconds + 1, "backup_dir": str(self.phone_lab.root / "backups"),
+                      **options}
+        return DeviceSpec(name, "cisco_ios", SWITCH_MODEL, connection)
+
+    def rollout(self, names=None, gate: Gate | None = None, records=None, **options) -> Rollout:
+        lab = self.phone_lab
+        if not (lab.firmware_dir / switch_baseline()["image"]).exists():
+            (lab.firmware_dir / switch_baseline()["image"]).write_bytes(
+                make_image("cisco_ios", SWITCH_MODEL, SWITCH_NEW, IMAGE_SIZE))
+        policy = {**lab.policy, "firmware_baselines": [*lab.policy["firmware_baselines"], switch_baseline()]}
+        specs = [self.spec(name) for name in (names or self.switches)]
+        return Rollout(specs, policy, gate or Gate(window_schedule()),
+                       RolloutOptions(**{"busy_retry_seconds": 0.5, "canary": "1", "batch_size": "1", **options}),
+                       registry_factory, firmware_dir=str(lab.firmware_dir),
+                       record=records.append if records is not None else None)
+
+    def state(self, name: str) -> dict:
+        switch = self.switches[name]
+        return self.phone_lab.bg.call(lambda: {"version": switch.version, "image": switch.state["image"],
+                                               "startup": switch.startup_text(),
+                                               "running": switch.running.render(switch.version),
+                                               "flash": sorted(p.name for p in switch.flash_dir.iterdir()),
+                                               "reachable": switch.reachable})
+
+    def presented_key(self, name: str) -> str | None:
+        """The host key the switch's SSH server presents right now (None while it does not answer)."""
+        import paramiko
+
+        switch = self.switches[name]
+        try:
+            with paramiko.Transport((switch.host, switch.port)) as transport:
+                transport.start_client(timeout=5)
+                return transport.get_remote_server_key().get_base64()
+        except (OSError, EOFError, paramiko.SSHException):
+            return None
+
+    def wait_for(self, predicate, timeout: float = 10.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return True
+            time.sleep(0.1)
+        return False
+
+    def stop(self) -> None:
+        for switch in self.switches.values():
+            self.phone_lab.bg.run(switch.stop())

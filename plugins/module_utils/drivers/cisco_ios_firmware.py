@@ -1,0 +1,305 @@
+"""Firmware steps of Cisco IOS / IOS-XE switches, mixed into `cisco_ios.CiscoIOSDriver`.
+
+The sequence of vendor-facts.md (as pyntc / ntc-ansible / Cisco's guides do it) [V]:
+  precheck  `dir flash:` free >= image size (+5%), running config saved (`write memory`) and backed up to flash
+            (`copy running-config flash:<backup>`), interfaces that are up noted for the post-check.
+  stage     `ip scp server enable` only while transferring; netmiko `file_transfer()` (SCP; skipped when the MD5
+            already matches), then `verify /sha512 flash:<image> <sha512>`: the controller's copy matched the
+            baseline sha256 first, so its sha512 is the value the device must compute.
+  activate  bundle mode: `no boot system`, `boot system flash:<new>`, `boot system flash:<old>` (fallback),
+            `write memory`, `reload`; install mode (running from packages.conf): `install add file flash:<new>
+            activate prompt-level none` WITHOUT commit, so that it can be rolled back.
+  wait      SSH answers again after having gone down (host key still checked against known_hosts).
+  postcheck version = baseline, uptime reset, interfaces up as before, configuration unchanged (boot lines
+            aside); install mode: `install commit`.
+  recover   `configure replace flash:<backup> force` (restores the boot lines too) + `write memory`; install mode
+            `install rollback to committed`; reload into the previous image when the device runs another one.
+
+Uses from the host driver: `self.connection` (netmiko), `open()`/`close()`, `get_facts()`, `get_config()`,
+`save()`, `backup_to_flash()`, `rollback()` with `backup_file` / `_before` (see cisco_ios.IOSXEConfigDriver).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+from typing import ClassVar
+
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import (
+    AuthenticationFailed,
+    ChecksumMismatch,
+    CommandRejected,
+    DeviceUnreachable,
+    DriverError,
+    HostKeyMismatch,
+    InsufficientSpace,
+    TransferFailed,
+    UnexpectedOutput,
+    VerificationFailed,
+)
+from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.contract import (
+    Target,
+    UpgradeSteps,
+    check_local_image,
+)
+
+FLASH_FREE = re.compile(r"(\d+) bytes total \((\d+) bytes free\)")
+DIR_ENTRY = re.compile(r"^\s*\d+\s+\S+\s+(\d+)\s+.*\s(\S+)\s*$")
+SPACE_MARGIN = 0.05
+INSTALL_MODE_IMAGE = "packages.conf"
+FATAL_ON_RECONNECT = (HostKeyMismatch, AuthenticationFailed)
+
+
+def normalize_version(version: str) -> str:
+    """IOS-XE prints 17.09.05 in one place and 17.9.5 in another: compare without leading zeros."""
+    return ".".join(str(int(part)) if part.isdigit() else part for part in version.strip().split("."))
+
+
+def file_digest(path: str, algorithm: str) -> str:
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class CiscoIOSFirmwareMixin(UpgradeSteps):
+    # typical reload of a Catalyst 9000 incl. image expansion [I]; the inventory overrides it per device
+    model_reboot_seconds: ClassVar[dict[str, int]] = {"C9300-24P": 600, "C9300-48P": 600,
+                                                      "C9200L-24P-4G": 480, "C9200L-48P-4G": 480}
+
+    # -- reading ----------------------------------------------------------------------------------------------
+    @property
+    def reboot_seconds(self) -> float:
+        configured = self.options.get("reboot_seconds")
+        return float(configured) if configured else self.model_reboot_seconds.get(self.options.get("model", ""), 600)
+
+    def get_firmware(self) -> dict:
+        facts = self.get_facts()
+        image = str(facts.get("image", "")).split(":", 1)[-1].lstrip("/")
+        return {"version": normalize_version(facts.get("os_version", "")), "image": image,
+                "model": facts.get("model", ""), "uptime_seconds": facts.get("uptime_seconds")}
+
+    def flash_status(self) -> tuple[int, dict[str, int]]:
+        """(bytes free, {file: size}) from `dir flash:`."""
+        output = self._show("dir flash:")
+        match = FLASH_FREE.search(output)
+        if not match:
+            raise UnexpectedOutput(f"`dir flash:` shows no 'bytes free' line: {output.strip()[-200:]}", self.name)
+        files = {m.group(2): int(m.group(1)) for m in map(DIR_ENTRY.match, output.splitlines()) if m}
+        return int(match.group(2)), files
+
+    def interfaces_up(self) -> set[str]:
+        rows = self._show("show interfaces status", use_textfsm=True)
+        if not isinstance(rows, list):
+            raise UnexpectedOutput("`show interfaces status` did not parse with ntc-templates", self.name)
+        return {row.get("port") or row.get("interface", "") for row in rows if row.get("status") == "connected"}
+
+    def install_mode(self, before: dict) -> bool:
+        return before.get("image") == INSTALL_MODE_IMAGE
+
+    # -- steps ------------------------------------------------------------------------------------------------
+    def precheck(self, target: Target) -> dict:
+        facts = self.get_firmware()
+        if facts["model"] and facts["model"] != target.model:
+            raise VerificationFailed(f"the switch reports model {facts['model']!r}, the baseline is for "
+                                     f"{target.model!r}", self.name)
+        check_local_image(target, self.name)
+        free, files = self.flash_status()
+        needed = 0 if files.get(target.image) == target.size else int(target.size * (1 + SPACE_MARGIN))
+        if free < needed:
+            raise InsufficientSpace(f"flash: has {free} bytes free, {target.image} needs {needed} (size + 5%); "
+                                    "remove unused images (IOS-XE: `install remove inactive`)", self.name)
+        self.save()
+        self._fw_config = self.get_config()
+        self._before = self._fw_config                   # what rollback() compares the restore with
+        self.backup_file = self.backup_to_flash()
+        self._fw_interfaces = self.interfaces_up()
+        self._fw_uptime = facts.get("uptime_seconds")
+        backup_dir = self.options.get("backup_dir")
+        if backup_dir:
+            os.makedirs(backup_dir, exist_ok=True)
+            with open(os.path.join(backup_dir, f"{self.name}-before-firmware.cfg"), "w", encoding="utf-8") as out:
+                out.write(self._fw_config)
+        return {"flash_free": free, "backup": self.backup_file, "interfaces_up": len(self._fw_interfaces)}
+
+    def stage(self, target: Target) -> dict:
+        from netmiko import file_transfer
+
+        scp_was_on = "ip scp server enable" in self.get_config().splitlines()
+        if not scp_was_on:
+            self._config(["ip scp server enable"])
+        try:
+            outcome = file_transfer(self.connection, source_file=target.path, dest_file=target.image,
+                                    file_system="flash:", direction="put", overwrite_file=True,
+                                    socket_timeout=max(self.timeout, 30))
+        except ValueError as exc:
+            self._discard_partial(target)
+            error = InsufficientSpace if "space" in str(exc).lower() else ChecksumMismatch
+            raise error(f"transfer of {target.image}: {exc}", self.name) from None
+        except Exception as exc:    # scp / paramiko / socket errors: the copy was cut
+            self._discard_partial(target)
+            raise TransferFailed(f"transfer of {target.image} cut: {exc or type(exc).__name__}", self.name) from None
+        finally:
+            if not scp_was_on and self.connection is not None:
+                self._config(["no ip scp server enable"])
+        self.verify_on_device(target)
+        return dict(outcome)
+
+    def verify_on_device(self, target: Target) -> None:
+        expected = file_digest(target.path, "sha512")
+        output = self._long(f"verify /sha512 flash:{target.image} {expected}")
+        if "Verified" not in output:
+            self._discard_partial(target)
+            raise ChecksumMismatch(f"`verify /sha512 flash:{target.image}` does not match the baseline image: "
+                                   f"{output.strip()[-200:]}", self.name)
+
+    def activate(self, target: Target) -> None:
+        before = self.get_firmware()
+        self._fw_before = before
+        self._fw_activated_at = time.monotonic()
+        if self.install_mode(before):
+            self._send_reloading(f"install add file flash:{target.image} activate prompt-level none")
+            return
+        self._config(["no boot system", f"boot system flash:{target.image}",
+                      *([f"boot system flash:{before['image']}"] if before.get("image") else [])])
+        self.save()
+        self._send_reloading("reload")
+
+    def wait_until_back(self, timeout: float) -> None:
+        """Reconnect once the switch went down and came back (or its uptime restarted)."""
+        self.close()
+        deadline = time.monotonic() + timeout
+        poll = min(2.0, max(0.2, self.reboot_seconds / 20))
+        went_down = False
+        while time.monotonic() < deadline:
+            try:
+                self.open()
+            except FATAL_ON_RECONNECT:
+                raise
+            except DriverError:
+                went_down = True
+                time.sleep(poll)
+                continue
+            uptime = self.get_firmware().get("uptime_seconds")
+            before_uptime = getattr(self, "_fw_uptime", None)
+            if went_down or (uptime is not None and before_uptime and uptime < before_uptime):
+                return
+            self.close()      # still the session before the reload took effect
+            time.sleep(poll)
+        raise DeviceUnreachable(f"SSH did not answer within {timeout:.0f}s after the reload", self.name)
+
+    def postcheck(self, target: Target, before: dict) -> dict:
+        now = self.get_firmware()
+        if now["version"] != normalize_version(target.version):
+            reason = self.get_facts().get("last_reboot_reason", "")
+            raise VerificationFailed(f"after the reload the switch runs {now['version']}, not {target.version}"
+                                     f"{f' ({reason})' if reason else ''}", self.name)
+        lost = self._fw_interfaces - self.interfaces_up()
+        if lost:
+            raise VerificationFailed(f"interfaces up before the upgrade are down now: {', '.join(sorted(lost))}",
+                                     self.name)
+        if self._config_body(self.get_config()) != self._config_body(self._fw_config):
+            raise VerificationFailed("the running configuration differs from the one saved before the upgrade",
+                                     self.name)
+        if self.install_mode(before):
+            self._expect(self._long("install commit"), "SUCCESS", "install commit")
+        return now
+
+    def recover(self, target: Target, before: dict) -> dict:
+        """Back to the image and configuration of before: raises DeviceUnreachable when the switch is gone."""
+        self._reconnect(self.reboot_timeout)
+        install = self.install_mode(before)
+        if self.get_firmware()["version"] != before["version"]:
+            if install:
+                self._send_reloading("install rollback to committed prompt-level none")
+            else:
+                self._config(["no boot system", f"boot system flash:{before['image']}"])
+                self.save()
+                self._send_reloading("reload")
+            self.wait_until_back(self.reboot_timeout)
+        if not install:
+            self.rollback()      # configure replace from the backup, on the image it was taken on
+            self.save()
+        now = self.get_firmware()
+        if now["version"] != before["version"]:
+            raise VerificationFailed(f"recovery left the switch on {now['version']}, not {before['version']}",
+                                     self.name)
+        return now
+
+    # -- helpers ----------------------------------------------------------------------------------------------
+    def _config(self, lines: list[str]) -> None:
+        output = self.connection.send_config_set(lines, read_timeout=max(self.timeout, 30))
+        if re.search(r"% ?(Invalid|Incomplete|Ambiguous)", output):
+            raise CommandRejected(f"the switch refused {lines}: {output.strip()[-200:]}", self.name)
+
+    def _long(self, command: str) -> str:
+        """A command that may run for minutes on real gear (verify of a 1 GB image, install commit)."""
+        try:
+            return self.connection.send_command(command, read_timeout=max(self.timeout, 600))
+        except OSError as exc:
+            raise DeviceUnreachable(f"session lost during {command!r}: {exc}", self.name) from None
+
+    def _send_reloading(self, command: str) -> None:
+        """Send a command that ends in a reload; answer its prompts; the session dropping is the expected end."""
+        try:
+            # short last_read: a lab switch is back within seconds, and the wait must see it go down
+            output = self.connection.send_command_timing(command, last_read=0.5, read_timeout=120)
+            for _ in range(3):
+                if re.search(r"Save\? \[yes/no\]", output):
+                    output = self.connection.send_command_timing("no", last_read=0.5, read_timeout=30)
+                elif re.search(r"\[confirm\]|\[y/n\]", output):
+                    output = self.connection.send_command_timing("y" if "[y/n]" in output else "\n",
+                                                                 last_read=0.5, read_timeout=30)
+                else:
+                    break
+            if re.search(r"FAILED|% ?(Invalid|Error)", output):
+                raise CommandRejected(f"`{command}` failed: {output.strip()[-300:]}", self.name)
+        except DriverError:
+            raise
+        except Exception:  # noqa: S110 - netmiko/paramiko errors as the switch drops the session to reload
+            pass
+        finally:
+            self.close()
+
+    def _reconnect(self, timeout: float) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.find_prompt()
+                return
+            except Exception:
+                self.close()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.open()
+                return
+            except FATAL_ON_RECONNECT:
+                raise
+            except DriverError as exc:
+                if time.monotonic() > deadline:
+                    raise DeviceUnreachable(f"no SSH answer within {timeout:.0f}s: {exc}", self.name) from None
+                time.sleep(min(2.0, max(0.2, self.reboot_seconds / 20)))
+
+    def _discard_partial(self, target: Target) -> None:
+        """Remove a half-copied or damaged image so that flash holds only complete, verified files."""
+        try:
+            self._reconnect(self.timeout)
+            self.connection.send_command_timing(f"delete /force flash:{target.image}", read_timeout=30)
+        except Exception:
+            return
+
+    def _expect(self, output: str, marker: str, what: str) -> None:
+        if marker not in output:
+            raise CommandRejected(f"{what} failed: {output.strip()[-300:]}", self.name)
+
+    @staticmethod
+    def _config_body(text: str) -> list[str]:
+        # the host driver's normaliser (imported here: cisco_ios imports this module)
+        from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.cisco_ios import config_body
+
+        # the boot lines change on purpose, and the `version` line follows the running image
+        return [line for line in config_body(text) if not line.startswith(("boot system", "version "))]
+
