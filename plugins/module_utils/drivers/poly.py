@@ -61,7 +61,7 @@ class PolyDriver(HttpPhoneDriver):
     model_reboot_seconds: ClassVar[dict[str, int]] = {"VVX450": 240, "VVX350": 240, "VVX250": 240}
 
     def auth_headers(self) -> dict:
-        return basic_auth(self.username or REST_USER, self.password)
+        return basic_auth(REST_USER, self.password)      # the REST API has one user, Polycom [V]
 
     def api(self, path: str, method: str = "GET", payload=None):
         """Call the REST API; Poly status codes become named errors; returns ``data``."""

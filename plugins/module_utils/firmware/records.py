@@ -16,9 +16,9 @@ try:
 except ImportError:
     audit_trail = None
 
-RECORD_KIND = "firmware"
+RECORD_KIND = "firmware_attempt"   # what the audit trail, inventory and compliance read
 RECORD_FIELDS = ("device", "platform", "model", "from_version", "to_version", "checksum", "result", "reason",
-                 "start", "end", "operator", "forced", "force_reason", "step")
+                 "start", "end", "operator", "forced", "force_reason", "step", "recovered")
 
 
 def default_operator() -> str:
@@ -52,3 +52,15 @@ def append_record(audit_dir: str, site: str, record: dict) -> str:
         handle.flush()
         os.fsync(handle.fileno())
     return path
+
+
+def record_from_result(result: dict, operator: str | None, force_reason: str = "") -> dict:
+    """One attempt of the rollout summary (procedure.DeviceResult.as_dict()) as an audit record."""
+    steps = result.get("steps") or []
+    return attempt_record(
+        device=result["device"], platform=result["platform"], model=result["model"],
+        from_version=result.get("before"), to_version=result.get("target"), checksum=result.get("checksum"),
+        result=result["result"], reason=result.get("reason", ""), start=result.get("start"), end=result.get("end"),
+        operator=operator, forced=bool(result.get("forced")),
+        force_reason=force_reason if result.get("forced") else None, step=steps[-1] if steps else None,
+        recovered=result.get("recovered"))
