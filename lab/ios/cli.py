@@ -108,7 +108,7 @@ class IOSCli:
         words = text.split()
         found = self._find(words)
         if isinstance(found, str):
-            return found if found.startswith("%") else _marker(caret_offset + int(found))
+            return found + "\n\n" if found.startswith("%") else _marker(caret_offset + int(found))
         cmd, args = found
         return await cmd.handler(self, args)
 
@@ -417,7 +417,7 @@ async def _write(cli: IOSCli, args: list[str]) -> str:
 async def _copy(cli: IOSCli, args: list[str]) -> str:
     sw = cli.device
     if len(args) != 2:
-        return INCOMPLETE + "\n" if len(args) < 2 else _marker(len(cli.prompt()) + len("copy "))
+        return INCOMPLETE + "\n\n" if len(args) < 2 else _marker(len(cli.prompt()) + len("copy "))
     source, target = args
     if "running-config".startswith(source) and "startup-config".startswith(target):
         answer = await cli.ask("Destination filename [startup-config]? ")

@@ -351,7 +351,8 @@ class ConfigSession:
             if block_low <= high and low <= block_high:
                 key = f"line {kind} {block_low}" + (f" {block_high}" if block_high != block_low else "")
                 targets.append(self.config.nodes[key].children)
-        if not targets or high < low:
+        last = LINE_BLOCKS[kind][-1][1]
+        if not targets or high < low or high > last:
             raise ConfigError(INVALID, len(body) - len(match.group(3) or match.group(2)))
         self.stack.append(("line", targets))
         return ""
@@ -372,22 +373,19 @@ class ConfigSession:
         if delimiter in text:
             self._store_banner(key, text[:text.index(delimiter)])
             return ""
-        self._banner = (key, delimiter, [text] if text else [])
+        self._banner = (key, delimiter, [text + "\n"])  # the Enter that ended the line is part of the text
         return f"Enter TEXT message.  End with the character '{delimiter}'."
 
     def _banner_line(self, raw: str) -> str:
-        key, delimiter, lines = self._banner  # type: ignore[misc]
-        if delimiter in raw:
-            lines.append(raw[:raw.index(delimiter)])
-            self._banner = None
-            self._store_banner(key, "\n".join(lines) + "\n" if len(lines) > 1 or lines == [""] else lines[0])
-        else:
-            lines.append(raw)
+        key, delimiter, parts = self._banner  # type: ignore[misc]
+        if delimiter not in raw:
+            parts.append(raw + "\n")
+            return ""
+        self._banner = None
+        self._store_banner(key, "".join(parts) + raw[:raw.index(delimiter)])
         return ""
 
     def _store_banner(self, key: str, text: str) -> None:
-        if "\n" in text and not text.startswith("\n"):
-            text = "\n" + text
         if _has_hostile_characters(text.replace("\n", "")):
             raise ConfigError(INVALID, len(key) + 1)
         self.config.nodes[key] = Node(f"{key} ^C{text}^C")
@@ -456,6 +454,8 @@ class ConfigSession:
         match = re.fullmatch(r"(?:(\d+) )?(.+)", body)
         assert match
         sequence, entry = match.group(1), match.group(2)
+        if not re.fullmatch(r"\d+|(?:\d+ )?(?:permit|deny|remark)(?: .*)?", body):
+            raise ConfigError(INVALID, 0)  # not an ACL entry: the caller tries global configuration mode
         if negate:
             if sequence and not entry:
                 entries.pop(sequence, None)
