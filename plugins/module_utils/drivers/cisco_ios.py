@@ -54,6 +54,18 @@ def config_body(text: str) -> list[str]:
     return [line.rstrip() for line in text.splitlines() if line.strip() and not CONFIG_NOISE.match(line)]
 
 
+def _batches(lines: list[str]) -> list[list[str]]:
+    """Banners go alone: netmiko turns off per-line echo verification for a whole batch holding one, which makes
+    every line wait for an idle timeout (seconds each) instead of its echo."""
+    batches: list[list[str]] = []
+    for line in lines:
+        if line.startswith("banner ") or not batches or batches[-1][0].startswith("banner "):
+            batches.append([line])
+        else:
+            batches[-1].append(line)
+    return batches
+
+
 class IOSXEConfigDriver(ConfigDriver):
     """Session + candidate life cycle for IOS-XE CLIs."""
 
@@ -152,8 +164,9 @@ class IOSXEConfigDriver(ConfigDriver):
     def _push(self, lines: list[str]) -> None:
         from netmiko.exceptions import ConfigInvalidException
         try:
-            self.connection.send_config_set([line.strip() for line in lines], error_pattern=IOS_ERROR_PATTERN,
-                                            read_timeout=max(self.timeout, 30))
+            for batch in _batches([line.strip() for line in lines]):
+                self.connection.send_config_set(batch, error_pattern=IOS_ERROR_PATTERN,
+                                                read_timeout=max(self.timeout, 30), exit_config_mode=False)
         except ConfigInvalidException as exc:
             raise CommandRejected(f"{self.name}: device refused a line: {str(exc).strip()[-400:]}",
                                   device=self.name) from exc
@@ -164,12 +177,18 @@ class IOSXEConfigDriver(ConfigDriver):
             if self.connection.check_config_mode():
                 self.connection.exit_config_mode()
 
+    def _send_exec(self, command: str, timeout: int = 60) -> str:
+        """An exec command that may ask for confirmation ("Destination filename [x]?"): accept the default."""
+        output = self.connection.send_command(command, expect_string=r"\?\s*$|#\s*$", strip_prompt=False,
+                                              read_timeout=max(self.timeout, timeout))
+        if output.rstrip().endswith("?"):
+            output += self.connection.send_command("\n", expect_string=r"#\s*$", strip_prompt=False,
+                                                   read_timeout=max(self.timeout, timeout))
+        return output
+
     def backup_to_flash(self) -> str:
         name = f"flash:aiphone-backup-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}.cfg"
-        output = self.connection.send_command_timing(f"copy running-config {name}")
-        last_line = output.strip().splitlines()[-1] if output.strip() else ""
-        if "Destination filename" in output or last_line.endswith("?"):   # confirm the suggested file name
-            output += self.connection.send_command_timing("\n")
+        output = self._send_exec(f"copy running-config {name}")
         if re.search(r"%\s?(Error|Invalid)", output):
             raise CommandRejected(f"{self.name}: backup to {name} failed: {output.strip()[-200:]}", device=self.name)
         return name
@@ -179,8 +198,7 @@ class IOSXEConfigDriver(ConfigDriver):
         if not self.backup_file:
             raise VerificationFailed(f"{self.name}: no backup taken in this session; nothing to roll back to",
                                      device=self.name)
-        output = self.connection.send_command_timing(f"configure replace {self.backup_file} force",
-                                                     read_timeout=max(self.timeout, 60))
+        output = self._send_exec(f"configure replace {self.backup_file} force", timeout=120)
         if re.search(r"%\s?(Error|Invalid)|[Rr]ollback aborted|failed", output):
             raise VerificationFailed(f"{self.name}: configure replace failed: {output.strip()[-300:]}",
                                      device=self.name)
@@ -191,8 +209,8 @@ class IOSXEConfigDriver(ConfigDriver):
         self.rolled_back = True
 
     def save(self) -> None:
-        output = self.connection.send_command_timing("write memory", read_timeout=max(self.timeout, 60))
-        if "[OK]" not in output and "Building configuration" not in output:
+        output = self._send_exec("write memory")
+        if "[OK]" not in output:
             raise CommandRejected(f"{self.name}: write memory did not confirm: {output.strip()[-200:]}",
                                   device=self.name)
 

@@ -30,6 +30,9 @@ WIRELESS_PLATFORMS = ("openwrt", "cisco_wlc9800")
 PHYSICAL_PORT_RE = re.compile(
     r"^interface ((?:Gigabit|TenGigabit|TwoGigabit|FiveGigabit|TwentyFiveGig|FortyGigabit|HundredGig|Fast)"
     r"\S*\d+/\d+/\d+)$")
+# Ports of the uplink network module (Gi1/1/1, Te1/1/4 ...): without a declared local uplink port we cannot tell
+# which one carries the site, so they are never parked unless the policy names them.
+UPLINK_MODULE_PORT_RE = re.compile(r"^\S+\d+/1/\d+$")
 RESERVED_VLANS = {1, 1002, 1003, 1004, 1005}
 MGMT_ACL = "ACL-VTY-MGMT"
 PORT_OWNED = ("description", "switchport mode", "switchport access vlan", "switchport voice vlan",
@@ -108,7 +111,9 @@ def render_switch(policy: dict, switch: str, facts: SwitchFacts, options: Switch
     me = device(policy, switch)
     layer3 = options.layer3 if options.layer3 is not None else "uplink" not in me
     findings: list[str] = []
-    sections = _vlans(policy, facts, options)
+    # Global lines first: IOS falls back from a sub-mode to global config for them, but not every CLI does.
+    sections = _management_plane_global(policy)
+    sections += _vlans(policy, facts, options)
     sections += _ports(policy, switch, facts, options, findings)
     if layer3:
         sections += _zone_acls_and_svis(policy)
@@ -191,8 +196,10 @@ def _ports(policy: dict, switch: str, facts: SwitchFacts, options: SwitchOptions
     for port in facts.interfaces:
         if port in named or port in protected:
             continue
-        if port in facts.trunk_ports:  # an undeclared trunk is probably an uplink: parking it would cut the site off
-            findings.append(f"{switch} {port}: trunk port not in the policy left untouched (declare it or protect it)")
+        if port in facts.trunk_ports or UPLINK_MODULE_PORT_RE.match(port):
+            # probably an uplink: parking it could cut the site off
+            findings.append(f"{switch} {port}: trunk or uplink-module port not in the policy left untouched "
+                            "(name it in the policy or in protected_interfaces)")
             continue
         lines = [f"description {UNUSED_DESCRIPTION}", "switchport mode access"]
         lines += [f"switchport access vlan {blackhole}"] if blackhole else []
@@ -212,16 +219,17 @@ def _zone_acls_and_svis(policy: dict) -> list[Section]:
     return sections
 
 
-def _management_plane(policy: dict, facts: SwitchFacts, options: SwitchOptions) -> list[Section]:
+def _management_plane_global(policy: dict) -> list[Section]:
     network = policy.get("network", {})
     lines = list(MGMT_PLANE_LINES)
     lines += [f"logging host {_ip(a, 'network.logging_hosts')}" for a in network.get("logging_hosts", [])]
     lines += [f"ntp server {_ip(a, 'network.ntp_servers')}" for a in network.get("ntp_servers", [])]
-    sections = [
-        Section(f"ip access-list extended {MGMT_ACL}",
-                [e.cli() for e in management_acl(policy, options.management_sources)], ordered=True),
-        Section(None, lines, owned=MGMT_PLANE_OWNED, absent_lines=MGMT_PLANE_ABSENT),
-    ]
+    return [Section(None, lines, owned=MGMT_PLANE_OWNED, absent_lines=MGMT_PLANE_ABSENT)]
+
+
+def _management_plane(policy: dict, facts: SwitchFacts, options: SwitchOptions) -> list[Section]:
+    sections = [Section(f"ip access-list extended {MGMT_ACL}",
+                        [e.cli() for e in management_acl(policy, options.management_sources)], ordered=True)]
     timeout = check_value(options.exec_timeout, "text", "exec_timeout")
     if not re.fullmatch(r"\d{1,2} \d{1,2}", timeout):
         raise InvalidValue(f"exec_timeout: {timeout!r} must be '<minutes> <seconds>'")
