@@ -95,7 +95,8 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.compliance.repor
     build_report,
     write_report_files,
 )
-from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import PolicyError, load_site_policy
+from ansible_collections.aiphone.hardening.plugins.module_utils.compliance.site import load_policy_fast
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import PolicyError
 
 
 def read_inventory(report_dir: str) -> dict:
@@ -123,7 +124,7 @@ def main():
     )
     p = module.params
     try:
-        policy = load_site_policy(p["policy"])
+        policy = load_policy_fast(p["policy"])
         checklist = load_checklist(p["checklist"], policy, set(CHECKS))
         attestations = load_attestations(p["inventory_dir"])
         site_directory = audit_trail.site_dir(p["audit_dir"], p["site"])

