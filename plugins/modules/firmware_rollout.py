@@ -160,6 +160,10 @@ stopped_reason:
   description: Why the rollout stopped early (empty when it did not).
   type: str
   returned: always
+devices_failed:
+  description: Whether any device failed (the task fails too unless I(fail_on_device_failure=false)).
+  type: bool
+  returned: always
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -267,7 +271,7 @@ def main() -> None:
     except (OSError, ValueError) as exc:
         module.fail_json(msg=f"firmware rollout not started: {exc}")
     summary["diff"] = version_diff(summary)
-    if summary["failed"] and params["fail_on_device_failure"]:
+    if summary["devices_failed"] and params["fail_on_device_failure"]:
         failed = [d["device"] for d in summary["devices"] if d["result"] == "failed"]
         module.fail_json(msg=f"firmware rollout: {len(failed)} device(s) failed: {', '.join(failed)}"
                              f"{'; stopped: ' + summary['stopped_reason'] if summary['stopped'] else ''}", **summary)

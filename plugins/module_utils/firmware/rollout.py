@@ -231,7 +231,7 @@ class Rollout:
             "stopped": bool(self.stopped_reason),
             "stopped_reason": self.stopped_reason,
             "changed": any(r.changed for r in plan.results.values()),
-            "failed": any(r.result == proc.FAILED for r in plan.results.values()),
+            "devices_failed": any(r.result == proc.FAILED for r in plan.results.values()),
         }
 
 

@@ -166,6 +166,9 @@ class SwitchLab:
                            images_dir=str(lab.root / "lab-images"), **options)
         lab.bg.run(switch.start())
         self.switches[name] = switch
+        store = lab.firmware_dir / switch_baseline()["image"]
+        if not store.exists():
+            store.write_bytes(make_image("cisco_ios", SWITCH_MODEL, SWITCH_NEW, IMAGE_SIZE))
         self.write_known_hosts()
         return switch
 
@@ -184,9 +187,6 @@ class SwitchLab:
 
     def rollout(self, names=None, gate: Gate | None = None, records=None, **options) -> Rollout:
         lab = self.phone_lab
-        if not (lab.firmware_dir / switch_baseline()["image"]).exists():
-            (lab.firmware_dir / switch_baseline()["image"]).write_bytes(
-                make_image("cisco_ios", SWITCH_MODEL, SWITCH_NEW, IMAGE_SIZE))
         policy = {**lab.policy, "firmware_baselines": [*lab.policy["firmware_baselines"], switch_baseline()]}
         specs = [self.spec(name) for name in (names or self.switches)]
         return Rollout(specs, policy, gate or Gate(window_schedule()),

@@ -198,7 +198,7 @@ def test_unknown_model_and_unreachable_device_are_reported(fleet):
     fleet.faults["gone-000"] = "connect"
     summary = make_rollout(fleet, devices).run()
     assert by_name(summary)["m9-000"]["result"] == proc.NO_BASELINE
-    assert by_name(summary)["gone-000"]["result"] == proc.FAILED and summary["failed"]
+    assert by_name(summary)["gone-000"]["result"] == proc.FAILED and summary["devices_failed"]
 
 
 def test_force_needs_a_reason():
