@@ -13,10 +13,10 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from lab.ios import show
-from lab.ios.config import INCOMPLETE, INVALID, ConfigError, ConfigSession, parse_config
+from lab.ios.config import INCOMPLETE, INVALID, ConfigError, ConfigSession
 from lab.sshdevice import SessionClosed, Terminal
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ class Logout(Exception):
 
 
 class IOSCli:
-    commands: list[Command] = COMMANDS
+    commands: ClassVar[list[Command]] = COMMANDS
 
     def __init__(self, device: IOSSwitch, term: Terminal, username: str) -> None:
         self.device = device
@@ -392,7 +392,7 @@ async def _configure_replace(cli: IOSCli, args: list[str]) -> str:
                                  "assumed to be a complete configuration, not a partial\n"
                                  "configuration. Enter Y if you are sure you want to proceed. ? [no]: "):
         return ""
-    config, refused = parse_config(path.read_text(errors="replace"), sw.interfaces_list)
+    config, refused = sw.read_config(path.read_text(errors="replace"))
     if refused:
         return ("%The following commands are not supported or rejected by the device:\n"
                 + "\n".join(refused) + "\nRollback aborted.\n")

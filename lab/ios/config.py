@@ -8,8 +8,8 @@ config after a reload, ``configure replace``), so a configuration round-trips.
 
 from __future__ import annotations
 
-import copy
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lab.ios import grammar
@@ -66,8 +66,11 @@ def vlan_text(vlans: set[int]) -> str:
 class RunningConfig:
     """One device's configuration (running or startup)."""
 
-    def __init__(self, interfaces: list[str]) -> None:
+    def __init__(self, interfaces: list[str], rules: dict | None = None,
+                 validate: Callable[[str, dict[str, Node], str], None] | None = None) -> None:
         self.physical = list(interfaces)
+        self.rules = rules or grammar.RULES
+        self.validate = validate  # device-specific check of a line before it is applied (raises ConfigError)
         self.nodes: dict[str, Node] = {}
         for name in interfaces:
             self.nodes[f"interface {name}"] = Node(f"interface {name}", {})
@@ -75,9 +78,6 @@ class RunningConfig:
             for low, high in blocks:
                 key = f"line {kind} {low}" + (f" {high}" if high != low else "")
                 self.nodes[key] = Node(key, {})
-
-    def copy(self) -> RunningConfig:
-        return copy.deepcopy(self)
 
     # -- queries used by show commands ------------------------------------------------------------------------
     def value(self, key: str, default: str | None = None) -> str | None:
@@ -190,6 +190,8 @@ def _child_mode(mode: str, key: str) -> str:
     if key.startswith("line "):
         return "line"
     match = grammar.match_line(mode, key)
+    if key.startswith("wlan "):
+        return "wlan"
     return match[0].section if match and match[0].section else mode
 
 
@@ -396,12 +398,15 @@ class ConfigSession:
         body = text[3:] if negate else text
         if mode in ("acl_ext", "acl_std"):
             return self._ace(targets[0], body, negate, standard=mode == "acl_std")
+        if self.config.validate is not None:
+            for target in targets:
+                self.config.validate(mode, target, text)
         if mode == "interface" and body.startswith("switchport trunk allowed vlan ") and not negate:
             return self._allowed_vlans(targets, body)
         if negate:
-            found = grammar.match_no(mode, body)
+            found = grammar.match_no(mode, body, self.config.rules)
             if found is None:
-                raise ConfigError(*_refusal(mode, body, 3))
+                raise ConfigError(*_refusal(mode, body, 3, self.config.rules))
             rule, key = found
             for target in targets:
                 if rule is None:
@@ -412,9 +417,9 @@ class ConfigSession:
                 else:
                     target.pop(key, None)
             return ""
-        found = grammar.match_line(mode, body)
+        found = grammar.match_line(mode, body, self.config.rules)
         if found is None:
-            raise ConfigError(*_refusal(mode, body, 0))
+            raise ConfigError(*_refusal(mode, body, 0, self.config.rules))
         rule, key = found
         line = rule.normalize(body) if rule.normalize else body
         if key.startswith(("username ", "enable ")) or (mode == "line" and key == "password"):
@@ -476,12 +481,12 @@ class ConfigSession:
         return ""
 
 
-def _refusal(mode: str, body: str, offset: int) -> tuple[str, int]:
+def _refusal(mode: str, body: str, offset: int, rules: dict) -> tuple[str, int]:
     """The error IOS prints for a line no rule accepts, with the column of its ^ marker."""
     words = body.split(" ")
     for count in range(len(words), 0, -1):
         prefix = " ".join(words[:count])
-        for rule in grammar.RULES.get(mode, []):
+        for rule in rules.get(mode, []):
             key_re, _ = rule.compiled()
             literal = rule.literal_prefix()
             if key_re.fullmatch(prefix) or (literal and (literal + " ").startswith(prefix + " ")):
@@ -512,10 +517,12 @@ def _hostile_column(text: str) -> int:
     return match.start() if match else 0
 
 
-def parse_config(text: str, interfaces: list[str]) -> tuple[RunningConfig, list[str]]:
+def parse_config(text: str, interfaces: list[str], rules: dict | None = None,
+                 validate: Callable[[str, dict[str, Node], str], None] | None = None,
+                 ) -> tuple[RunningConfig, list[str]]:
     """Read a saved configuration (startup-config, a backup on flash) into a fresh config; also return the lines
     refused, as ``configure replace`` reports them."""
-    config = RunningConfig(interfaces)
+    config = RunningConfig(interfaces, rules, validate)
     session = ConfigSession(config)
     refused = []
     for raw in text.splitlines():

@@ -61,21 +61,22 @@ def _parse_line(rules: list[Rule], text: str) -> tuple[Rule, str] | None:
     return None
 
 
-def match_line(mode: str, text: str) -> tuple[Rule, str] | None:
-    return _parse_line(RULES.get(mode, []), text)
+def match_line(mode: str, text: str, rules: dict[str, list[Rule]] | None = None) -> tuple[Rule, str] | None:
+    return _parse_line((rules or RULES).get(mode, []), text)
 
 
-def match_no(mode: str, text: str) -> tuple[Rule | None, str] | None:
+def match_no(mode: str, text: str, rules: dict[str, list[Rule]] | None = None) -> tuple[Rule | None, str] | None:
     """What `no <text>` removes: (rule, key) of one line, or (None, prefix) to remove every line under a prefix."""
-    full = _parse_line(RULES.get(mode, []), text)
+    mode_rules = (rules or RULES).get(mode, [])
+    full = _parse_line(mode_rules, text)
     if full:
         return full
-    for rule in RULES.get(mode, []):
+    for rule in mode_rules:
         key_re, _ = rule.compiled()
         match = key_re.match(text)
         if match:
             return rule, rule.key_format(match) if rule.key_format else match.group(0)
-    for rule in RULES.get(mode, []):
+    for rule in mode_rules:
         prefix = rule.literal_prefix()
         if prefix and (prefix == text or prefix.startswith(text + " ")):
             return None, text

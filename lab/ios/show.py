@@ -50,7 +50,7 @@ def show_version(sw: IOSSwitch) -> str:
     image = "packages.conf" if state.get("boot_mode") == "INSTALL" else state["image"]
     ports = len([i for i in sw.interfaces_list if i.startswith("GigabitEthernet1/")])
     return f"""Cisco IOS XE Software, Version {tag}
-Cisco IOS Software [Cupertino], Catalyst L3 Switch Software ({sw.model_family}), Version {sw.version}, \
+Cisco IOS Software [Cupertino], {sw.software_name} ({sw.model_family}), Version {sw.version}, \
 RELEASE SOFTWARE (fc1)
 Technical Support: http://www.cisco.com/techsupport
 Copyright (c) 1986-2024 by Cisco Systems, Inc.
@@ -69,7 +69,7 @@ BOOTLDR: System Bootstrap, Version 17.9.1r, RELEASE SOFTWARE (P)
 {sw.running.hostname} uptime is {uptime}
 Uptime for this control processor is {uptime}
 System returned to ROM by {state.get("reload_reason", "Reload Command")}
-System image file is "flash:{image}"
+System image file is "{sw.flash_name}:{image}"
 Last reload reason: {state.get("reload_reason", "Reload Command")}
 
 
@@ -80,7 +80,7 @@ Processor board ID {state["serial"]}
 {ports} Gigabit Ethernet interfaces
 2048K bytes of non-volatile configuration memory.
 8388608K bytes of physical memory.
-{sw.flash_capacity // 1024}K bytes of Flash at flash:.
+{sw.flash_capacity // 1024}K bytes of Flash at {sw.flash_name}:.
 
 Base Ethernet MAC Address          : {state["mac"]}
 Motherboard Assembly Number        : 73-18271-03
@@ -269,8 +269,8 @@ def dir_flash(sw: IOSSwitch, name: str | None) -> str:
     if name:
         files = [entry for entry in files if entry.name == name]
         if not files:
-            return f"%Error opening flash:/{name} (No such file or directory)\n"
-    out = [f"Directory of flash:/{name or ''}", ""]
+            return f"%Error opening {sw.flash_name}:/{name} (No such file or directory)\n"
+    out = [f"Directory of {sw.flash_name}:/{name or ''}", ""]
     for entry in files:
         stat = entry.stat()
         stamp = time.strftime("%b %d %Y %H:%M:%S +00:00", time.gmtime(stat.st_mtime))

@@ -12,7 +12,8 @@ from typing import Any
 
 from lab import firmware_images
 from lab.device import register_platform
-from lab.ios import secrets
+from lab.ios import grammar, secrets
+from lab.ios.cli import IOSCli
 from lab.ios.config import ConfigSession, RunningConfig, parse_config
 from lab.sshdevice import SSHDevice, Terminal, after
 
@@ -43,6 +44,10 @@ class IOSSwitch(SSHDevice):
     supported_faults = SSHDevice.supported_faults | {"no_return_after_reload", "boots_old_version"}
     flash_capacity = 64 * 1024 * 1024
     model_family = "CAT9K_IOSXE"
+    software_name = "Catalyst L3 Switch Software"
+    flash_name = "flash"
+    config_rules = grammar.RULES
+    cli_class: type[IOSCli] = IOSCli
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -52,12 +57,21 @@ class IOSSwitch(SSHDevice):
         self.connected_ports: dict[str, str] = dict(self.options.get("connected_ports") or {})
         self.client_address = ipaddress.IPv4Address(self.options.get("client_address", DEFAULT_CLIENT_ADDRESS))
         self.state: dict[str, Any] = {}
-        self.running = RunningConfig(self.interfaces_list)
+        self.running = self.new_config()
         self.log_buffer: list[str] = []
         self._pending_boot: asyncio.TimerHandle | None = None
 
     def physical_interfaces(self) -> list[str]:
         return model_interfaces(self.model)
+
+    def new_config(self) -> RunningConfig:
+        return RunningConfig(self.interfaces_list, self.config_rules, self.validate_config_line)
+
+    def read_config(self, text: str) -> tuple[RunningConfig, list[str]]:
+        return parse_config(text, self.interfaces_list, self.config_rules, self.validate_config_line)
+
+    def validate_config_line(self, mode: str, section: dict, text: str) -> None:
+        """Device-specific refusal of a configuration line (raise ConfigError); switches have none."""
 
     # -- life cycle -------------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -97,7 +111,7 @@ class IOSSwitch(SSHDevice):
 
     def factory_config(self, image: str) -> RunningConfig:
         """The configuration the lab ships: reachable over SSH, with the weaknesses a fresh install has."""
-        config = RunningConfig(self.interfaces_list)
+        config = self.new_config()
         session = ConfigSession(config)
         creds = self.credentials
         for line in [
@@ -115,7 +129,7 @@ class IOSSwitch(SSHDevice):
     # -- configuration storage --------------------------------------------------------------------------------
     def load_startup(self) -> RunningConfig:
         text = (self.state_dir / STARTUP_FILE).read_text() if (self.state_dir / STARTUP_FILE).exists() else ""
-        config, refused = parse_config(text, self.interfaces_list)
+        config, refused = self.read_config(text)
         for line in refused:
             self.syslog(f"%PARSER-4-BADCFG: Unexpected end of configuration file or bad line: {line}")
         return config
@@ -272,19 +286,15 @@ class IOSSwitch(SSHDevice):
 
     # -- sessions ---------------------------------------------------------------------------------------------
     async def run_shell(self, term: Terminal, username: str) -> None:
-        from lab.ios.cli import IOSCli  # the CLI imports this module
-
         refusal = self.vty_refusal()
         if refusal:
             log.info("%s: vty refuses the session: %s", self.name, refusal)
             return
-        await IOSCli(self, term, username).run()
+        await self.cli_class(self, term, username).run()
 
     async def run_command(self, term: Terminal, username: str, command: str) -> None:
-        from lab.ios.cli import IOSCli
-
         if self.vty_refusal() is None:
-            await IOSCli(self, term, username).run_once(command)
+            await self.cli_class(self, term, username).run_once(command)
 
     def inventory_vars(self) -> dict:
         return {

@@ -1,0 +1,226 @@
+"""Cisco Catalyst 9800 wireless LAN controller (IOS-XE): the lab switch's CLI and firmware handling, plus WLANs.
+
+Modelled (vendor-facts): ``wlan <profile> <id> <ssid>`` -> ``(config-wlan)#``, ``security wpa wpa1|wpa2|wpa3``,
+``security wpa akm dot1x|psk|sae|owe``, ``security wpa akm sae pwe h2e|hnp|both-h2e-hnp``,
+``security wpa psk set-key ascii 0 <key>``, ``security pmf mandatory|optional``, ``shutdown`` and their ``no``
+forms; ``show wlan summary``, ``show wlan id N``, ``show wlan name P``. A new WLAN starts as the controller creates
+it: WPA2 + 802.1X, shut down. Defaults are not shown in the running config, changes from them are
+(``no security wpa akm dot1x``) [I]. ``no shutdown`` refuses a WLAN whose security cannot work (WPA3 without SAE /
+802.1X / OWE, SAE without PMF, PSK or SAE without a key); the exact controller wording is not public: the lab's
+messages say [lab].
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from lab.device import register_platform
+from lab.ios import grammar
+from lab.ios.cli import COMMANDS, Command, IOSCli
+from lab.ios.config import INVALID, ConfigError, Node
+from lab.ios.grammar import Rule as R
+from lab.ios.secrets import type7
+from lab.ios.switch import IOSSwitch
+
+WLAN_HEADER = re.compile(r"wlan (\S+) (\d{1,4}) (\S+)")
+
+
+def _encrypt_key(line: str) -> str:
+    """The controller shows keys encrypted (type 8) [I]; the lab stores them reversibly obfuscated."""
+    match = re.fullmatch(r"security wpa psk set-key (ascii|hex) 0 (\S+)", line)
+    return f"security wpa psk set-key {match.group(1)} 8 {type7(match.group(2))}" if match else line
+
+
+WLAN_RULES = [
+    R("security wpa wpa1", keep_no=True),
+    R("security wpa wpa2", keep_no=True),
+    R("security wpa wpa3", keep_no=True),
+    R("security wpa akm dot1x", keep_no=True),
+    R("security wpa akm psk", keep_no=True),
+    R("security wpa akm sae", keep_no=True),
+    R("security wpa akm owe", keep_no=True),
+    R("security wpa akm sae pwe", r"h2e|hnp|both-h2e-hnp"),
+    R("security wpa akm ft (?:psk|sae|dot1x)", keep_no=True),
+    R("security wpa psk set-key (?:ascii|hex)", r"[08] \S+", normalize=_encrypt_key),
+    R("security pmf", r"mandatory|optional"),
+    R("security pmf association-comeback", r"\d+"),
+    R("security pmf saquery-retry-time", r"\d+"),
+    R("security ft", keep_no=True),
+    R("security dot1x authentication-list", grammar.WORD),
+    R("broadcast-ssid", keep_no=True),
+    R("radio policy dot11", r"24ghz|5ghz|6ghz"),
+    R("description", r".+"),
+    R("shutdown", keep_no=True),  # enabled WLANs show `no shutdown`
+]
+RULES = {**grammar.RULES, "config": [R(r"wlan \S+ \d{1,4} \S+", section="wlan"), *grammar.RULES["config"]],
+         "wlan": WLAN_RULES}
+DEFAULT_ON = {"security wpa wpa2", "security wpa akm dot1x", "broadcast-ssid"}
+grammar.PROMPTS.setdefault("wlan", "config-wlan")
+grammar.ORDERS.setdefault("wlan", ["description", "radio", "broadcast-ssid", "security", "shutdown"])
+
+
+def wlan_settings(children: dict[str, Node]) -> dict[str, object]:
+    """Effective settings of one WLAN: its lines over the controller defaults."""
+    def on(key: str) -> bool:
+        node = children.get(key)
+        if node is None:
+            return key in DEFAULT_ON
+        return not node.line.startswith("no ")
+
+    pmf = children.get("security pmf")
+    return {
+        "wpa1": on("security wpa wpa1"), "wpa2": on("security wpa wpa2"), "wpa3": on("security wpa wpa3"),
+        "akm": [akm for akm in ("dot1x", "psk", "sae", "owe") if on(f"security wpa akm {akm}")],
+        "pmf": pmf.line.split()[-1] if pmf else "disabled",
+        "key": any(key.startswith("security wpa psk set-key") for key in children),
+        "enabled": not on("shutdown"),
+    }
+
+
+def security_problem(settings: dict) -> str | None:
+    """Why a WLAN cannot be enabled with these settings, or None."""
+    akm = settings["akm"]
+    if not akm:
+        return "no AKM is enabled"
+    if settings["wpa3"] and not {"sae", "dot1x", "owe"} & set(akm):
+        return "WPA3 needs AKM SAE, 802.1X or OWE"
+    if "sae" in akm and settings["pmf"] == "disabled":
+        return "AKM SAE needs PMF (security pmf mandatory or optional)"
+    if "sae" in akm and not settings["wpa3"]:
+        return "AKM SAE needs security wpa wpa3"
+    if {"psk", "sae"} & set(akm) and not settings["key"]:
+        return "PSK/SAE needs a key (security wpa psk set-key ascii 0 <key>)"
+    if "psk" in akm and not (settings["wpa2"] or settings["wpa1"]):
+        return "AKM PSK needs security wpa wpa2"
+    return None
+
+
+@register_platform
+class CatalystWLC(IOSSwitch):
+    """Catalyst 9800 WLC (netmiko ``cisco_ios``; Ansible ``cisco.ios`` for the generic parts)."""
+
+    platform = "cisco_wlc9800"
+    model_family = "C9800_IOSXE-K9"
+    software_name = "C9800 Software"
+    flash_name = "bootflash"
+    config_rules = RULES
+
+    def physical_interfaces(self) -> list[str]:
+        return ["GigabitEthernet0"] + [f"TenGigabitEthernet0/0/{n}" for n in range(4)]
+
+    def validate_config_line(self, mode: str, section: dict, text: str) -> None:
+        if mode == "config" and text.startswith("wlan "):
+            match = WLAN_HEADER.fullmatch(text)
+            if not match or not 1 <= int(match.group(2)) <= 4096 or len(match.group(3)) > 32:
+                raise ConfigError(INVALID, len("wlan "))
+            for key in section:
+                other = WLAN_HEADER.fullmatch(key)
+                if other and other.group(2) == match.group(2) and other.group(1) != match.group(1):
+                    raise ConfigError(f"% WLAN id {match.group(2)} is already used by {other.group(1)} [lab]")
+            if text not in section:  # a new WLAN is created shut down
+                section[text] = Node(text, {"shutdown": Node("shutdown")})
+            return
+        if mode != "wlan":
+            return
+        key_line = re.fullmatch(r"(?:no )?security wpa psk set-key (?:ascii|hex) ([08]) (\S+)", text)
+        if key_line and key_line.group(1) == "0" and not 8 <= len(key_line.group(2)) <= 63:
+            raise ConfigError("% PSK length must be between 8 and 63 characters [lab]")
+        if text == "no shutdown":
+            problem = security_problem(wlan_settings({k: v for k, v in section.items() if k != "shutdown"}))
+            if problem:
+                raise ConfigError(f"% WLAN cannot be enabled: {problem} [lab]")
+
+    def wlans(self) -> list[tuple[int, str, str, dict]]:
+        """(id, profile, ssid, settings) of every WLAN, by id."""
+        found = []
+        for key, node in self.running.nodes.items():
+            match = WLAN_HEADER.fullmatch(key)
+            if match and node.children is not None:
+                found.append((int(match.group(2)), match.group(1), match.group(3), wlan_settings(node.children)))
+        return sorted(found)
+
+    def factory_config(self, image: str):
+        config = super().factory_config(image)
+        config.nodes.pop("snmp-server community public", None)
+        return config
+
+
+def _security_text(settings: dict) -> str:
+    parts = []
+    for version, ciphers in (("wpa2", ("psk", "dot1x")), ("wpa3", ("sae", "dot1x", "owe"))):
+        if settings[version]:
+            parts += [f"[{version.upper()}][{akm.upper() if akm != 'dot1x' else '802.1x'}][AES]"
+                      for akm in settings["akm"] if akm in ciphers]
+    return ",".join(parts) or "[open]"
+
+
+class WLCCli(IOSCli):
+    commands: ClassVar[list[Command]] = [*COMMANDS]
+
+
+def _wlc_command(words: str, takes_args: bool = False):
+    def register(handler):
+        WLCCli.commands.append(Command(tuple(words.split()), handler, 15, takes_args))
+        return handler
+    return register
+
+
+@_wlc_command("show wlan summary")
+async def _show_wlan_summary(cli: IOSCli, args: list[str]) -> str:
+    wlans = cli.device.wlans()  # type: ignore[attr-defined]
+    out = [f"\nNumber of WLANs: {len(wlans)}\n",
+           f"{'ID':<4} {'Profile Name':<32} {'SSID':<32} {'Status':<6} Security", "-" * 115]
+    for wlan_id, profile, ssid, settings in wlans:
+        status = "UP" if settings["enabled"] else "DOWN"
+        out.append(f"{wlan_id:<4} {profile:<32} {ssid:<32} {status:<6} {_security_text(settings)}")
+    return "\n".join(out) + "\n\n"
+
+
+def _wlan_detail(wlan_id: int, profile: str, ssid: str, settings: dict) -> str:
+    def flag(value: bool) -> str:
+        return "Enabled" if value else "Disabled"
+
+    pmf = {"mandatory": "Required", "optional": "Optional", "disabled": "Disabled"}[settings["pmf"]]
+    akm = settings["akm"]
+    return f"""WLAN Profile Name     : {profile}
+================================================
+Identifier                                     : {wlan_id}
+Description                                    :
+Network Name (SSID)                            : {ssid}
+Status                                         : {flag(settings["enabled"])}
+Broadcast SSID                                 : Enabled
+Security
+    802.11 Authentication                      : Open System
+    Wi-Fi Protected Access (WPA/WPA2/WPA3)     : {flag(settings["wpa1"] or settings["wpa2"] or settings["wpa3"])}
+        WPA (SSN IE)                           : {flag(settings["wpa1"])}
+        RSN (WPA2)                             : {flag(settings["wpa2"])}
+        WPA3 (WPA3 IE)                         : {flag(settings["wpa3"])}
+        Auth Key Management
+            802.1x                             : {flag("dot1x" in akm)}
+            PSK                                : {flag("psk" in akm)}
+            SAE                                : {flag("sae" in akm)}
+            OWE                                : {flag("owe" in akm)}
+    PMF Support                                : {pmf}
+"""
+
+
+@_wlc_command("show wlan id", takes_args=True)
+async def _show_wlan_id(cli: IOSCli, args: list[str]) -> str:
+    if len(args) != 1 or not args[0].isdigit():
+        return " " * (len(cli.prompt()) + len("show wlan id ")) + "^\n" + INVALID + "\n\n"
+    for entry in cli.device.wlans():  # type: ignore[attr-defined]
+        if entry[0] == int(args[0]):
+            return _wlan_detail(*entry)
+    return f"WLAN id {args[0]} does not exist [lab]\n"
+
+
+@_wlc_command("show wlan name", takes_args=True)
+async def _show_wlan_name(cli: IOSCli, args: list[str]) -> str:
+    for entry in cli.device.wlans():  # type: ignore[attr-defined]
+        if args and entry[1] == args[0]:
+            return _wlan_detail(*entry)
+    return f"WLAN profile {' '.join(args)} does not exist [lab]\n"
+
+
+CatalystWLC.cli_class = WLCCli

@@ -1,0 +1,87 @@
+"""The lab's Catalyst 9800 WLC over real SSH (netmiko cisco_ios): WPA3 WLANs, refusals, show wlan, firmware."""
+
+from __future__ import annotations
+
+import pytest
+from netmiko import ConnectHandler
+
+pytestmark = pytest.mark.timeout(120)
+WLC = "wlc-01"
+WPA3_WLAN = ["wlan Clinic-Staff 1 Clinic-Staff", "no security wpa akm dot1x", "no security wpa wpa2",
+             "security wpa wpa3", "security wpa akm sae", "security wpa akm sae pwe h2e", "security pmf mandatory",
+             "security wpa psk set-key ascii 0 lab-staff-wifi-2026-Kq7"]
+
+
+@pytest.fixture(scope="module")
+def wlc(fresh_lab):
+    with ConnectHandler(**fresh_lab.netmiko(WLC)) as conn:
+        yield conn
+
+
+def test_wlc_reports_its_firmware(wlc, fresh_lab):
+    [version] = wlc.send_command("show version", use_textfsm=True)
+    assert version["version"] == fresh_lab.control.status()[WLC]["version"]
+    assert version["software_image"] == "C9800_IOSXE-K9" and version["running_image"].startswith("C9800-L")
+
+
+def test_new_wlan_starts_shut_with_wpa2_dot1x(wlc):
+    assert "Invalid" not in wlc.send_config_set(["wlan Guest-Test 9 Guest-Test"])
+    summary = wlc.send_command("show wlan summary")
+    row = next(line for line in summary.splitlines() if line.startswith("9 "))
+    assert "DOWN" in row and "[WPA2][802.1x][AES]" in row
+    wlc.send_config_set(["no wlan Guest-Test 9 Guest-Test"])
+    assert "Guest-Test" not in wlc.send_command("show wlan summary")
+
+
+def test_wpa3_sae_wlan_with_pmf_required(wlc):
+    output = wlc.send_config_set([*WPA3_WLAN, "no shutdown"])
+    assert "%" not in output
+    detail = wlc.send_command("show wlan id 1")
+    assert "Status                                         : Enabled" in detail
+    assert "WPA3 (WPA3 IE)                         : Enabled" in detail
+    assert "SAE                                : Enabled" in detail
+    assert "PMF Support                                : Required" in detail
+    running = wlc.send_command("show running-config | section wlan Clinic-Staff")
+    assert " no security wpa akm dot1x\n" in running and " security pmf mandatory\n" in running
+    assert "lab-staff-wifi" not in running  # the key is shown encrypted
+    assert running.rstrip().endswith("no shutdown")
+
+
+@pytest.mark.parametrize("broken, reason", [
+    (["no security pmf"], "needs PMF"),
+    (["no security wpa akm sae"], "WPA3 needs AKM SAE"),
+    (["no security wpa wpa3"], "needs security wpa wpa3"),
+])
+def test_no_shutdown_refuses_security_that_cannot_work(wlc, broken, reason):
+    wlc.send_config_set([*WPA3_WLAN, "shutdown"])
+    output = wlc.send_config_set([WPA3_WLAN[0], *broken, "no shutdown"])
+    assert "WLAN cannot be enabled" in output and reason in output
+    assert "Status                                         : Disabled" in wlc.send_command("show wlan id 1")
+    wlc.send_config_set([*WPA3_WLAN, "no shutdown"])
+
+
+def test_short_psk_and_unknown_wlan_commands_are_refused(wlc):
+    assert "PSK length" in wlc.send_config_set([WPA3_WLAN[0], "security wpa psk set-key ascii 0 short"])
+    assert "% Invalid input" in wlc.send_config_set([WPA3_WLAN[0], "security wpa akm bogus"])
+    assert "% Invalid input" in wlc.send_command("show wlan bogus")
+
+
+def test_transition_mode_wlan_shows_both_generations(wlc):
+    wlc.send_config_set(["wlan Clinic-Voice 2 Clinic-Voice", "no security wpa akm dot1x", "security wpa wpa3",
+                         "security wpa akm psk", "security wpa akm sae", "security pmf optional",
+                         "security wpa psk set-key ascii 0 lab-voice-wifi-2026-Zm4", "no shutdown"])
+    row = next(line for line in wlc.send_command("show wlan summary").splitlines() if line.startswith("2 "))
+    assert "UP" in row and "[WPA2][PSK][AES]" in row and "[WPA3][SAE][AES]" in row
+
+
+def test_wlans_survive_a_reload(wlc, fresh_lab):
+    wlc.save_config()
+    output = wlc.send_command("reload", expect_string=r"\[confirm\]")
+    assert "Proceed with reload" in output
+    wlc.write_channel("\n")
+    fresh_lab.wait_until(WLC, reachable=False)
+    fresh_lab.wait_until(WLC, reachable=True)
+    with ConnectHandler(**fresh_lab.netmiko(WLC)) as again:
+        summary = again.send_command("show wlan summary")
+    assert "Clinic-Staff" in summary and "Clinic-Voice" in summary
+    assert all(" UP " in line for line in summary.splitlines() if line[:2] in ("1 ", "2 "))
