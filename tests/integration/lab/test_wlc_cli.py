@@ -49,7 +49,8 @@ def test_wpa3_sae_wlan_with_pmf_required(wlc):
 
 @pytest.mark.parametrize("broken, reason", [
     (["no security pmf"], "needs PMF"),
-    (["no security wpa akm sae"], "WPA3 needs AKM SAE"),
+    (["no security wpa akm sae"], "no AKM is enabled"),
+    (["no security wpa akm sae", "security wpa akm psk", "security wpa wpa2"], "WPA3 needs AKM SAE"),
     (["no security wpa wpa3"], "needs security wpa wpa3"),
 ])
 def test_no_shutdown_refuses_security_that_cannot_work(wlc, broken, reason):
@@ -57,7 +58,7 @@ def test_no_shutdown_refuses_security_that_cannot_work(wlc, broken, reason):
     output = wlc.send_config_set([WPA3_WLAN[0], *broken, "no shutdown"])
     assert "WLAN cannot be enabled" in output and reason in output
     assert "Status                                         : Disabled" in wlc.send_command("show wlan id 1")
-    wlc.send_config_set([*WPA3_WLAN, "no shutdown"])
+    wlc.send_config_set([*WPA3_WLAN, "no security wpa akm psk", "no security wpa wpa2", "no shutdown"])
 
 
 def test_short_psk_and_unknown_wlan_commands_are_refused(wlc):
