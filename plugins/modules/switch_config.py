@@ -58,6 +58,12 @@ options:
   layer3:
     description: Render zone SVIs with their inbound ACLs; default is true for switches without an C(uplink).
     type: bool
+  areas:
+    description: Parts of the configuration to manage (one task per area gives one tag per area).
+    type: list
+    elements: str
+    choices: [management, vlans, ports, acls]
+    default: [management, vlans, ports, acls]
   exec_timeout: {description: VTY/console idle timeout as C(<minutes> <seconds>)., type: str, default: "10 0"}
   force: {description: Allow a change outside the maintenance windows., type: bool, default: false}
   force_reason: {description: Why the change cannot wait (required with O(force); recorded in the result)., type: str}
@@ -121,6 +127,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.ssh impo
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.acl import management_acl
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.ios_render import (
+    AREAS,
     SwitchFacts,
     SwitchOptions,
     render_switch,
@@ -173,7 +180,7 @@ def run(module: AnsibleModule) -> dict:
     entry = policy_device(module, policy)
     options = SwitchOptions(management_sources=p["management_sources"],
                             protected_interfaces=p["protected_interfaces"], prune_vlans=p["prune_vlans"],
-                            layer3=p["layer3"], exec_timeout=p["exec_timeout"])
+                            layer3=p["layer3"], exec_timeout=p["exec_timeout"], areas=tuple(p["areas"]))
     try:  # every value is checked before any connection is made
         render_switch(policy, p["device"], SwitchFacts(), options)
     except (InvalidValue, ValueError) as exc:
@@ -228,6 +235,7 @@ def main() -> None:
             prune_vlans=dict(type="bool"),
             layer3=dict(type="bool"),
             exec_timeout=dict(type="str", default="10 0"),
+            areas=dict(type="list", elements="str", choices=list(AREAS), default=list(AREAS)),
             force=dict(type="bool", default=False),
             force_reason=dict(type="str"),
         ),

@@ -38,6 +38,7 @@ MGMT_ACL = "ACL-VTY-MGMT"
 PORT_OWNED = ("description", "switchport mode", "switchport access vlan", "switchport voice vlan",
               "switchport trunk allowed vlan", "switchport trunk native vlan", "shutdown", "spanning-tree portfast")
 UNUSED_DESCRIPTION = "UNUSED - parked by aiphone-hardening"
+AREAS = ("management", "vlans", "ports", "acls")
 
 # CIS Cisco IOS benchmark management-plane lines (vendor-facts.md); `login block-for` is [I].
 MGMT_PLANE_LINES = [
@@ -73,6 +74,7 @@ class SwitchOptions:
     prune_vlans: bool | None = None                                # None: the policy's network.prune_vlans
     layer3: bool | None = None                                     # None: a switch without `uplink` routes (SVIs)
     exec_timeout: str = "10 0"
+    areas: tuple[str, ...] = AREAS                                 # which parts of the config to manage
 
 
 @dataclass
@@ -111,13 +113,23 @@ def render_switch(policy: dict, switch: str, facts: SwitchFacts, options: Switch
     me = device(policy, switch)
     layer3 = options.layer3 if options.layer3 is not None else "uplink" not in me
     findings: list[str] = []
+    unknown = set(options.areas) - set(AREAS)
+    if unknown:
+        raise InvalidValue(f"areas: unknown {sorted(unknown)}; use {', '.join(AREAS)}")
+    sections: list[Section] = []
     # Global lines first: IOS falls back from a sub-mode to global config for them, but not every CLI does.
-    sections = _management_plane_global(policy)
-    sections += _vlans(policy, facts, options)
-    sections += _ports(policy, switch, facts, options, findings)
-    if layer3:
+    if "management" in options.areas:
+        sections += _management_plane_global(policy)
+    if "vlans" in options.areas:
+        sections += _vlans(policy, facts, options)
+    if "ports" in options.areas:
+        sections += _ports(policy, switch, facts, options, findings)
+    if "acls" in options.areas and layer3:
         sections += _zone_acls_and_svis(policy)
-    sections += _management_plane(policy, facts, options)
+    if "management" in options.areas:
+        sections += _management_plane(policy, facts, options)
+    else:
+        return IntendedConfig(sections, {}, findings)
     banner = policy.get("network", {}).get("banner")
     banners = {"login": check_value(banner, "text", "network.banner")} if banner else {}
     return IntendedConfig(sections, banners, findings)
