@@ -49,13 +49,14 @@ def check_value(value, kind: str, field: str) -> str:
         raise InvalidValue(f"{field}: must not be empty")
     if len(text.encode()) > max_len:
         raise InvalidValue(f"{field}: {len(text.encode())} bytes, longer than the {max_len} allowed")
-    bad = sorted({FORBIDDEN[c] for c in text if c in FORBIDDEN})
+    bad = sorted({FORBIDDEN[c] for c in text if c in FORBIDDEN})  # names the character, never the value
     if bad:
         raise InvalidValue(f"{field}: contains {', '.join(bad)}, which could inject device commands")
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
         raise InvalidValue(f"{field}: contains control characters")
     if not re.fullmatch(pattern, text):
-        raise InvalidValue(f"{field}: {text!r} is not allowed; use {description}")
+        shown = "the value" if kind == "psk" else repr(text)   # a secret is never echoed
+        raise InvalidValue(f"{field}: {shown} is not allowed; use {description}")
     if kind != "psk" and text.strip().lower() in MODE_WORDS:
         raise InvalidValue(f"{field}: {text!r} is a CLI mode keyword")
     return text
