@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -184,6 +185,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from lab.server import LabServer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("asyncssh").setLevel(logging.WARNING)  # one line per connection drowns the lab log
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # a listener per device plus their sessions
     faults = yaml.safe_load(args.faults.read_text()) if args.faults else {}
     policy = topo.load_policy(args.policy)
     topology = topo.build_topology(policy, args.base_port, **_device_options(args))
