@@ -508,6 +508,9 @@ async def _install_add(cli: IOSCli, args: list[str]) -> str:
 
 async def _activate(cli: IOSCli, image: str, commit: bool, prompt: bool) -> str:
     sw = cli.device
+    if sw.state.get("modified"):  # IOS-XE refuses to activate over unsaved changes [I]
+        return ("  [1]  R0 FAILED: System configuration has been modified. Please save configuration and resubmit "
+                "command.\nFAILED: install_activate\n")
     if prompt and not await cli.confirm("This operation may require a reload of the system. "
                                         "Do you want to proceed? [y/n]"):
         return "FAILED: install_activate : aborted by user\n"

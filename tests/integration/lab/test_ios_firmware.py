@@ -105,7 +105,10 @@ def test_install_mode_activate_commit_then_rollback_to_committed(switch, images)
     start = version_facts(switch)["version"]
     target = images["17.12.3"]
     with connect(switch) as conn:
-        upload(conn, target)
+        upload(conn, target)  # `ip scp server enable` left the running config unsaved
+        refused = conn.send_command(f"install add file flash:{target.name} activate commit prompt-level none")
+        assert "System configuration has been modified. Please save configuration" in refused
+        conn.save_config()
         conn.write_channel(f"install add file flash:{target.name} activate commit prompt-level none\n")
         switch.wait_until(SWITCH, reachable=False)
     switch.wait_until(SWITCH, reachable=True)
@@ -115,6 +118,7 @@ def test_install_mode_activate_commit_then_rollback_to_committed(switch, images)
         assert "IMG   C    17.12.03" in conn.send_command("show install summary")
         older = images["17.6.4"] if start != "17.6.4" else images["17.9.5"]
         upload(conn, older)
+        conn.save_config()
         conn.write_channel(f"install add file flash:{older.name} activate prompt-level none\n")  # no commit
         switch.wait_until(SWITCH, reachable=False)
     switch.wait_until(SWITCH, reachable=True)
