@@ -324,6 +324,24 @@ async def _show_int_switchport(cli: IOSCli, args: list[str]) -> str:
     return show.show_interfaces_switchport(cli.device)
 
 
+@command("show interfaces", takes_args=True)
+async def _show_interface(cli: IOSCli, args: list[str]) -> str:
+    """`show interfaces <name> switchport|status` (the full `show interfaces` is not modelled)."""
+    column = len(cli.prompt()) + len("show interfaces ")
+    if len(args) < 2 or not any(word.startswith(args[-1].lower()) and len(args[-1]) >= 2
+                                for word in ("switchport", "status")):
+        return _marker(column)
+    try:
+        name = ConfigSession(cli.device.running).resolve_interface(" ".join(args[:-1]), column)
+    except ConfigError as error:
+        return _marker(error.column)
+    if name not in cli.device.interfaces_list:
+        return _marker(column)
+    if "switchport".startswith(args[-1].lower()):
+        return show.show_interfaces_switchport(cli.device, name)
+    return show.show_interfaces_status(cli.device, name)
+
+
 @command("show ip access-lists", takes_args=True)
 @command("show access-lists", takes_args=True)
 async def _show_acls(cli: IOSCli, args: list[str]) -> str:

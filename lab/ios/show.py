@@ -133,9 +133,9 @@ def show_vlan_brief(sw: IOSSwitch) -> str:
     return "\n".join(out) + "\n"
 
 
-def show_interfaces_status(sw: IOSSwitch) -> str:
+def show_interfaces_status(sw: IOSSwitch, only: str | None = None) -> str:
     out = ["", "Port         Name               Status       Vlan       Duplex  Speed Type"]
-    for name in sw.interfaces_list:
+    for name in [only] if only else sw.interfaces_list:
         settings = sw.running.interface(name)
         if "shutdown" in settings:
             status = "disabled"
@@ -152,10 +152,10 @@ def show_interfaces_status(sw: IOSSwitch) -> str:
     return "\n".join(out) + "\n"
 
 
-def show_interfaces_switchport(sw: IOSSwitch) -> str:
+def show_interfaces_switchport(sw: IOSSwitch, only: str | None = None) -> str:
     vlans = sw.running.vlans()
     blocks = []
-    for name in sw.interfaces_list:
+    for name in [only] if only else sw.interfaces_list:
         if name == "GigabitEthernet0/0":
             continue
         settings = sw.running.interface(name)

@@ -61,6 +61,8 @@ def test_configuration_round_trips_through_show_running_config(cli):
     assert status["Gi1/0/5"]["vlan_id"] == "30" and status["Gi1/0/5"]["name"] == "phone port"
     ports = {p["interface"]: p for p in cli.send_command("show interfaces switchport", use_textfsm=True)}
     assert ports["Gi1/0/6"]["voice_vlan"] == "20" and ports["Gi1/0/6"]["mode"] == "static access"
+    [one] = cli.send_command("show interfaces Gi1/0/6 switchport", use_textfsm=True)
+    assert one == ports["Gi1/0/6"]
     acl = [entry for entry in cli.send_command("show ip access-lists MGMT-IN", use_textfsm=True)
            if entry["line_num"]]  # the template also records the ACL header line
     assert [(a["acl_name"], a["line_num"], a["action"], a["dst_port"]) for a in acl] == [
