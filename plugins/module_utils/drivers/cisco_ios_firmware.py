@@ -79,8 +79,17 @@ class CiscoIOSFirmwareMixin(UpgradeSteps):
     def get_firmware(self) -> dict:
         facts = self.get_facts()
         image = str(facts.get("image", "")).split(":", 1)[-1].lstrip("/")
-        return {"version": normalize_version(facts.get("os_version", "")), "image": image,
-                "model": facts.get("model", ""), "uptime_seconds": facts.get("uptime_seconds")}
+        self._fw_facts = {"version": normalize_version(facts.get("os_version", "")), "image": image,
+                          "model": facts.get("model", ""), "uptime_seconds": facts.get("uptime_seconds")}
+        return dict(self._fw_facts)
+
+    def close(self) -> None:
+        self._fw_facts = None            # facts are per session: the next one may follow a reload
+        super().close()
+
+    def _firmware_now(self) -> dict:
+        """The firmware read earlier in this session (a session never spans a reload), else a fresh read."""
+        return dict(getattr(self, "_fw_facts", None) or self.get_firmware())
 
     def flash_status(self) -> tuple[int, dict[str, int]]:
         """(bytes free, {file: size}) from `dir flash:`."""
@@ -102,7 +111,7 @@ class CiscoIOSFirmwareMixin(UpgradeSteps):
 
     # -- steps ------------------------------------------------------------------------------------------------
     def precheck(self, target: Target) -> dict:
-        facts = self.get_firmware()
+        facts = self._firmware_now()
         if facts["model"] and facts["model"] != target.model:
             raise VerificationFailed(f"the switch reports model {facts['model']!r}, the baseline is for "
                                      f"{target.model!r}", self.name)
@@ -157,7 +166,7 @@ class CiscoIOSFirmwareMixin(UpgradeSteps):
                                    f"{output.strip()[-200:]}", self.name)
 
     def activate(self, target: Target) -> None:
-        before = self.get_firmware()
+        before = self._firmware_now()
         self._fw_before = before
         self._fw_activated_at = time.monotonic()
         if self.install_mode(before):
@@ -172,7 +181,7 @@ class CiscoIOSFirmwareMixin(UpgradeSteps):
         """Reconnect once the switch went down and came back (or its uptime restarted)."""
         self.close()
         deadline = time.monotonic() + timeout
-        poll = min(2.0, max(0.2, self.reboot_seconds / 20))
+        poll = min(1.0, max(0.2, self.reboot_seconds / 40))
         went_down = False
         while time.monotonic() < deadline:
             try:
@@ -243,25 +252,27 @@ class CiscoIOSFirmwareMixin(UpgradeSteps):
             raise DeviceUnreachable(f"session lost during {command!r}: {exc}", self.name) from None
 
     def _send_reloading(self, command: str) -> None:
-        """Send a command that ends in a reload; answer its prompts; the session dropping is the expected end."""
+        """Send a command that ends in a reload, answer its prompts as they appear (no fixed waits: the wait for
+        the switch must see it go down); the session dropping is the expected end."""
+        prompt = rf"\[confirm\]|\[yes/no\]|\[y/n\]|{re.escape(self.connection.base_prompt)}[#>]\s*$"
         try:
-            # short last_read: a lab switch is back within seconds, and the wait must see it go down
-            output = self.connection.send_command_timing(command, last_read=0.5, read_timeout=120)
-            for _ in range(3):
-                if re.search(r"Save\? \[yes/no\]", output):
-                    output = self.connection.send_command_timing("no", last_read=0.5, read_timeout=30)
-                elif re.search(r"\[confirm\]|\[y/n\]", output):
-                    output = self.connection.send_command_timing("y" if "[y/n]" in output else "\n",
-                                                                 last_read=0.5, read_timeout=30)
-                else:
-                    break
+            output = self.connection.send_command(command, expect_string=prompt, read_timeout=120,
+                                                  strip_prompt=False)
+            if "[yes/no]" in output:          # unsaved changes: the boot lines were saved just before
+                output = self.connection.send_command("no", expect_string=prompt, read_timeout=30,
+                                                      strip_prompt=False)
             if re.search(r"FAILED|% ?(Invalid|Error)", output):
                 raise CommandRejected(f"`{command}` failed: {output.strip()[-300:]}", self.name)
+            if "[y/n]" in output:
+                self.connection.write_channel("y")
+            elif "[confirm]" in output:
+                self.connection.write_channel("\n")
         except DriverError:
             raise
         except Exception:  # noqa: S110 - netmiko/paramiko errors as the switch drops the session to reload
             pass
         finally:
+            time.sleep(0.1)                   # let the answer leave before the session is closed
             self.close()
 
     def _reconnect(self, timeout: float) -> None:

@@ -238,7 +238,7 @@ class HttpPhoneDriver(UpgradeSteps, FirmwareDriver):
         raise DeviceUnreachable(f"no answer within {timeout:.0f}s after the reboot", self.name)
 
     def activate(self, target: Target) -> None:
-        self._before_version = self.get_firmware()["version"]
+        self._before_version = self._facts.get("os_version") or self.get_firmware()["version"]
         self.point_and_reboot(target, self.store.file_url(target.image))
 
     def point_and_reboot(self, target: Target, image_url: str) -> None:

@@ -19,6 +19,7 @@ import abc
 import hashlib
 import os
 import re
+import threading
 from dataclasses import dataclass
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import (
@@ -62,7 +63,21 @@ class Target:
         return os.path.getsize(self.path)
 
 
+_DIGESTS: dict[tuple, str] = {}
+_DIGESTS_LOCK = threading.Lock()
+
+
 def file_sha256(path: str) -> str:
+    """sha256 of a file, computed once per (path, size, mtime) in this process: 200 phones share one image."""
+    stat = os.stat(path)
+    key = (os.path.realpath(path), stat.st_size, stat.st_mtime_ns)
+    with _DIGESTS_LOCK:
+        if key not in _DIGESTS:
+            _DIGESTS[key] = _hash_file(path)
+        return _DIGESTS[key]
+
+
+def _hash_file(path: str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):

@@ -23,6 +23,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.maintenance_wind
 COMPLIANT = "compliant"          # already on the baseline: nothing done
 PLANNED = "planned"              # check mode: would be upgraded
 UPGRADED = "upgraded"
+STAGED = "staged"                # pre-staging pass done (intermediate: becomes another result in the batch)
 FAILED = "failed"                # failed; `recovered` says whether it is back on a known-good image
 BUSY = "busy"                    # a phone in a call: retried later in the window, never forced
 DEFERRED = "deferred"            # the step would not finish before the window closes: not started
@@ -95,11 +96,14 @@ def _now_iso() -> str:
 
 
 def upgrade_device(driver: UpgradeSteps, target: Target, gate: Gate, result: DeviceResult,
-                   check_mode: bool = False) -> DeviceResult:
-    """Run the procedure on an OPEN driver; fill and return ``result``. Never raises DriverError."""
+                   check_mode: bool = False, stage_only: bool = False, staged: bool = False) -> DeviceResult:
+    """Run the procedure on an OPEN driver; fill and return ``result``. Never raises DriverError.
+
+    ``stage_only``: stop after the non-disruptive steps (the rollout pre-stages every device before the first
+    batch); ``staged``: the image was staged and verified earlier in this run, skip the transfer."""
     started = time.monotonic()
     result.start = result.start or _now_iso()
-    result.attempts += 1
+    result.attempts += 0 if stage_only or check_mode else 1
     result.target, result.checksum = target.version, target.sha256
     before: dict = {}
     try:
@@ -113,7 +117,11 @@ def upgrade_device(driver: UpgradeSteps, target: Target, gate: Gate, result: Dev
             result.result, result.reason = PLANNED, f"would upgrade {result.after} -> {target.version}"
             return result
         _step(result, "precheck", driver.precheck, target)
-        _step(result, "stage", driver.stage, target)
+        if not staged:
+            _step(result, "stage", driver.stage, target)
+        if stage_only:
+            result.result, result.reason = STAGED, "image staged and verified"
+            return result
         result.forced = gate.admit(driver.reboot_timeout) or result.forced
         if driver.is_busy():
             raise DeviceBusy("in a call: the reboot is postponed, retried later in the window", result.device)

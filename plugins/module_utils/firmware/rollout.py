@@ -49,6 +49,7 @@ class RolloutOptions:
     max_fail_percentage: float = 0.0  # a batch with a higher failure rate stops the rollout
     parallel: int = 64                # devices upgraded at once within a batch
     busy_retry_seconds: float = 60.0
+    prestage: bool = True             # transfer + verify every image before the first batch (non-disruptive)
     check_mode: bool = False
 
 
@@ -90,7 +91,9 @@ class Rollout:
         self.firmware_dir = firmware_dir
         self._record = record
         self._record_lock = threading.Lock()
+        self._staged: set[str] = set()
         self.stopped_reason = ""
+        self.timings: dict = {"survey_seconds": 0.0, "batch_seconds": []}
 
     # -- survey + plan ---------------------------------------------------------------------------------------
     def plan(self) -> Plan:
@@ -105,20 +108,29 @@ class Rollout:
                 targets[device.name] = Target.from_baseline(baseline, self.firmware_dir)
         surveyed = [d for d in self.devices if d.name in targets]
         self._parallel(self._survey, surveyed, results, targets)
-        outdated = [d for d in surveyed if results[d.name].result == proc.PLANNED]
+        outdated = [d for d in surveyed if results[d.name].result in (proc.PLANNED, proc.STAGED)]
         reboot = {d.name: float(self.driver_factory(d).reboot_timeout) for d in outdated}
         return Plan(self._batches(outdated), results, targets, reboot)
 
     def _survey(self, device: DeviceSpec, results, targets) -> None:
-        """Read the running firmware (the procedure in check mode): compliant, planned or failed."""
+        """Read the running firmware (the procedure in check mode): compliant, planned or failed. Outside check mode
+        an outdated device is also pre-staged in the same session: transfers (minutes per switch image on real
+        gear) are non-disruptive, run in parallel and at any time, so the batches only wait for reboots. A device
+        that fails to stage is reported failed and left out of the batches."""
         result = results[device.name]
         try:
             with self.driver_factory(device) as driver:
                 proc.upgrade_device(driver, targets[device.name], self.gate, result, check_mode=True)
+                if result.result == proc.PLANNED and self.options.prestage and not self.options.check_mode:
+                    proc.upgrade_device(driver, targets[device.name], self.gate, result, stage_only=True)
         except DriverError as exc:
             result.result, result.reason = proc.FAILED, f"connect: {exc}"
             result.recovered = True
-        result.attempts, result.start, result.duration_seconds = 0, "", 0.0
+        if result.result == proc.STAGED:
+            self._staged.add(device.name)
+        elif result.steps:                      # a staging attempt that failed
+            self.record(result)
+        result.start, result.duration_seconds = "", 0.0
 
     def _batches(self, outdated: list[DeviceSpec]) -> list[list[DeviceSpec]]:
         by_model: dict[tuple[str, str], list[DeviceSpec]] = {}
@@ -134,6 +146,7 @@ class Rollout:
     def run(self) -> dict:
         started = time.monotonic()
         plan = self.plan()
+        self.timings["survey_seconds"] = round(time.monotonic() - started, 2)
         for number, batch in enumerate(plan.batches):
             for device in batch:
                 plan.results[device.name].batch = number
@@ -147,7 +160,9 @@ class Rollout:
             if self.stopped_reason:
                 self._mark_not_started(plan, batch)
                 continue
+            batch_started = time.monotonic()
             self._parallel(self._upgrade, batch, plan.results, plan.targets)
+            self.timings["batch_seconds"].append(round(time.monotonic() - batch_started, 2))
             outcomes = [plan.results[d.name] for d in batch]
             busy += [d for d in batch if plan.results[d.name].result == proc.BUSY]
             self._judge_batch(number, outcomes)
@@ -189,7 +204,8 @@ class Rollout:
         result.steps = []
         try:
             with self.driver_factory(device) as driver:
-                proc.upgrade_device(driver, targets[device.name], self.gate, result)
+                proc.upgrade_device(driver, targets[device.name], self.gate, result,
+                                    staged=device.name in self._staged)
         except DriverError as exc:           # open/close failures (auth, host key, unreachable)
             result.result, result.reason = proc.FAILED, f"connect: {exc}"
             result.recovered = result.recovered if "activate" in result.steps else True
@@ -228,6 +244,7 @@ class Rollout:
             "window": (f"inside {current.name}, {format_duration(current.remaining(now))} left" if current
                        else f"outside; next: {upcoming.describe()}" if upcoming else "no window scheduled"),
             "elapsed_seconds": round(elapsed, 2),
+            "timings": self.timings,
             "stopped": bool(self.stopped_reason),
             "stopped_reason": self.stopped_reason,
             "changed": any(r.changed for r in plan.results.values()),

@@ -187,12 +187,16 @@ class SwitchLab:
 
     def rollout(self, names=None, gate: Gate | None = None, records=None, **options) -> Rollout:
         lab = self.phone_lab
-        policy = {**lab.policy, "firmware_baselines": [*lab.policy["firmware_baselines"], switch_baseline()]}
+        policy = self.site_policy()
         specs = [self.spec(name) for name in (names or self.switches)]
         return Rollout(specs, policy, gate or Gate(window_schedule()),
                        RolloutOptions(**{"busy_retry_seconds": 0.5, "canary": "1", "batch_size": "1", **options}),
                        registry_factory, firmware_dir=str(lab.firmware_dir),
                        record=records.append if records is not None else None)
+
+    def site_policy(self) -> dict:
+        lab = self.phone_lab
+        return {**lab.policy, "firmware_baselines": [*lab.policy["firmware_baselines"], switch_baseline()]}
 
     def state(self, name: str) -> dict:
         switch = self.switches[name]
