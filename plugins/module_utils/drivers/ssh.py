@@ -37,8 +37,16 @@ def _require_known_hosts(known_hosts_file: str | None, name: str) -> str:
     return known_hosts_file
 
 
+def _root_cause(exc: BaseException) -> BaseException:
+    """netmiko re-raises paramiko's host key errors as NetmikoTimeoutException: look at what it wrapped."""
+    while (exc.__cause__ or exc.__context__) is not None and not isinstance(exc, paramiko.BadHostKeyException):
+        exc = exc.__cause__ or exc.__context__
+    return exc
+
+
 def _map_error(exc: Exception, name: str, host: str, port: int | None) -> Exception:
     where = f"{name} ({host}:{port or 22})"
+    original, exc = exc, _root_cause(exc)
     if isinstance(exc, paramiko.BadHostKeyException):
         return HostKeyMismatch(f"{where}: host key CHANGED since it was recorded in known_hosts; refusing to "
                                "connect (possible man-in-the-middle; re-verify the device before updating the file)",
@@ -49,8 +57,9 @@ def _map_error(exc: Exception, name: str, host: str, port: int | None) -> Except
         return HostKeyMismatch(f"{where}: host key unknown (not in the site's known_hosts); refusing to connect",
                                device=name)
     if isinstance(exc, (NetmikoTimeoutException, socket.error, EOFError, paramiko.SSHException)):
-        return ConnectionFailed(f"{where}: {exc}".splitlines()[0], device=name)
-    return exc
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        return ConnectionFailed(f"{where}: {detail}", device=name)
+    return original
 
 
 def netmiko_connect(device_type: str, host: str, port: int | None, username: str, password: str,

@@ -1,0 +1,50 @@
+# -*- coding: utf-8 -*-
+"""Helpers of the network integration tests: run the real playbooks against the lab, look at the devices."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+VAULT_PASSWORD_FILE = REPO / "inventories/lab/vault-password.txt"
+# The lab's switches evaluate a VTY access-class as if the controller stood at this mgmt-zone address.
+LAB_CONTROLLER_ADDRESS = "10.10.10.100"
+
+
+def run_playbook(lab, playbook: str, *args: str, extra_vars: dict | None = None) -> dict:
+    """ansible-playbook against the lab inventory; returns the ansible.posix.json report (+ returncode)."""
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+               ANSIBLE_CALLBACKS_ENABLED="ansible.posix.json", PYTHONPATH=f"{REPO / 'collections'}{os.pathsep}{REPO}",
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    variables = {"aiphone_controller_address": LAB_CONTROLLER_ADDRESS,
+                 "aiphone_backup_dir": str(lab.run_dir / "backups"),
+                 "switch_hardening_force": True, "switch_hardening_force_reason": "integration test",
+                 "wireless_wpa3_force": True, "wireless_wpa3_force_reason": "integration test"}
+    variables.update(extra_vars or {})
+    command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(lab.inventory_file),
+               "--vault-password-file", str(VAULT_PASSWORD_FILE), "-e", json.dumps(variables), str(REPO / playbook),
+               *args]
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
+    try:
+        report = json.loads(result.stdout[result.stdout.index("{"):])
+    except ValueError:
+        pytest.fail(f"no JSON report from ansible-playbook:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    report["returncode"] = result.returncode
+    report["raw"] = result.stdout + result.stderr
+    return report
+
+
+def task_results(report: dict, host: str, task_fragment: str) -> list[dict]:
+    return [task["hosts"][host] for play in report["plays"] for task in play["tasks"]
+            if task_fragment in task["task"]["name"] and host in task["hosts"]]
+
+
+def config_events(session) -> int:
+    """How many times the device logged a configuration change (%SYS-5-CONFIG_I)."""
+    return session.send_command("show logging").count("%SYS-5-CONFIG_I")
