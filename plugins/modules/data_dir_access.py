@@ -52,7 +52,7 @@ directories:
   returned: always
   type: list
   elements: dict
-  sample: [{path: /srv/aiphone/recordings, changed: true, created: false, before: "user::rwx...", after: "user::rwx..."}]
+  sample: [{path: /srv/aiphone/recordings, changed: true, created: false, before: "user::rwx", after: "user::rwx"}]
 """
 
 import grp
@@ -126,7 +126,7 @@ def validate(module: AnsibleModule, spec: dict) -> None:
         try:
             lookup(entry["name"])
         except KeyError:
-            module.fail_json(msg=f"{path}: ACL names {entry['kind']} {entry['name']!r}, which does not exist on the host")
+            module.fail_json(msg=f"{path}: ACL names {entry['kind']} {entry['name']!r}, which does not exist here")
 
 
 def owner_ids(module: AnsibleModule, spec: dict) -> tuple[int, int]:

@@ -45,6 +45,7 @@ weak:
   elements: str
 """
 
+import contextlib
 import socket
 import ssl
 import warnings
@@ -58,6 +59,9 @@ VERSIONS = {
     "TLSv1.3": ssl.TLSVersion.TLSv1_3,
 }
 LISTEN = "0A"
+# (table, family, address to probe a wildcard bind on, the wildcard address as /proc shows it)
+PROC_TABLES = (("/proc/net/tcp", socket.AF_INET, "127.0.0.1", "0.0.0.0"),  # noqa: S104 (read, never bound)
+               ("/proc/net/tcp6", socket.AF_INET6, "::1", "::"))
 
 
 def decode_address(hex_addr: str, family: int) -> str:
@@ -71,8 +75,7 @@ def decode_address(hex_addr: str, family: int) -> str:
 def listening_sockets() -> list[tuple[str, int]]:
     """(address to connect to, port) for every listening TCP socket; wildcard binds become loopback."""
     found = set()
-    for path, family, loopback, wildcard in (("/proc/net/tcp", socket.AF_INET, "127.0.0.1", "0.0.0.0"),
-                                            ("/proc/net/tcp6", socket.AF_INET6, "::1", "::")):
+    for path, family, loopback, wildcard in PROC_TABLES:
         try:
             with open(path, encoding="ascii") as handle:
                 rows = handle.read().splitlines()[1:]
@@ -96,14 +99,12 @@ def handshake(address: str, port: int, version: ssl.TLSVersion, timeout: float) 
         warnings.simplefilter("ignore", DeprecationWarning)   # pinning old versions is the point of the probe
         context.minimum_version = version
         context.maximum_version = version
-    try:
+    with contextlib.suppress(ssl.SSLError):   # an OpenSSL without SECLEVEL keeps its default cipher list
         context.set_ciphers("ALL:@SECLEVEL=0")
-    except ssl.SSLError:
-        pass
     try:
-        with socket.create_connection((address, port), timeout=timeout) as raw:
-            with context.wrap_socket(raw, server_hostname=None):
-                return True
+        with socket.create_connection((address, port), timeout=timeout) as raw, \
+                context.wrap_socket(raw, server_hostname=None):
+            return True
     except (OSError, ssl.SSLError):
         return False
 

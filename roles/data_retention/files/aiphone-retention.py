@@ -130,7 +130,7 @@ def sweep_class(cls: dict, now: float, overwrite_wanted: bool, dry_run: bool) ->
     finally:
         os.close(root)
     if report["_oldest"] is not None:
-        report["oldest_kept"] = dt.datetime.fromtimestamp(report["_oldest"], dt.timezone.utc).isoformat()
+        report["oldest_kept"] = dt.datetime.fromtimestamp(report["_oldest"], dt.timezone.utc).isoformat()  # noqa: UP017 (runs on python 3.10 hosts)
     del report["_oldest"], report["_dev"]
     return report
 
