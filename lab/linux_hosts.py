@@ -186,6 +186,7 @@ def _inventory_vars(host: RunningHost, key_file: Path, known_hosts: Path) -> dic
         "ansible_ssh_common_args": f"-o UserKnownHostsFile={known_hosts} -o IdentitiesOnly=yes",
         "ansible_become": True,
         "ansible_python_interpreter": "/usr/bin/python3",
+        "ansible_timeout": 30,  # the lab shares two cores with the test suites: allow for a slow banner exchange
         "aiphone_lab_container": host.container,
     }
 

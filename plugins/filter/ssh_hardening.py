@@ -4,6 +4,7 @@
 
 ``sshd_effective``  the output of `sshd -T` -> {keyword: value}; keywords lower-case as sshd prints them, repeated
 keywords (acceptenv, hostkey, listenaddress ...) joined with spaces in the order printed.
+``mfa_people``  the site policy -> user names of the people who need MFA (all but `mfa: false` or `enabled: false`)
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ def sshd_effective(output):
     return settings
 
 
+def mfa_people(policy):
+    people = (policy or {}).get("people") or []
+    return [person["username"] for person in people
+            if person.get("mfa", True) is not False and person.get("enabled", True) is not False]
+
+
 class FilterModule:
     def filters(self):
-        return {"sshd_effective": sshd_effective}
+        return {"sshd_effective": sshd_effective, "mfa_people": mfa_people}
