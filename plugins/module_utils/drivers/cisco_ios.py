@@ -71,6 +71,7 @@ class IOSXEConfigDriver(ConfigDriver):
 
     device_type = "cisco_ios"
     vendor = "Cisco"
+    backup_filesystem = "flash:"
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -187,7 +188,7 @@ class IOSXEConfigDriver(ConfigDriver):
         return output
 
     def backup_to_flash(self) -> str:
-        name = f"flash:aiphone-backup-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}.cfg"
+        name = f"{self.backup_filesystem}aiphone-backup-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}.cfg"
         output = self._send_exec(f"copy running-config {name}")
         if re.search(r"%\s?(Error|Invalid)", output):
             raise CommandRejected(f"{self.name}: backup to {name} failed: {output.strip()[-200:]}", device=self.name)
@@ -219,3 +220,10 @@ class CiscoIOSDriver(CiscoIOSFirmwareMixin, IOSXEConfigDriver):
     """Catalyst switches running IOS / IOS-XE."""
 
     platform = "cisco_ios"
+
+
+class CiscoWLC9800Driver(IOSXEConfigDriver):
+    """Catalyst 9800 wireless controllers (IOS-XE CLI; WLAN configuration)."""
+
+    platform = "cisco_wlc9800"
+    backup_filesystem = "bootflash:"

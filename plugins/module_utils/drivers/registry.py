@@ -7,7 +7,10 @@ Each platform file adds one import and one table row here.
 
 from __future__ import annotations
 
-from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.cisco_ios import CiscoIOSDriver
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.cisco_ios import (
+    CiscoIOSDriver,
+    CiscoWLC9800Driver,
+)
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.cisco_mpp import CiscoMppDriver
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.openwrt import OpenWrtDriver
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.poly import PolyDriver
@@ -15,6 +18,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.yealink 
 
 DRIVERS: dict[str, type] = {
     "cisco_ios": CiscoIOSDriver,
+    "cisco_wlc9800": CiscoWLC9800Driver,
     "openwrt": OpenWrtDriver,
     "poly": PolyDriver,
     "yealink": YealinkDriver,

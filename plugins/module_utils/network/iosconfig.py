@@ -255,8 +255,9 @@ def verify_applied(commands: list[str], running: RunningConfig) -> list[str]:
     problems: list[str] = []
     parent: str | None = None
     acl_entries: dict[str, list[str]] = {}
-    for command in commands:
+    for index, command in enumerate(commands):
         child = command.startswith(" ")
+        opens = index + 1 < len(commands) and commands[index + 1].startswith(" ")
         line = normalize(command)
         if not child:
             parent = None
@@ -265,7 +266,7 @@ def verify_applied(commands: list[str], running: RunningConfig) -> list[str]:
             if running.banners.get(kind, "").strip() != text.strip():
                 problems.append(command)
             continue
-        if not child and not line.startswith("no ") and _is_parent(line):
+        if not child and not line.startswith("no ") and (opens or _is_parent(line)):
             parent = line
             if line.startswith("ip access-list"):
                 acl_entries[line] = []

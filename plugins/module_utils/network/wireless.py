@@ -172,14 +172,17 @@ def c9800_wlan_sections(intents: list[SsidIntent], existing: dict[str, str], set
                                "not supported by this toolkit version (use wpa3-personal or OpenWrt)")
         profile = check_value(intent.name, "name", f"SSID {intent.name} (C9800 profile names take no spaces)")
         parent = existing.get(profile) or f"wlan {profile} {next(free)} {intent.name}"
-        lines = ["security wpa akm sae", "security wpa akm sae pwe h2e", "security wpa wpa3"]
-        absent = ["security wpa akm dot1x", "shutdown"]
+        # WPA2 and 802.1X are on by default on a new WLAN: they are switched off explicitly, and the controller
+        # shows those `no` lines. Key and PMF come before `no shutdown`: a WLAN is enabled only once consistent.
+        lines = ["no security wpa akm dot1x"]
         if intent.transition:
-            lines += ["security wpa wpa2", "security wpa akm psk", "security pmf optional"]
+            lines += ["security wpa wpa2", "security wpa akm psk"]
         else:
-            lines += ["security pmf mandatory"]
-            absent += ["security wpa wpa2", "security wpa akm psk"]
+            lines += ["no security wpa wpa2", "no security wpa akm psk"]
+        lines += ["security wpa wpa3", "security wpa akm sae", "security wpa akm sae pwe h2e",
+                  f"security pmf {'optional' if intent.transition else 'mandatory'}"]
         if profile not in existing or set_keys:
             lines.append(f"security wpa psk set-key ascii 0 {intent.secret}")
-        sections.append(Section(parent, lines, owned=("security pmf",), absent_lines=tuple(absent)))
+        lines.append("no shutdown")
+        sections.append(Section(parent, lines, owned=("security pmf",)))
     return sections

@@ -48,3 +48,14 @@ def task_results(report: dict, host: str, task_fragment: str) -> list[dict]:
 def config_events(session) -> int:
     """How many times the device logged a configuration change (%SYS-5-CONFIG_I)."""
     return session.send_command("show logging").count("%SYS-5-CONFIG_I")
+
+
+def lab_vault() -> dict:
+    """The decrypted lab vault (LAB-ONLY secrets), to prove no secret leaks into any output."""
+    import yaml
+    from ansible.constants import DEFAULT_VAULT_ID_MATCH
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    from lab.topology import VAULT_FILE
+    secret = VaultSecret(VAULT_PASSWORD_FILE.read_bytes().strip())
+    return yaml.safe_load(VaultLib([(DEFAULT_VAULT_ID_MATCH, secret)]).decrypt(VAULT_FILE.read_bytes()))
