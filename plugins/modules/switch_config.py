@@ -18,7 +18,7 @@ description:
   - Every user value that ends up in a CLI line (names, descriptions, banner) is validated against injection
     before any connection is made.
   - Changes are refused outside the site's maintenance windows unless O(force=true) with a O(force_reason).
-  - Runs on the controller (C(connection: local)); the device connection comes from the options below.
+  - Runs on the controller (a local connection); the device connection comes from the options below.
 version_added: "1.0.0"
 author: aiphone-hardening contributors
 options:

@@ -10,7 +10,7 @@ short_description: WPA3 SSIDs from the site policy on OpenWrt access points and 
 description:
   - One SSID per zone of C(wireless.ssids), mapped to the zone's network/VLAN, WPA3-SAE (or WPA3-Enterprise
     with the policy's RADIUS server), PMF required, SAE hash-to-element, guest client isolation.
-  - WPA2/WPA3 transition only for an SSID with C(transition: true) in the policy; it is then returned in
+  - WPA2/WPA3 transition only for an SSID with C(transition=true) in the policy; it is then returned in
     C(findings) for the audit.
   - Reads the device, sends only the difference (check mode sends nothing), backs the configuration up first,
     reads it back after the change and restores the backup on any failure. Changes are refused outside the

@@ -47,13 +47,13 @@ def converged(fresh_lab, switch_cli):
 def test_check_mode_plans_but_sends_nothing(converged, switch_cli):
     check = converged["check"]
     assert check["returncode"] == 0, check["raw"][-3000:]
-    planned = task_results(check, "sw-core-01", "ports | Converge")[0]
+    planned = task_results(check, "sw-core-01", "Converge to the site policy | ports")[0]
     assert planned["changed"] and "interface GigabitEthernet1/0/1" in planned["commands"]
     assert "diff" in planned and "switchport access vlan 50" in planned["diff"]["after"]
     # the converge run comes after; the config events before it must equal the initial count + the converge's
     # own events, so compare the running config the check left: identical to the pre-check one is proven by the
     # converge having had the full plan to send
-    converge_plan = task_results(converged["converge"], "sw-core-01", "ports | Converge")[0]
+    converge_plan = task_results(converged["converge"], "sw-core-01", "Converge to the site policy | ports")[0]
     assert converge_plan["commands"] == planned["commands"]
 
 
