@@ -83,11 +83,11 @@ def floor(inventory_file: Path, workers: int) -> int:
 
     def read(item):
         name, hv = item
-        driver = get_driver(hv["platform"])(host=hv["ansible_host"], port=hv["ansible_port"],
-                                            username=hv.get("ansible_user", credentials.username),
-                                            password=credentials.password, known_hosts_file=str(known_hosts),
-                                            name=name)
         try:
+            driver = get_driver(hv["platform"])(host=hv["ansible_host"], port=hv["ansible_port"],
+                                                username=hv.get("ansible_user", credentials.username),
+                                                password=credentials.password, known_hosts_file=str(known_hosts),
+                                                name=name)
             with driver as device:
                 return bool(device.get_facts())
         except Exception:  # counted, not fatal: the toolkit reports the same device as unreachable

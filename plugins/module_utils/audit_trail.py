@@ -86,6 +86,8 @@ SECRET_TEXT_PATTERNS = tuple(re.compile(p, re.IGNORECASE | re.MULTILINE) for p i
     r"(\bAuthorization:\s*(?:Basic|Bearer)\s+)(\S+)",
 ))
 MIN_SECRET_VALUE_LEN = 4
+# Every SECRET_TEXT_PATTERNS match contains one of these words: most strings are skipped with one search.
+SECRET_TEXT_HINT = re.compile(r"secret|password|passphrase|psk|auth|priv|key|community|BEGIN|://", re.IGNORECASE)
 
 
 def _key_words(key: str) -> list[str]:
@@ -105,10 +107,22 @@ def is_secret_key(key: Any) -> bool:
 
 def redact_text(text: str, secret_values: Iterable[str] = ()) -> str:
     """`text` with known secret values and secrets in configuration syntax replaced by ********."""
-    for value in sorted({v for v in secret_values if v and len(v) >= MIN_SECRET_VALUE_LEN}, key=len, reverse=True):
-        text = text.replace(value, REDACTED)
-    for pattern in SECRET_TEXT_PATTERNS:
-        text = pattern.sub(_mask_match, text)
+    return _mask_text(text, _prepare_secrets(secret_values))
+
+
+def _prepare_secrets(secret_values: Iterable) -> tuple[str, ...]:
+    """Distinct secrets worth masking, longest first (so a secret containing another is masked whole)."""
+    distinct = {str(v) for v in secret_values if v and len(str(v)) >= MIN_SECRET_VALUE_LEN}
+    return tuple(sorted(distinct, key=len, reverse=True))
+
+
+def _mask_text(text: str, secrets: tuple[str, ...]) -> str:
+    for value in secrets:
+        if value in text:
+            text = text.replace(value, REDACTED)
+    if SECRET_TEXT_HINT.search(text):
+        for pattern in SECRET_TEXT_PATTERNS:
+            text = pattern.sub(_mask_match, text)
     return text
 
 
@@ -124,8 +138,7 @@ def redact(value: Any, secret_values: Iterable[str] = ()) -> Any:
     Mapping entries whose key names a secret lose their value (booleans and None are kept: they say whether a
     secret is set, not what it is); strings are scanned for `secret_values` and secrets in configuration syntax.
     """
-    secrets = tuple(str(s) for s in secret_values if s)
-    return _redact(value, secrets)
+    return _redact(value, _prepare_secrets(secret_values))
 
 
 def _redact(value: Any, secrets: tuple[str, ...]) -> Any:
@@ -138,7 +151,7 @@ def _redact(value: Any, secrets: tuple[str, ...]) -> Any:
         return value
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
-    return redact_text(str(value), secrets)
+    return _mask_text(str(value), secrets)
 
 
 def _is_flag(value: Any) -> bool:

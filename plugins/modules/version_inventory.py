@@ -34,6 +34,17 @@ options:
   report_dir:
     description: Directory that receives C(inventory.json) and C(inventory.csv); nothing is written when unset.
     type: path
+  device_hosts:
+    description:
+      - Inventory hosts to read (names, or the site policy's device entries with C(name) and C(platform)); their
+        connection - C(ansible_host), C(ansible_port), C(ansible_user), C(ansible_password),
+        C(aiphone_known_hosts_file) - is taken from the inventory by the action plugin, once per host. Added to
+        I(devices).
+    type: list
+    elements: raw
+  device_group:
+    description: With I(device_hosts), only the hosts of this inventory group (default C(all)).
+    type: str
   devices:
     description: Devices to read through their driver (switches, WLCs, access points, phones).
     type: list
@@ -97,10 +108,14 @@ summary:
   type: dict
   sample: {"compliant": 7, "outdated": 1, "unknown_model": 2, "unreachable": 0}
 hosts:
-  description: Per device - platform, model, serial, hostname, version, image, uptime, last reboot, status,
-    baseline version, detail, first seen, changed by, kernel/OS release/packages for Linux hosts.
+  description:
+    - Per device - status, version, baseline version and detail (what the per-host report prints). Every other
+      field (model, serial, image, uptime, last reboot, first seen, changed by, packages ...) is in
+      C(inventory.json); returning it for 1,000 devices would cost Ansible more than reading them.
   returned: always
   type: dict
+  sample: {"sw-core-01": {"status": "outdated", "version": "17.9.4", "baseline_version": "17.9.5",
+           "detail": "runs 17.9.4, approved 17.9.5 (older than approved)"}}
 files:
   description: Report files written.
   returned: always
@@ -119,6 +134,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.inventory.build 
 from ansible_collections.aiphone.hardening.plugins.module_utils.inventory.collector import Target
 from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import PolicyError
 
+HOST_RESULT_KEYS = ("status", "version", "baseline_version", "detail")
 DEVICE_OPTIONS = {
     "name": {"type": "str", "required": True},
     "platform": {"type": "str", "required": True},
@@ -138,6 +154,8 @@ def main():
             "policy": {"type": "path", "required": True},
             "audit_dir": {"type": "path", "default": "audit"},
             "report_dir": {"type": "path"},
+            "device_hosts": {"type": "list", "elements": "raw"},   # consumed by the action plugin
+            "device_group": {"type": "str"},                       # consumed by the action plugin
             "devices": {"type": "list", "elements": "dict", "default": [], "options": DEVICE_OPTIONS},
             "linux_hosts": {"type": "list", "elements": "dict", "default": []},
             "whole_site": {"type": "bool", "default": True},
@@ -174,7 +192,8 @@ def main():
     except (OSError, audit_trail.AuditTrailError) as exc:
         module.fail_json(msg=f"cannot write the inventory: {exc}")
     module.exit_json(changed=state_changed, summary=inventory["summary"], collected_at=inventory["collected_at"],
-                     hosts={entry["name"]: entry for entry in inventory["devices"]}, files=files)
+                     hosts={entry["name"]: {key: entry.get(key) for key in HOST_RESULT_KEYS}
+                            for entry in inventory["devices"]}, files=files)
 
 
 if __name__ == "__main__":
