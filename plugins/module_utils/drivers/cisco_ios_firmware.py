@@ -254,9 +254,11 @@ class CiscoIOSFirmwareMixin(UpgradeSteps):
     def _send_reloading(self, command: str) -> None:
         """Send a command that ends in a reload, answer its prompts as they appear (no fixed waits: the wait for
         the switch must see it go down); the session dropping is the expected end."""
-        prompt = rf"\[confirm\]|\[yes/no\]|\[y/n\]|{re.escape(self.connection.base_prompt)}[#>]\s*$"
+        # install operations end with SUCCESS/FAILED before the reload (netmiko does not notice a closed channel)
+        prompt = (rf"\[confirm\]|\[yes/no\]|\[y/n\]|(?:SUCCESS|FAILED): install_\w+|"
+                  rf"{re.escape(self.connection.base_prompt)}[#>]\s*$")
         try:
-            output = self.connection.send_command(command, expect_string=prompt, read_timeout=120,
+            output = self.connection.send_command(command, expect_string=prompt, read_timeout=max(self.timeout, 900),
                                                   strip_prompt=False)
             if "[yes/no]" in output:          # unsaved changes: the boot lines were saved just before
                 output = self.connection.send_command("no", expect_string=prompt, read_timeout=30,

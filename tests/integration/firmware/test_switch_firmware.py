@@ -129,3 +129,40 @@ def test_host_key_change_is_reported_as_such(switch_lab):
     _change_host_key(switch_lab)
     result = result_of(switch_lab.rollout().run())
     assert "host key" in result["reason"].lower()
+
+
+def _to_install_mode(switch_lab, name="sw1"):
+    """Put a lab switch into IOS-XE install mode on its current image (what a site running packages.conf has)."""
+    from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.rollout import registry_factory
+
+    driver = registry_factory(switch_lab.spec(name))
+    driver.open()
+    image = driver.get_firmware()["image"]
+    driver._send_reloading(f"install add file flash:{image} activate commit prompt-level none")
+    assert switch_lab.wait_for(lambda: switch_lab.presented_key(name) is not None, timeout=30)
+    assert switch_lab.wait_for(lambda: switch_lab.state(name)["reachable"], timeout=30)
+    driver.open()
+    assert driver.get_firmware()["image"] == "packages.conf"
+    driver.close()
+
+
+def test_upgrade_in_install_mode_is_committed(switch_lab):
+    switch_lab.add("sw1")
+    _to_install_mode(switch_lab)
+    result = result_of(switch_lab.rollout().run())
+    assert result["result"] == proc.UPGRADED, result
+    switch = switch_lab.switches["sw1"]
+    install = switch_lab.phone_lab.bg.call(lambda: dict(switch.state["install"]))
+    assert install["committed"] == switch_baseline()["image"] and switch_lab.state("sw1")["version"] == SWITCH_NEW
+
+
+def test_install_mode_failure_rolls_back_to_committed(switch_lab):
+    switch_lab.add("sw1")
+    _to_install_mode(switch_lab)
+    switch_lab.phone_lab.bg.call(switch_lab.switches["sw1"].set_fault, "boots_old_version")
+    result = result_of(switch_lab.rollout().run())
+    assert result["result"] == proc.FAILED and result["recovered"] is True, result
+    assert switch_lab.state("sw1")["version"] == SWITCH_OLD
+    switch = switch_lab.switches["sw1"]
+    install = switch_lab.phone_lab.bg.call(lambda: dict(switch.state["install"]))
+    assert install["committed"] != switch_baseline()["image"]
