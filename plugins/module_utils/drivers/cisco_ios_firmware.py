@@ -188,7 +188,7 @@ class CiscoIOSFirmwareMixin(UpgradeSteps):
                 self.open()
             except FATAL_ON_RECONNECT:
                 raise
-            except DriverError:
+            except Exception:
                 went_down = True
                 time.sleep(poll)
                 continue
@@ -291,7 +291,7 @@ class CiscoIOSFirmwareMixin(UpgradeSteps):
                 return
             except FATAL_ON_RECONNECT:
                 raise
-            except DriverError as exc:
+            except Exception as exc:
                 if time.monotonic() > deadline:
                     raise DeviceUnreachable(f"no SSH answer within {timeout:.0f}s: {exc}", self.name) from None
                 time.sleep(min(2.0, max(0.2, self.reboot_seconds / 20)))

@@ -97,7 +97,7 @@ def _now_iso() -> str:
 
 def upgrade_device(driver: UpgradeSteps, target: Target, gate: Gate, result: DeviceResult,
                    check_mode: bool = False, stage_only: bool = False, staged: bool = False) -> DeviceResult:
-    """Run the procedure on an OPEN driver; fill and return ``result``. Never raises DriverError.
+    """Run the procedure on an OPEN driver; fill and return ``result``. Never raises.
 
     ``stage_only``: stop after the non-disruptive steps (the rollout pre-stages every device before the first
     batch); ``staged``: the image was staged and verified earlier in this run, skip the transfer."""
@@ -134,8 +134,9 @@ def upgrade_device(driver: UpgradeSteps, target: Target, gate: Gate, result: Dev
         result.result, result.reason = DEFERRED, str(exc)
     except DeviceBusy as exc:
         result.result, result.reason = BUSY, str(exc)
-    except DriverError as exc:
-        result.result, result.reason = FAILED, f"{result.steps[-1] if result.steps else 'read'}: {exc}"
+    except Exception as exc:
+        detail = str(exc) if isinstance(exc, DriverError) else f"unexpected {type(exc).__name__}: {exc}"
+        result.result, result.reason = FAILED, f"{result.steps[-1] if result.steps else 'read'}: {detail}"
         if "activate" in result.steps:
             _recover(driver, target, before, result)
         else:
@@ -157,6 +158,6 @@ def _recover(driver: UpgradeSteps, target: Target, before: dict, result: DeviceR
         result.recovered = True
         result.after = str((found or {}).get("version", result.after))
         result.reason += f"; recovered on {result.after}"
-    except DriverError as exc:
+    except Exception as exc:
         result.recovered = False
         result.reason += f"; RECOVERY FAILED ({exc}): the device needs hands-on attention"

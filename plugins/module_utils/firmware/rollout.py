@@ -24,7 +24,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import DriverError
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.registry import get_driver
 from ansible_collections.aiphone.hardening.plugins.module_utils.firmware import procedure as proc
 from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.contract import Target
@@ -123,7 +122,7 @@ class Rollout:
                 proc.upgrade_device(driver, targets[device.name], self.gate, result, check_mode=True)
                 if result.result == proc.PLANNED and self.options.prestage and not self.options.check_mode:
                     proc.upgrade_device(driver, targets[device.name], self.gate, result, stage_only=True)
-        except DriverError as exc:
+        except Exception as exc:
             result.result, result.reason = proc.FAILED, f"connect: {exc}"
             result.recovered = True
         if result.result == proc.STAGED:
@@ -206,7 +205,7 @@ class Rollout:
             with self.driver_factory(device) as driver:
                 proc.upgrade_device(driver, targets[device.name], self.gate, result,
                                     staged=device.name in self._staged)
-        except DriverError as exc:           # open/close failures (auth, host key, unreachable)
+        except Exception as exc:
             result.result, result.reason = proc.FAILED, f"connect: {exc}"
             result.recovered = result.recovered if "activate" in result.steps else True
         self.record(result)

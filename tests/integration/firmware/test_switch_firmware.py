@@ -121,9 +121,6 @@ def test_host_key_change_is_refused(switch_lab):
     assert switch_lab.state("sw1")["version"] == SWITCH_OLD
 
 
-@pytest.mark.xfail(strict=True, reason="drivers/ssh.py maps netmiko's NetmikoTimeoutException wrapping paramiko's "
-                                       "BadHostKeyException (in __context__) to ConnectionFailed with an empty "
-                                       "message instead of HostKeyMismatch (reported to H5)")
 def test_host_key_change_is_reported_as_such(switch_lab):
     switch_lab.add("sw1")
     _change_host_key(switch_lab)

@@ -76,6 +76,8 @@ class FakeDriver(UpgradeSteps):
 
     def wait_until_back(self, timeout):
         self.fleet.log(self.name, "wait")
+        if self.fleet.faults.get(self.name) == "library_error":
+            raise RuntimeError("a library raised something nobody mapped")
         if self.fleet.faults.get(self.name) == "no_return":
             raise DeviceUnreachable(f"no answer within {timeout:.0f}s", self.name)
 
