@@ -152,7 +152,7 @@ def _set(items) -> str:
 
 
 def _checked_name(value: str, what: str) -> str:
-    if not isinstance(value, str) or not _NAME.match(value):
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
         raise RenderError(f"{what} {value!r}: must be a lower-case identifier ([a-z][a-z0-9_-]*, at most 32)")
     return value
 

@@ -124,7 +124,7 @@ def main():
     )
     params = module.params
     name = params["name"]
-    if not UNIT_NAME.match(name):
+    if not UNIT_NAME.fullmatch(name):
         module.fail_json(msg=f"unit name {name!r}: use lower-case letters, digits and '-', starting with a letter")
     was_active = timer_active(module, name)
     if params["state"] == "disarmed":

@@ -181,13 +181,13 @@ def check_input(module: AnsibleModule) -> list[dict]:
     if unknown:
         module.fail_json(msg=f"secrets given for people who are not listed in users: {', '.join(unknown)}")
     for name in module.params["users"]:
-        if not NAME.match(name or ""):
+        if not NAME.fullmatch(name or ""):
             module.fail_json(msg=f"user name {name!r}: must be a Linux user name ([a-z_][a-z0-9_-]*, at most 32)")
         if name in seen:
             module.fail_json(msg=f"user {name} is listed twice")
         seen.add(name)
         secret = str(given.get(name) or "").replace(" ", "").upper() or None
-        if secret is not None and not SECRET.match(secret):
+        if secret is not None and not SECRET.fullmatch(secret):
             module.fail_json(msg=f"the TOTP secret given for {name} is not base32 of at least {MIN_SECRET_CHARS} "
                                  "characters (A-Z, 2-7); the secret itself is not shown")
         users.append({"name": name, "secret": secret})

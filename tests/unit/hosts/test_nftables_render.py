@@ -128,6 +128,7 @@ def test_host_zone_comes_from_the_device_list(policy):
 
 @pytest.mark.parametrize("options, message", [
     ({"table": "x; flush ruleset"}, "table name"),
+    ({"table": "aiphone\n"}, "table name"),
     ({"keep_sources": ["10.0.0.1\naccept"]}, "not an IP address"),
     ({"keep_sources": ["10.0.0.1 } accept"]}, "not an IP address"),
     ({"zone_ipv6": {"voice": ["fd00::/64 accept"]}}, "IPv6 prefix"),
