@@ -52,6 +52,8 @@ class HardenedHosts:
     host_vars: dict[str, dict]
     automation_key: paramiko.Ed25519Key
     people: dict[str, Person]
+    check_run: subprocess.CompletedProcess  # --check --diff on the fresh hosts, before the first converge
+    untouched_after_check: dict[str, str]  # host -> /etc/nftables.conf right after the check run
     first_run: subprocess.CompletedProcess
     second_run: subprocess.CompletedProcess
     timings: dict[str, float] = field(default_factory=dict)
@@ -159,6 +161,9 @@ def hardened_hosts(tmp_path_factory) -> HardenedHosts:
                 podman("exec", "-i", host["aiphone_lab_container"], "bash", "-s", "--", person.name,
                        person.public_line, SUDO_PASSWORD, stdin=CREATE_PERSON)
         inventory = write_inventory(run_dir, policy_file, host_vars, people)
+        check = run_playbook(inventory, "--check", "--diff")
+        untouched = {name: podman("exec", hv["aiphone_lab_container"], "cat", "/etc/nftables.conf")
+                     for name, hv in host_vars.items()}
         timings = {}
         start = time.monotonic()
         first = run_playbook(inventory)
@@ -170,7 +175,7 @@ def hardened_hosts(tmp_path_factory) -> HardenedHosts:
         assert second.returncode == 0, second.stdout[-6000:] + second.stderr[-2000:]
         automation_key = paramiko.Ed25519Key.from_private_key_file(
             str(run_dir / linux_hosts.STATE_DIR / "id_ed25519"))
-        yield HardenedHosts(run_dir, inventory, policy_file, host_vars, automation_key, people, first, second,
-                            timings)
+        yield HardenedHosts(run_dir, inventory, policy_file, host_vars, automation_key, people, check, untouched,
+                            first, second, timings)
     finally:
         linux_hosts.stop(run_dir)
