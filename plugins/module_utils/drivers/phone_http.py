@@ -163,6 +163,7 @@ class HttpPhoneDriver(UpgradeSteps, FirmwareDriver):
     # -- session ----------------------------------------------------------------------------------------------
     def open(self) -> None:
         self._facts = self.read_facts()
+        self._facts_unused = True        # the first get_firmware() of the session may use this read
 
     def close(self) -> None:
         self._facts = {}
@@ -197,7 +198,8 @@ class HttpPhoneDriver(UpgradeSteps, FirmwareDriver):
         return float(configured) if configured else self.model_reboot_seconds.get(model, 300)
 
     def get_firmware(self) -> dict:
-        facts = self.get_facts()
+        facts = self._facts if getattr(self, "_facts_unused", False) else self.get_facts()
+        self._facts_unused = False
         return {"version": facts.get("os_version", ""), "model": facts.get("model", ""),
                 "image": facts.get("image", "")}
 
