@@ -84,7 +84,7 @@ class Window:
             raise WindowError(f"window {name!r}: start {entry.get('start')!r} is not HH:MM (24 h)")
         duration = parse_duration(entry.get("duration", ""))
         if not dt.timedelta(0) < duration <= MAX_DURATION:
-            raise WindowError(f"window {name!r}: duration {entry.get('duration')!r} must be more than 0 and at most 24h")
+            raise WindowError(f"window {name!r}: duration {entry.get('duration')!r} must be over 0 and at most 24h")
         return cls(
             name=str(name),
             days=frozenset(DAY_NAMES.index(str(day).lower()[:3]) for day in days),

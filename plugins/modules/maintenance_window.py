@@ -110,6 +110,7 @@ timezone:
 import datetime as dt
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.policy import (
     load_policy,
 )
