@@ -13,6 +13,7 @@ import datetime as dt
 import re
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.base import ConfigDriver, DeviceFacts
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.cisco_ios_firmware import CiscoIOSFirmwareMixin
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import (
     CommandRejected,
     ConnectionFailed,
@@ -26,14 +27,6 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfi
     parse_running_config,
     verify_applied,
 )
-
-try:
-    from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.cisco_ios_firmware import (
-        CiscoIOSFirmwareMixin,
-    )
-except ImportError:  # the firmware mixin is optional for configuration work
-    class CiscoIOSFirmwareMixin:  # type: ignore[no-redef]
-        """Placeholder until drivers/cisco_ios_firmware.py is installed."""
 
 # How IOS refuses a line; read-back verification is still what decides success.
 IOS_ERROR_PATTERN = r"% ?(?:Invalid|Incomplete|Ambiguous|Unknown|Unrecognized|Bad|Error)|\^\s*$"
