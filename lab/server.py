@@ -115,6 +115,9 @@ class LabServer:
 
     async def _start_control(self) -> None:
         path = self.run_dir / CONTROL_SOCKET
+        if len(str(path).encode()) > 100:  # the kernel limit of a unix socket path is 108 bytes
+            raise LabError(f"the run directory path is too long for the lab's control socket ({path}); "
+                           "use a shorter --run-dir")
         path.unlink(missing_ok=True)
         self._control = await asyncio.start_unix_server(self._client, path=str(path))
         os.chmod(path, 0o600)

@@ -75,12 +75,14 @@ class IOSSwitch(SSHDevice):
 
     # -- life cycle -------------------------------------------------------------------------------------------
     async def start(self) -> None:
+        """Power on: the boot loader picks the image, the startup config becomes the running config."""
         self.state = self.load_state()
         if not self.state:
             self._first_boot()
         self.version = self.state["version"]
-        self.running = self.load_startup()
         self.log_buffer = list(self.state.get("log", []))
+        self.running = self.load_startup()
+        self.load_image()
         await super().start()
 
     def _first_boot(self) -> None:
@@ -240,10 +242,17 @@ class IOSSwitch(SSHDevice):
         self._pending_boot = after(self.reload_seconds, self.boot, self.spawn)
 
     async def boot(self) -> None:
+        """The end of a reload: load an image, then answer SSH again (unless the device never comes back)."""
         self._pending_boot = None
         if self.fault("no_return_after_reload") is not None:
             log.info("%s: fault no_return_after_reload: staying down", self.name)
             return
+        self.load_image()
+        await self.listen()
+        self.syslog(f"%SYS-5-RESTART: System restarted -- running {self.version} from flash:{self.state['image']}")
+
+    def load_image(self) -> None:
+        """What the boot loader does: the first valid image of the boot list, else the previous image again."""
         candidates, mode = self.boot_candidates()
         install = self.state.setdefault("install", {})
         chosen = None
@@ -270,8 +279,6 @@ class IOSSwitch(SSHDevice):
         self.state["boot_var"] = [PACKAGES_CONF] if mode == "INSTALL" else candidates
         self.running = self.load_startup()
         self.save_state(self.state)
-        await self.listen()
-        self.syslog(f"%SYS-5-RESTART: System restarted -- running {self.version} from flash:{chosen[0]}")
 
     def on_fault_changed(self, fault: str, active: bool) -> None:
         super().on_fault_changed(fault, active)

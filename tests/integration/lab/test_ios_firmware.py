@@ -7,6 +7,7 @@ import hashlib
 
 import pytest
 from netmiko import ConnectHandler, file_transfer
+from paramiko import SSHException
 from scp import SCPClient, SCPException
 
 from lab.firmware_images import DEFAULT_IMAGE_SIZE, image_filename, make_image
@@ -148,8 +149,8 @@ def test_connection_dropped_mid_transfer(switch, tmp_path):
     switch.control.set_fault(SWITCH, "drop_mid_transfer", after_bytes=32 * 1024)
     path = tmp_path / "cut-short.bin"
     path.write_bytes(make_image("cisco_ios", MODEL, "17.9.5", DEFAULT_IMAGE_SIZE))
-    with connect(switch) as conn, pytest.raises(Exception, match=r"(?i)response|closed|socket|EOF|lost"):
-        upload(conn, path)
+    with connect(switch) as conn, pytest.raises((SCPException, SSHException, OSError, EOFError)):
+        upload(conn, path)  # how the cut surfaces depends on timing: SCP error, reset, EOF
     with connect(switch) as conn:
         sizes = {f["name"]: int(f["size"]) for f in conn.send_command("dir flash:", use_textfsm=True)}
     assert sizes.get(path.name, 0) < DEFAULT_IMAGE_SIZE  # what reached flash is a truncated file
