@@ -1,0 +1,202 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+"""Rotate a network device's local admin secret; verify, save, write the vault, audit (issue 8)."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: credential_rotate
+short_description: Rotate the local admin secret of a Cisco IOS-XE switch or Catalyst 9800 WLC
+description:
+  - Generates a strong secret (Python C(secrets); letters and digits, O(length) characters) unless O(new_password)
+    is given, and changes C(username <user> … secret) on the device over the session opened with the CURRENT secret.
+  - The new secret is proved by a second, new SSH login before anything is saved. If that login fails the
+    pre-change configuration is restored with C(configure replace) from the flash backup; the device keeps its
+    old secret, the vault is not touched, and the task fails naming the device.
+  - On success the running configuration is saved, the old secret is checked to be refused, and the new value
+    is written into O(vault_file) (ansible-vault encrypted, variable O(vault_variable)). The encrypted file is
+    prepared before the device is touched and renamed into place after, so device and vault never disagree
+    silently (see docs/credentials.md).
+  - The rotation (device, user, outcome; never the value) is appended to the site's audit trail.
+  - Check mode logs in with the current secret, checks the user exists and the vault file can be decrypted,
+    and changes nothing. A rotation is never a no-op, so a real run always reports C(changed).
+version_added: "1.0.0"
+author: aiphone-hardening contributors
+options:
+  device:
+    description: Inventory / site-policy name of the device (for messages and the audit trail).
+    type: str
+    required: true
+  platform:
+    description: Site-policy platform of the device.
+    type: str
+    choices: [cisco_ios, cisco_wlc9800]
+    required: true
+  host: {description: Address of the device's SSH server., type: str, required: true}
+  port: {description: SSH port., type: int}
+  username: {description: SSH user, whose secret is rotated., type: str, required: true}
+  password: {description: The CURRENT secret of O(username)., type: str, required: true}
+  enable_secret: {description: Enable secret when the user lands in user EXEC mode., type: str}
+  known_hosts_file:
+    description: The site's known_hosts; unknown or changed host keys are refused, never added.
+    type: path
+    required: true
+  timeout: {description: Seconds to wait for the device., type: int, default: 30}
+  new_password:
+    description: Use this value instead of a generated one (8-63 printable characters, no injection characters).
+    type: str
+  length: {description: Length of a generated secret (at least 16)., type: int, default: 24}
+  vault_file:
+    description:
+      - Encrypted vars file receiving the new value, created when missing (e.g. C(host_vars/<device>/vault.yml)).
+    type: path
+    required: true
+  vault_password_file: {description: Vault password file (or script) of O(vault_file)., type: path, required: true}
+  vault_variable: {description: Variable of O(vault_file) set to the new secret., type: str, default: ansible_password}
+  audit_dir: {description: Root directory of the audit trails., type: path, required: true}
+  site: {description: Site name (directory of its trail under O(audit_dir))., type: str, required: true}
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Rotate the switch's local admin secret
+  aiphone.hardening.credential_rotate:
+    device: "{{ inventory_hostname }}"
+    platform: "{{ platform }}"
+    host: "{{ ansible_host }}"
+    port: "{{ ansible_port }}"
+    username: "{{ ansible_user }}"
+    password: "{{ ansible_password }}"
+    known_hosts_file: "{{ aiphone_known_hosts_file }}"
+    vault_file: "{{ inventory_dir }}/host_vars/{{ inventory_hostname }}/vault.yml"
+    vault_password_file: "{{ aiphone_vault_password_file }}"
+    audit_dir: "{{ aiphone_audit_dir }}"
+    site: "{{ aiphone_site_name }}"
+"""
+
+RETURN = r"""
+device_backup:
+  description: Flash file holding the configuration from before the change (used to undo a failed rotation).
+  returned: when the device was touched
+  type: str
+old_credential_refused:
+  description: True when a login with the old secret was refused after the rotation.
+  returned: success, not in check mode
+  type: bool
+vault_file:
+  description: The vault file that now holds the new value.
+  returned: success
+  type: str
+notes:
+  description: Things a human should look at.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import DriverError, InvalidValue
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.registry import get_driver
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.ssh import HAS_SSH_LIBS, SSH_IMPORT_ERROR
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import CONNECTION_ARGS
+from ansible_collections.aiphone.hardening.plugins.module_utils.ops.rotation import (
+    ios_secret_line,
+    plan_ios_login,
+    rotate_ios_login,
+)
+from ansible_collections.aiphone.hardening.plugins.module_utils.ops.secrets_gen import generate_password
+from ansible_collections.aiphone.hardening.plugins.module_utils.ops.vault_file import (
+    PendingVaultUpdate,
+    VaultFileError,
+    read_vault_vars,
+)
+
+CREDENTIAL = "local admin secret"
+
+
+def driver_factory(params: dict):
+    cls = get_driver(params["platform"])
+
+    def make(password: str | None):
+        return cls(host=params["host"], port=params["port"], username=params["username"],
+                   password=params["password"] if password is None else password, timeout=params["timeout"],
+                   known_hosts_file=params["known_hosts_file"], name=params["device"],
+                   enable_secret=params["enable_secret"])
+    return make
+
+
+def audit(params: dict, outcome: str, secrets: list[str], **fields) -> None:
+    record = {"kind": "credential_rotation", "device": params["device"], "credential": CREDENTIAL,
+              "username": params["username"], "outcome": outcome, "vault_file": params["vault_file"],
+              "vault_variable": params["vault_variable"], **fields}
+    audit_trail.append(audit_trail.site_dir(params["audit_dir"], params["site"]), record, secret_values=secrets)
+
+
+def run(module: AnsibleModule) -> dict:
+    p = module.params
+    make = driver_factory(p)
+    result: dict = {"changed": False, "notes": []}
+    try:
+        new_secret = p["new_password"] or generate_password(p["length"])
+        ios_secret_line(p["username"], "15", new_secret)   # refuses hostile values before any connection
+        if module.check_mode:
+            read_vault_vars(p["vault_file"], p["vault_password_file"])
+            plan_ios_login(make, p["username"])
+            result.update(changed=True, vault_file=p["vault_file"])
+            return result
+        update = PendingVaultUpdate(p["vault_file"], p["vault_password_file"], {p["vault_variable"]: new_secret})
+        update.prepare()
+    except (InvalidValue, ValueError, VaultFileError) as exc:
+        module.fail_json(msg=f"refused before changing {p['device']}: {exc}", **result)
+    except DriverError as exc:
+        module.fail_json(msg=f"not rotated, {p['device']} keeps its old secret: {exc}", error=type(exc).__name__,
+                         **result)
+    secrets = [new_secret, p["password"]]
+    try:
+        rotated = rotate_ios_login(make, p["username"], new_secret)
+    except DriverError as exc:
+        update.abort()
+        audit(p, "failed_kept_old", secrets, error=type(exc).__name__, message=str(exc))
+        module.fail_json(msg=f"not rotated, {p['device']} keeps its old secret: {exc}", error=type(exc).__name__,
+                         **result)
+    try:
+        update.commit()
+    except VaultFileError as exc:
+        audit(p, "rotated_vault_not_written", secrets, device_backup=rotated.device_backup)
+        module.fail_json(msg=str(exc), device_backup=rotated.device_backup, changed=True)
+    audit(p, "rotated", secrets, device_backup=rotated.device_backup,
+          old_credential_refused=rotated.old_credential_refused)
+    result.update(changed=True, device_backup=rotated.device_backup, vault_file=p["vault_file"],
+                  old_credential_refused=rotated.old_credential_refused, notes=rotated.notes)
+    return result
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            **CONNECTION_ARGS,
+            device=dict(type="str", required=True),
+            platform=dict(type="str", required=True, choices=["cisco_ios", "cisco_wlc9800"]),
+            new_password=dict(type="str", no_log=True),
+            length=dict(type="int", default=24, no_log=False),
+            vault_file=dict(type="path", required=True),
+            vault_password_file=dict(type="path", required=True, no_log=False),
+            vault_variable=dict(type="str", default="ansible_password", no_log=False),
+            audit_dir=dict(type="path", required=True),
+            site=dict(type="str", required=True),
+        ),
+        supports_check_mode=True,
+    )
+    if not HAS_SSH_LIBS:
+        module.fail_json(msg=missing_required_lib("netmiko and paramiko"), exception=str(SSH_IMPORT_ERROR))
+    module.exit_json(**run(module))
+
+
+if __name__ == "__main__":
+    main()
