@@ -276,6 +276,7 @@ class IOSSwitch(SSHDevice):
                 install["committed"] = chosen[0]
         self.version = self.state["version"]
         self.state["booted_at"] = time.time()
+        self.state["boot_count"] = self.state.get("boot_count", 0) + 1
         self.state["boot_var"] = [PACKAGES_CONF] if mode == "INSTALL" else candidates
         self.running = self.load_startup()
         self.save_state(self.state)
@@ -312,6 +313,7 @@ class IOSSwitch(SSHDevice):
     def status(self) -> dict:
         status = super().status()
         status.update(image=self.state.get("image"), boot_mode=self.state.get("boot_mode"),
+                      boot_count=self.state.get("boot_count", 0),
                       reload_reason=self.state.get("reload_reason"), host_key=self.public_host_key()
                       if self._host_key else None)
         return status

@@ -75,6 +75,19 @@ class Lab:
         except OSError:
             return False
 
+    def boot_count(self, name: str) -> int:
+        return int(self.control.status()[name].get("boot_count", 0))
+
+    def wait_rebooted(self, name: str, boots_before: int, timeout: float = 30.0) -> None:
+        """Wait until the device booted again since ``boots_before`` and answers SSH (does not depend on catching
+        the short unreachable window of a 1-second lab reload)."""
+        deadline = time.monotonic() + timeout
+        while self.boot_count(name) <= boots_before:
+            if time.monotonic() > deadline:
+                pytest.fail(f"{name} did not reload within {timeout} s")
+            time.sleep(0.1)
+        self.wait_until(name, reachable=True, timeout=timeout)
+
     def wait_until(self, name: str, reachable: bool, timeout: float = 20.0) -> None:
         """Poll the device's port until it is (un)reachable; fail the test when it never gets there."""
         deadline = time.monotonic() + timeout

@@ -46,14 +46,14 @@ def upload(conn, path) -> dict:
 
 
 def reload(conn, lab) -> None:
-    """`reload` with its prompts, then wait until the switch went down and came back."""
+    """`reload` with its prompts, then wait until the switch booted again."""
+    boots = lab.boot_count(SWITCH)
     output = conn.send_command("reload", expect_string=r"Save\?|\[confirm\]")
     if "Save?" in output:
         conn.send_command("yes", expect_string=r"\[confirm\]")
     conn.write_channel("\n")
-    lab.wait_until(SWITCH, reachable=False)
+    lab.wait_rebooted(SWITCH, boots)
     conn.disconnect()
-    lab.wait_until(SWITCH, reachable=True)
 
 
 def version_facts(lab) -> dict:
@@ -110,9 +110,9 @@ def test_install_mode_activate_commit_then_rollback_to_committed(switch, images)
         refused = conn.send_command(f"install add file flash:{target.name} activate commit prompt-level none")
         assert "System configuration has been modified. Please save configuration" in refused
         conn.save_config()
+        boots = switch.boot_count(SWITCH)
         conn.write_channel(f"install add file flash:{target.name} activate commit prompt-level none\n")
-        switch.wait_until(SWITCH, reachable=False)
-    switch.wait_until(SWITCH, reachable=True)
+        switch.wait_rebooted(SWITCH, boots)
     facts = version_facts(switch)
     assert facts["version"] == "17.12.3" and facts["running_image"] == "packages.conf"
     with connect(switch) as conn:
@@ -120,14 +120,14 @@ def test_install_mode_activate_commit_then_rollback_to_committed(switch, images)
         older = images["17.6.4"] if start != "17.6.4" else images["17.9.5"]
         upload(conn, older)
         conn.save_config()
+        boots = switch.boot_count(SWITCH)
         conn.write_channel(f"install add file flash:{older.name} activate prompt-level none\n")  # no commit
-        switch.wait_until(SWITCH, reachable=False)
-    switch.wait_until(SWITCH, reachable=True)
+        switch.wait_rebooted(SWITCH, boots)
     with connect(switch) as conn:
         assert "IMG   U" in conn.send_command("show install summary")
+        boots = switch.boot_count(SWITCH)
         conn.write_channel("install rollback to committed prompt-level none\n")
-        switch.wait_until(SWITCH, reachable=False)
-    switch.wait_until(SWITCH, reachable=True)
+        switch.wait_rebooted(SWITCH, boots)
     assert version_facts(switch)["version"] == "17.12.3"
 
 
@@ -188,10 +188,10 @@ def test_saved_configuration_survives_a_reload_and_unsaved_changes_do_not(switch
         conn.send_config_set(["snmp-server contact unsaved-noc"])
         output = conn.send_command("reload", expect_string=r"Save\?")
         assert "System configuration has been modified" in output
+        boots = switch.boot_count(SWITCH)
         conn.send_command("no", expect_string=r"\[confirm\]")
         conn.write_channel("\n")
-        switch.wait_until(SWITCH, reachable=False)
-    switch.wait_until(SWITCH, reachable=True)
+        switch.wait_rebooted(SWITCH, boots)
     with connect(switch) as conn:
         running = conn.send_command("show running-config")
     assert "snmp-server location saved-rack-7" in running and "unsaved-noc" not in running

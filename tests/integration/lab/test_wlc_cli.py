@@ -77,11 +77,11 @@ def test_transition_mode_wlan_shows_both_generations(wlc):
 
 def test_wlans_survive_a_reload(wlc, fresh_lab):
     wlc.save_config()
+    boots = fresh_lab.boot_count(WLC)
     output = wlc.send_command("reload", expect_string=r"\[confirm\]")
     assert "Proceed with reload" in output
     wlc.write_channel("\n")
-    fresh_lab.wait_until(WLC, reachable=False)
-    fresh_lab.wait_until(WLC, reachable=True)
+    fresh_lab.wait_rebooted(WLC, boots)
     with ConnectHandler(**fresh_lab.netmiko(WLC)) as again:
         summary = again.send_command("show wlan summary")
     assert "Clinic-Staff" in summary and "Clinic-Voice" in summary
