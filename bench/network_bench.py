@@ -12,10 +12,15 @@ import argparse
 import time
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.ios_render import (
-    SwitchOptions, render_switch, switch_facts,
+    SwitchOptions,
+    render_switch,
+    switch_facts,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import (
-    commands_of, diff_config, parse_running_config, render_sections,
+    commands_of,
+    diff_config,
+    parse_running_config,
+    render_sections,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.verify import verify_site
 from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import validate_site_policy
