@@ -34,6 +34,8 @@ _NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 # Paths and arguments end up in ExecStart= and crontab lines: no spaces, quotes, %, $, ;, |, ` or control chars.
 _SAFE_ARG_RE = re.compile(r"^[A-Za-z0-9_./@+=:,-]+$")
 _SYSTEMD_DAYS = {name: name.capitalize() for name in DAY_NAMES}
+_RRULE_DAYS = {name: name[:2].upper() for name in DAY_NAMES}
+RRULE_ANCHOR = dt.date(2024, 1, 1)          # a Monday
 
 
 class ScheduleError(ValueError):
@@ -89,6 +91,39 @@ def gap_starts(schedule: MaintenanceSchedule, window: Window, first_year: int, y
     first, last = dt.date(first_year, 1, 1), dt.date(first_year + years - 1, 12, 31)
     return [occ.local_start for occ in schedule.occurrences(first, last)
             if occ.name == window.name and occ.local_start.time() != window.start]
+
+
+def awx_rrule(window: Window, timezone: str, days: frozenset[int] | None = None) -> str:
+    """AWX/AAP schedule rule (RFC 5545, what awx.awx.schedule takes) firing at the window's start every week
+    (on ``days`` instead of the window's own days when given).
+
+    DTSTART is a fixed Monday in the past so the rule text never changes between runs (idempotent in AWX); AWX
+    computes the next run from now. [I] How AWX treats a start inside a spring-forward gap is not documented:
+    the playbooks check the window themselves and refuse outside it.
+    """
+    byday = ",".join(_RRULE_DAYS[DAY_NAMES[number]] for number in sorted(days or window.days))
+    return (f"DTSTART;TZID={timezone}:{RRULE_ANCHOR:%Y%m%d}T{window.start:%H%M}00 "
+            f"RRULE:FREQ=WEEKLY;INTERVAL=1;BYDAY={byday}")
+
+
+def awx_window_schedules(site_schedule: MaintenanceSchedule) -> list[dict]:
+    """The AWX schedules of a site's windows: every opening runs exactly one job, so nothing overlaps.
+
+    The first opening of the week of the first window runs the weekly hardening workflow (hardening, then
+    firmware); every other opening runs the firmware job template alone.
+    """
+    schedules = []
+    for position, window in enumerate(site_schedule.windows):
+        days = sorted(window.days)
+        if position == 0:
+            schedules.append({"name": window.name, "kind": "hardening_weekly",
+                              "label": f"window {window.name} hardening_weekly",
+                              "rrule": awx_rrule(window, site_schedule.timezone, frozenset(days[:1]))})
+            days = days[1:]
+        if days:
+            schedules.append({"name": window.name, "kind": "firmware", "label": f"window {window.name} firmware",
+                              "rrule": awx_rrule(window, site_schedule.timezone, frozenset(days))})
+    return schedules
 
 
 def next_runs(policy: dict, now: dt.datetime, count: int) -> dict[str, list[dict]]:
