@@ -152,11 +152,7 @@ class RunningConfig:
         pad = " " * depth
         if key.startswith("banner "):
             return [pad + node.line]
-        line = node.line
-        if mode.startswith("acl") and line.split(" ", 2)[1:2] == ["deny"]:
-            sequence, _, rest = line.split(" ", 2)
-            line = f"{sequence} deny   {rest}"  # IOS aligns deny with permit in the running config [I]
-        lines = [pad + line]
+        lines = [pad + node.line]
         if node.children:
             child_mode = _child_mode(mode, key)
             for child_key, child in self._ordered(node.children, child_mode):

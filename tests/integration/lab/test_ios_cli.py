@@ -54,7 +54,7 @@ def test_configuration_round_trips_through_show_running_config(cli):
     running = cli.send_command("show running-config")
     assert "interface GigabitEthernet1/0/5\n description phone port\n switchport access vlan 30\n" \
            " switchport mode access\n switchport voice vlan 20" in running
-    assert "no ip http server" in running and " 20 deny   ip any any log" in running
+    assert "no ip http server" in running and " 20 deny ip any any log" in running
     vlans = {v["vlan_id"]: v for v in cli.send_command("show vlan brief", use_textfsm=True)}
     assert vlans["30"]["vlan_name"] == "data" and {"Gi1/0/5", "Gi1/0/6"} <= set(vlans["30"]["interfaces"])
     status = {p["port"]: p for p in cli.send_command("show interfaces status", use_textfsm=True)}

@@ -37,7 +37,7 @@ def test_running_config_renders_what_was_configured_and_round_trips():
     ])
     text = config.render("17.9.5")
     for expected in ["hostname sw-test", "no service pad", "vlan 20\n name voice", " switchport voice vlan 20",
-                     " 10 permit tcp 10.10.10.0 0.0.0.255 any eq 22", " 20 deny   ip any any log",
+                     " 10 permit tcp 10.10.10.0 0.0.0.255 any eq 22", " 20 deny ip any any log",
                      "line vty 0 4\n transport input ssh\n access-class MGMT in\n exec-timeout 10 0",
                      "banner motd ^CAuthorized access only^C", "archive\n log config\n  logging enable\n  hidekeys"]:
         assert expected in text
