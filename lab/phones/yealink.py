@@ -169,7 +169,7 @@ class YealinkPhone(HttpPhone):
     async def route(self, request: web.BaseRequest) -> web.StreamResponse:
         if request.path != "/servlet" or request.method != "GET":
             raise web.HTTPNotFound()
-        if self.fault("auth_failure") or not basic_auth_ok(request, self.credentials.username,
+        if self.fault("auth_failure") is not None or not basic_auth_ok(request, self.credentials.username,
                                                             self.credentials.password):
             raise web.HTTPUnauthorized(headers={"WWW-Authenticate": 'Basic realm="Yealink"'})
         if self.params.get("features.action_uri.enable") != "1" or not ip_allowed(

@@ -94,13 +94,7 @@ def test_http_5xx_fails_cleanly_on_the_old_image(phone_lab, platform):
     assert phone_lab.version("p1") == old(platform)
 
 
-LAB_YEALINK_AUTH_BUG = pytest.mark.xfail(
-    strict=True, reason="lab/phones/yealink.py tests `if self.fault('auth_failure')`, and a fault set without "
-                        "parameters is {} (falsy): the simulator keeps accepting the password (reported to H2)")
-
-
-@pytest.mark.parametrize("platform", [p if p != "yealink" else pytest.param(p, marks=LAB_YEALINK_AUTH_BUG)
-                                      for p in VENDORS])
+@pytest.mark.parametrize("platform", VENDORS)
 def test_auth_failure_is_reported_and_nothing_changes(phone_lab, platform):
     phone_lab.add(platform, "p1")
     phone_lab.set_fault("p1", "auth_failure")
