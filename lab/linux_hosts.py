@@ -8,10 +8,15 @@ returns the inventory variables of each host. `stop(run_dir)` removes the contai
 Addressing: rootful podman routes its bridge networks on the host, so the controller reaches each container at its
 own address on the lab network (port 22, as on a real site) - no port publishing, and every host keeps its own IP,
 which the host firewall rules need (a published 127.0.0.1 port would make every connection come from the gateway).
+
+Several labs may run at once (tests, demo, CI): containers (``aiphone-lab-<run id>-<host>``) and the network
+(``aiphone-lab-<run id>``, subnet from podman's pool) are named after a hash of the run directory, so one run never
+reuses or removes another's.
 """
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import os
@@ -27,9 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_IMAGE = "localhost/debian-bookworm-ansible:latest"
-NETWORK = "aiphone-lab-hosts"
-SUBNET = "10.89.60.0/24"  # outside every zone subnet of the lab policy
-CONTAINER_PREFIX = "aiphone-lab-"
+PREFIX = "aiphone-lab-"
 AUTOMATION_ACCOUNT = "aiphone-automation"
 STATE_DIR = "linux_hosts"
 BOOT_TIMEOUT = 60.0
@@ -52,6 +55,11 @@ class RunningHost:
     name: str
     container: str
     address: str
+    network: str = ""
+
+
+def _run_id(run_path: Path) -> str:
+    return hashlib.sha256(str(run_path).encode()).hexdigest()[:8]
 
 
 # -------------------------------------------------------------------------------------------------------------------
@@ -81,9 +89,10 @@ def _ensure_image(image: str) -> None:
         raise LabHostError(f"image {image} is missing and could not be built (lab/containers/build-base-image.sh)")
 
 
-def _ensure_network() -> None:
-    if _podman("network", "exists", NETWORK, check=False).returncode != 0:
-        _podman("network", "create", "--subnet", SUBNET, "--label", "aiphone.lab=hosts", NETWORK)
+def _ensure_network(network: str, run_path: Path) -> None:
+    # podman picks the subnet from its pool (10.89.x.0/24), away from the lab policy's zone subnets
+    if _podman("network", "exists", network, check=False).returncode != 0:
+        _podman("network", "create", "--label", f"aiphone.lab.run_dir={run_path}", network)
 
 
 def _container_state(container: str) -> str | None:
@@ -91,20 +100,20 @@ def _container_state(container: str) -> str | None:
     return result.stdout.strip() if result.returncode == 0 else None
 
 
-def _container_address(container: str) -> str:
-    fmt = '{{(index .NetworkSettings.Networks "' + NETWORK + '").IPAddress}}'
+def _container_address(container: str, network: str) -> str:
+    fmt = '{{(index .NetworkSettings.Networks "' + network + '").IPAddress}}'
     address = _podman("container", "inspect", "--format", fmt, container).stdout.strip()
     ipaddress.IPv4Address(address)  # raises on an unexpected answer
     return address
 
 
-def _run_container(spec: HostSpec, container: str, run_dir: Path) -> None:
+def _run_container(spec: HostSpec, container: str, network: str, run_dir: Path) -> None:
     state = _container_state(container)
     if state == "running":
         return
     if state is not None:
         _podman("rm", "-f", container)
-    _podman("run", "-d", "--name", container, "--hostname", spec.name, "--network", NETWORK,
+    _podman("run", "-d", "--name", container, "--hostname", spec.name, "--network", network,
             "--systemd=always", "--cap-add", "NET_ADMIN", "--label", f"aiphone.lab.run_dir={run_dir}",
             spec.image)
 
@@ -197,11 +206,11 @@ def start(run_dir: str | os.PathLike, hosts) -> dict[str, dict]:
     `hosts` is a list of names (``["pbx-01", "ai-gw-01"]``) or of dicts ``{"name": ..., "image": ...}``.
     Example of one returned entry::
 
-        {"ansible_host": "10.89.60.2", "ansible_port": 22, "ansible_user": "aiphone-automation",
+        {"ansible_host": "10.89.1.2", "ansible_port": 22, "ansible_user": "aiphone-automation",
          "ansible_ssh_private_key_file": "<run_dir>/linux_hosts/id_ed25519",
          "ansible_ssh_common_args": "-o UserKnownHostsFile=<run_dir>/linux_hosts/known_hosts -o IdentitiesOnly=yes",
          "ansible_become": True, "ansible_python_interpreter": "/usr/bin/python3",
-         "aiphone_lab_container": "aiphone-lab-pbx-01"}
+         "aiphone_lab_container": "aiphone-lab-<run id>-pbx-01"}
     """
     run_path = Path(run_dir).resolve()
     state_dir = run_path / STATE_DIR
@@ -210,12 +219,13 @@ def start(run_dir: str | os.PathLike, hosts) -> dict[str, dict]:
     key_file, public_key = _ensure_key_pair(state_dir)
     for image in {spec.image for spec in specs}:
         _ensure_image(image)
-    _ensure_network()
+    network = PREFIX + _run_id(run_path)
+    _ensure_network(network, run_path)
     running = []
     for spec in specs:
-        container = CONTAINER_PREFIX + spec.name
-        _run_container(spec, container, run_path)
-        running.append(RunningHost(spec.name, container, _container_address(container)))
+        container = f"{network}-{spec.name}"
+        _run_container(spec, container, network, run_path)
+        running.append(RunningHost(spec.name, container, _container_address(container, network), network))
     _save_state(state_dir, running)  # saved early so that stop() cleans up even if a host fails below
     known_hosts = state_dir / "known_hosts"
     lines = []
@@ -227,7 +237,7 @@ def start(run_dir: str | os.PathLike, hosts) -> dict[str, dict]:
 
 
 def stop(run_dir: str | os.PathLike) -> list[str]:
-    """Remove the lab Linux hosts started for `run_dir` and, when no other run uses it, the lab network."""
+    """Remove the lab Linux hosts started for `run_dir` and their network."""
     run_path = Path(run_dir).resolve()
     state_dir = run_path / STATE_DIR
     containers = {host.container for host in _load_state(state_dir)}
@@ -236,9 +246,8 @@ def stop(run_dir: str | os.PathLike) -> list[str]:
     containers.update(name for name in labelled.stdout.split() if name)
     for container in sorted(containers):
         _podman("rm", "-f", "-t", "3", container, check=False)
-    users = _podman("ps", "-a", "--filter", f"network={NETWORK}", "--format", "{{.Names}}", check=False)
-    if not users.stdout.strip():
-        _podman("network", "rm", NETWORK, check=False)
+    # -f also detaches what a test connected to it (and removes nothing of another run: the name is this run's)
+    _podman("network", "rm", "-f", PREFIX + _run_id(run_path), check=False)
     if state_dir.exists():
         shutil.rmtree(state_dir)
     return sorted(containers)
