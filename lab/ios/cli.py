@@ -94,11 +94,15 @@ class IOSCli:
         if self.config is not None:
             await self._config_line(line)
             return
+        await self._exec(line, len(self.prompt()))
+
+    async def _exec(self, line: str, caret_offset: int) -> None:
+        """Run one exec command (with its `| include …` filter) and page its output."""
         text = " ".join(line.split())
         if not text:
             return
         command_text, _, pipe = text.partition(" | ")
-        output = await self.dispatch(command_text, len(self.prompt()))
+        output = await self.dispatch(command_text, caret_offset)
         if output and pipe:
             output = _apply_pipe(output, pipe)
         if output:
@@ -147,9 +151,7 @@ class IOSCli:
         assert self.config is not None
         stripped = line.strip()
         if stripped.startswith("do ") and not self.config.in_banner:
-            output = await self.dispatch(stripped[3:], len(self.prompt()) + 3)
-            if output:
-                await self.term.page(output)
+            await self._exec(stripped[3:], len(self.prompt()) + 3)
             return
         try:
             output = self.config.apply(line)
