@@ -88,7 +88,7 @@ class IOSCli:
     async def run_once(self, line: str) -> None:
         self.privilege = max(self.privilege, 1)
         with contextlib.suppress(Logout):
-            await self.execute(line)
+            await self._exec(line, 0)  # no prompt precedes an exec request's command
 
     async def execute(self, line: str) -> None:
         if self.config is not None:
