@@ -9,15 +9,15 @@ from netmiko import ConnectHandler
 
 @pytest.fixture(scope="module")
 def switch_cli(fresh_lab):
-    """Open a plain netmiko session to a lab switch (strict host keys), for looking at what the device holds."""
-    sessions = []
+    """A plain netmiko session per lab switch/WLC (strict host keys, kept for the module), to look at the device."""
+    sessions: dict = {}
 
     def connect(name: str):
-        session = ConnectHandler(**fresh_lab.netmiko(name))
-        session.enable()
-        sessions.append(session)
-        return session
+        if name not in sessions or not sessions[name].is_alive():
+            sessions[name] = ConnectHandler(**fresh_lab.netmiko(name))
+            sessions[name].enable()
+        return sessions[name]
 
     yield connect
-    for session in sessions:
+    for session in sessions.values():
         session.disconnect()

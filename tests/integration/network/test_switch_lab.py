@@ -12,6 +12,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptio
     CommandRejected,
     HostKeyMismatch,
 )
+from ansible_collections.aiphone.hardening.plugins.module_utils.maintenance_window import MaintenanceSchedule, utc_now
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import parse_running_config
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.verify import verify_switch
 from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import load_site_policy
@@ -40,8 +41,11 @@ def converged(fresh_lab, switch_cli):
     before = {name: switch_cli(name).send_command("show running-config") for name in SWITCHES}
     events = {name: config_events(switch_cli(name)) for name in SWITCHES}
     check = run_playbook(fresh_lab, "playbooks/network.yml", "--check", "--diff")
+    after_check = {name: switch_cli(name).send_command("show running-config") for name in SWITCHES}
+    events_after_check = {name: config_events(switch_cli(name)) for name in SWITCHES}
     converge = run_playbook(fresh_lab, "playbooks/network.yml")
-    return {"check": check, "converge": converge, "before": before, "events": events}
+    return {"check": check, "converge": converge, "before": before, "events": events, "after_check": after_check,
+            "events_after_check": events_after_check}
 
 
 def test_check_mode_plans_but_sends_nothing(converged, switch_cli):
@@ -50,9 +54,10 @@ def test_check_mode_plans_but_sends_nothing(converged, switch_cli):
     planned = task_results(check, "sw-core-01", "Converge to the site policy | ports")[0]
     assert planned["changed"] and "interface GigabitEthernet1/0/1" in planned["commands"]
     assert "diff" in planned and "switchport access vlan 50" in planned["diff"]["after"]
-    # the converge run comes after; the config events before it must equal the initial count + the converge's
-    # own events, so compare the running config the check left: identical to the pre-check one is proven by the
-    # converge having had the full plan to send
+    # device side: check mode sent nothing
+    assert converged["after_check"] == converged["before"]
+    assert converged["events_after_check"] == converged["events"]
+    # and the real run sent exactly the plan
     converge_plan = task_results(converged["converge"], "sw-core-01", "Converge to the site policy | ports")[0]
     assert converge_plan["commands"] == planned["commands"]
 
@@ -87,7 +92,8 @@ def test_running_config_shows_the_intent(converged, switch_cli):
     unused = access.send_command("show running-config interface GigabitEthernet1/0/7")
     assert "shutdown" in unused and "switchport access vlan 999" in unused
     core = switch_cli("sw-core-01").send_command("show running-config")
-    assert "ip access-group ACL-VOICE-IN in" in core and "deny ip any any log" in core
+    assert "interface Vlan20\n description zone voice\n ip access-group ACL-VOICE-IN in" in core, core
+    assert "ip access-list extended ACL-VOICE-IN" in core and " deny ip any any log" in core, core
     assert "no ip http server" in core and "snmp-server community" not in core
     assert "access-class ACL-VTY-MGMT in" in core and "transport input ssh\n" in core
 
@@ -107,6 +113,23 @@ def test_verifier_clean_after_converge_and_finds_a_stray_permit(fresh_lab, conve
     repaired = run_playbook(fresh_lab, "playbooks/network.yml")
     assert repaired["returncode"] == 0, repaired["raw"][-3000:]
     assert "eq 23" not in core.send_command("show ip access-lists ACL-DATA-IN")
+
+
+def test_change_refused_outside_the_maintenance_window(fresh_lab, converged, switch_cli, policy):
+    if MaintenanceSchedule.from_policy(policy).refusal(utc_now()) is None:
+        pytest.skip("running inside one of the lab site's maintenance windows")
+    access = switch_cli("sw-access-01")
+    access.send_config_set(["interface GigabitEthernet1/0/9", "no shutdown"])
+    events = config_events(access)
+    report = run_playbook(fresh_lab, "playbooks/network.yml", "--limit", "sw-access-01",
+                          extra_vars={"switch_hardening_force": False})
+    assert report["returncode"] != 0 and "outside every maintenance window" in report["raw"]
+    assert config_events(access) == events
+    forced = run_playbook(fresh_lab, "playbooks/network.yml", "--limit", "sw-access-01")
+    assert forced["returncode"] == 0
+    result = task_results(forced, "sw-access-01", "Converge to the site policy | ports")[0]
+    assert result["forced"]["reason"] == "integration test"
+    assert "shutdown" in access.send_command("show running-config interface GigabitEthernet1/0/9")
 
 
 @pytest.mark.parametrize("hostile", [
