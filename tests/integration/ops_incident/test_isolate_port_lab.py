@@ -92,3 +92,23 @@ def test_changes_are_in_the_audit_trail(fresh_lab, audit_dir):
     assert ("isolate_device", "absent", "phone-101", "sw-access-01") in summary
     assert all(r["reason"] == "INC-1 integration test" for r in records)
     assert audit_trail.verify(site).ok
+
+
+def test_rollback_restores_the_config_from_before_the_last_change(fresh_lab, audit_dir):
+    isolate(fresh_lab, audit_dir, incident_target="phone-103")
+    assert "shutdown" in port_config(fresh_lab, "sw-access-01", "GigabitEthernet1/0/3")
+    rollback = {"incident_rollback_hosts": "sw-access-01"}
+    check = run_playbook(fresh_lab, "playbooks/incident_rollback.yml", "--check",
+                         extra_vars={"aiphone_audit_dir": str(audit_dir), "incident_reason": "INC-4", **rollback})
+    [planned] = task_results(check, "sw-access-01", "Restore the configuration")
+    assert planned["backup_file"].startswith("flash:aiphone-backup-")
+    assert "shutdown" in port_config(fresh_lab, "sw-access-01", "GigabitEthernet1/0/3")   # check mode: untouched
+    report = run_playbook(fresh_lab, "playbooks/incident_rollback.yml",
+                          extra_vars={"aiphone_audit_dir": str(audit_dir), "incident_reason": "INC-4", **rollback})
+    [result] = task_results(report, "sw-access-01", "Restore the configuration")
+    assert result["changed"] and result["backup_file"] == planned["backup_file"], result.get("msg")
+    assert "shutdown" not in port_config(fresh_lab, "sw-access-01", "GigabitEthernet1/0/3")
+    report = run_playbook(fresh_lab, "playbooks/incident_rollback.yml",
+                          extra_vars={"aiphone_audit_dir": str(audit_dir), "incident_reason": "INC-4", **rollback})
+    [again] = task_results(report, "sw-access-01", "Restore the configuration")
+    assert not again["changed"]
