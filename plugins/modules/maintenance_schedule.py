@@ -292,6 +292,10 @@ def main():
         module.fail_json(msg=f"the site policy is refused, nothing scheduled:\n{error}")
     except (WindowError, schedule.ScheduleError) as error:
         module.fail_json(msg=f"nothing scheduled: {error}")
+    if backend == "cron" and params["state"] == "present" and not any(
+            module.get_bin_path(name) for name in ("cron", "crond", "busybox")):
+        module.warn("no systemd and no cron daemon found on the control node: the schedule is written but nothing "
+                    "will run it until cron is installed (apt-get install cron)")
     directory = params["unit_dir"] if backend == "systemd" else params["cron_dir"]
     current = owned_files(directory, site)
     systemctl = Systemctl(module) if backend == "systemd" and params["manage_systemd"] else None
