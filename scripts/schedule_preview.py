@@ -45,7 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--now", help="ISO 8601 time with offset to start from (default: the clock)")
     parser.add_argument("--calendar", action="store_true", help="print the timers' OnCalendar= lines too")
     args = parser.parse_args(argv)
-    now = dt.datetime.fromisoformat(args.now) if args.now else dt.datetime.now(dt.UTC)
+    try:
+        now = dt.datetime.fromisoformat(args.now) if args.now else dt.datetime.now(dt.UTC)
+    except ValueError:
+        parser.error(f"--now {args.now!r} is not an ISO 8601 time such as 2027-03-27T12:00+00:00")
     if now.tzinfo is None or args.count < 1:
         parser.error("--now needs a UTC offset and -n must be at least 1")
     status = 0
