@@ -99,7 +99,8 @@ def cmd_up(args: argparse.Namespace) -> int:
                       file=sys.stderr)
                 cmd_down(args)
                 return 1
-    topo.write_inventory(run_dir, policy_path, control.inventory(), linux_vars)
+    topo.write_firmware_store(run_dir, policy)
+    topo.write_inventory(run_dir, policy_path, control.inventory(), linux_vars, control.site())
     return _print_inventory(run_dir)
 
 

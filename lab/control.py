@@ -57,6 +57,9 @@ class LabControl:
     def inventory(self) -> dict[str, dict]:
         return self.request("inventory")
 
+    def site(self) -> dict[str, Any]:
+        return self.request("site")
+
     def set_fault(self, device: str, fault: str, **params: Any) -> dict:
         return self.request("set_fault", device=device, fault=fault, params=params)
 

@@ -107,6 +107,13 @@ class LabServer:
         (self.run_dir / "known_hosts").write_text("\n".join(lines) + ("\n" if lines else ""))
 
     # -- control ----------------------------------------------------------------------------------------------
+    def site_vars(self) -> dict[str, Any]:
+        """Site-wide inventory variables of this lab: where phones fetch firmware and config from."""
+        if self.provisioning is None:
+            return {}
+        return {"aiphone_provisioning_url": self.provisioning.url,
+                "aiphone_provisioning_dir": str(self.run_dir / "provisioning")}
+
     def device(self, name: str) -> SimDevice:
         if name not in self.devices:
             hint = f" ({self.skipped[name]})" if name in self.skipped else ""
@@ -144,6 +151,8 @@ class LabServer:
             return {name: device.status() for name, device in self.devices.items()}
         if op == "inventory":
             return {name: device.inventory_vars() for name, device in self.devices.items()}
+        if op == "site":
+            return self.site_vars()
         if op == "set_fault":
             self.device(request["device"]).set_fault(request["fault"], **(request.get("params") or {}))
             return self.device(request["device"]).status()
@@ -153,4 +162,4 @@ class LabServer:
         if op == "stop":
             asyncio.get_running_loop().call_later(0.1, self._stopped.set)
             return "stopping"
-        raise LabError(f"unknown control operation {op!r}; use status, inventory, set_fault, clear_fault, stop")
+        raise LabError(f"unknown control operation {op!r}; use status, inventory, site, set_fault, clear_fault, stop")
