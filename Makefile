@@ -6,6 +6,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PYTHONPATH := $(CURDIR)/collections:$(CURDIR)
 export CONTAINERS_CONF ?= $(CURDIR)/lab/containers/containers.conf
+# The LAB-ONLY vault password (it protects simulated devices only); a real site passes its own --vault-id.
+export ANSIBLE_VAULT_IDENTITY_LIST ?= lab@$(CURDIR)/inventories/lab/vault-password.txt
 SITE ?= inventories/lab
 SIZE ?= small
 RUN_DIR ?= $(CURDIR)/run

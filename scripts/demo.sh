@@ -17,7 +17,7 @@ step "1/4 validate the lab site policy"
 python -m scripts.validate_policy inventories/lab
 
 step "2/4 start the simulated site"
-python -m lab up --size small --run-dir "$RUN_DIR" > /dev/null
+python -m lab up --size small --run-dir "$RUN_DIR" ${LAB_UP_ARGS:-} > /dev/null
 trap 'step "stopping the lab"; python -m lab down --run-dir "$RUN_DIR"' EXIT
 python -m lab status --run-dir "$RUN_DIR"
 mkdir -p "$LOG_DIR"
