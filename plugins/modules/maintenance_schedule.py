@@ -296,15 +296,25 @@ def main():
             module.get_bin_path(name) for name in ("cron", "crond", "busybox")):
         module.warn("no systemd and no cron daemon found on the control node: the schedule is written but nothing "
                     "will run it until cron is installed (apt-get install cron)")
-    directory = params["unit_dir"] if backend == "systemd" else params["cron_dir"]
+    directory, other = ((params["unit_dir"], params["cron_dir"]) if backend == "systemd"
+                        else (params["cron_dir"], params["unit_dir"]))
     current = owned_files(directory, site)
     systemctl = Systemctl(module) if backend == "systemd" and params["manage_systemd"] else None
     result = apply(module, directory, current, wanted, systemctl)
+    # the site's files of the other backend go, or a switched site would run twice per window
+    diff = diff_of(directory, current, wanted, result)
+    leftover = owned_files(other, site)
+    if leftover:
+        other_systemctl = (Systemctl(module) if backend == "cron" and params["manage_systemd"]
+                           and module.get_bin_path("systemctl") else None)
+        cleared = apply(module, other, leftover, {}, other_systemctl)
+        diff += diff_of(other, leftover, {}, cleared)
+        result["removed"] += [os.path.join(other, name) for name in cleared["removed"]]
     changed = bool(result["written"] or result["removed"] or result["started"])
     module.exit_json(changed=changed, backend=backend, site=site, written=result["written"],
                      removed=result["removed"], started=result["started"], next_runs=preview,
                      timers=sorted(name for name in wanted if name.endswith(".timer")),
-                     diff=diff_of(directory, current, wanted, result))
+                     diff=diff)
 
 
 if __name__ == "__main__":

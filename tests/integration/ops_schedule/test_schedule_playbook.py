@@ -116,3 +116,11 @@ def test_a_hostile_value_is_refused_and_nothing_is_written(site, tmp_path):
     assert hostile["rc"] != 0
     assert "cannot go into a unit file" in hostile["result"]["msg"]
     assert files(tmp_path / "units") == {}
+
+
+def test_switching_backend_removes_the_other_backends_files(site, tmp_path):
+    assert play(site, tmp_path, "-e", "maintenance_schedule_backend=cron")["changed"] == 1
+    switched = play(site, tmp_path, "-e", "maintenance_schedule_backend=systemd")
+    assert switched["rc"] == 0 and switched["changed"] == 1, switched
+    assert switched["result"]["removed"] == [str(tmp_path / "cron" / "aiphone-maint-lab")]
+    assert files(tmp_path / "cron") == {} and set(files(tmp_path / "units")) == LAB_UNITS
