@@ -112,6 +112,10 @@ def _line_index(node: yaml.Node, path: tuple = (), index: dict | None = None) ->
     return index
 
 
+# libyaml's loader is ~10x faster on a 1,000-device policy; both are safe loaders.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: str) -> tuple[Any, dict[tuple, int]]:
     try:
         with open(path, encoding="utf-8") as handle:
@@ -119,8 +123,8 @@ def _read_yaml(path: str) -> tuple[Any, dict[tuple, int]]:
     except OSError as exc:
         raise PolicyError([PolicyIssue(path, "", MISSING, f"cannot read the policy file: {exc.strerror}")]) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_LOADER)
+        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader (libyaml's when available)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
