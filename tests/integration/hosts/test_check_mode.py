@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from .conftest import HOSTS, recap
+
+# the shared fixture converges two hosts twice: minutes on a busy machine (timeouts are not measurements)
+pytestmark = pytest.mark.timeout(2400)
 
 
 def test_check_mode_plans_without_changing_anything(hardened_hosts):
