@@ -94,6 +94,9 @@ def _connected_ports(policy: dict) -> dict[str, dict[str, str]]:
     return ports
 
 
+LOOPBACK_CONTROLLER = "127.0.0.1"
+
+
 def build_topology(policy: dict, base_port: int = DEFAULT_BASE_PORT, **options: Any) -> Topology:
     """Device specs for every simulated device of ``policy``; ``base_port`` 0 lets the OS pick free ports."""
     baselines = _baselines(policy)
@@ -109,6 +112,9 @@ def build_topology(policy: dict, base_port: int = DEFAULT_BASE_PORT, **options: 
         extra = dict(options)
         if device["name"] in connected:
             extra["connected_ports"] = connected[device["name"]]
+        if platform == "yealink":
+            # as a site admin provisions it: Action URI accepted from the management station (here, the controller)
+            extra.setdefault("action_uri_limit_ip", LOOPBACK_CONTROLLER)
         devices.append(DeviceSpec(device["name"], platform, model, version, port, extra))
     return Topology(policy, devices, linux)
 
