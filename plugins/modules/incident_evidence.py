@@ -9,7 +9,7 @@ module: incident_evidence
 short_description: Build an incident evidence bundle (audit trail slice + collected files) with checksums
 description:
   - Writes C(<output_dir>/<site>-evidence-<since>-<until>.tar.gz) holding C(audit/trail-slice.jsonl) (the records of
-    the site's audit trail between O(since) and O(until)), C(audit/trail-verify.json) (the hash-chain check of the
+    the site's audit trail between O(start) and O(end)), C(audit/trail-verify.json) (the hash-chain check of the
     whole trail), every file under O(collected) (configs, version reports, host logs gathered by the playbook),
     C(manifest.json) and C(SHA256SUMS); the archive's own digest goes to C(<archive>.sha256).
   - Runs on the controller. An existing bundle for the same range is never overwritten (changed=false).
@@ -19,8 +19,8 @@ author: aiphone-hardening contributors
 options:
   audit_dir: {description: Root directory of the audit trails., type: path, required: true}
   site: {description: Site name., type: str, required: true}
-  since: {description: Start of the range (ISO 8601 with timezone)., type: str, required: true}
-  until: {description: End of the range (ISO 8601 with timezone)., type: str, required: true}
+  start: {description: Start of the range (ISO 8601 with timezone)., type: str, required: true}
+  end: {description: End of the range (ISO 8601 with timezone)., type: str, required: true}
   collected: {description: Files or directories to include as they are., type: list, elements: path, default: []}
   output_dir: {description: Where the bundle is written (owner-only)., type: path, required: true}
 attributes:
@@ -35,8 +35,8 @@ EXAMPLES = r"""
   aiphone.hardening.incident_evidence:
     audit_dir: audit
     site: clinic
-    since: "2026-11-27T00:00:00Z"
-    until: "2026-11-27T06:00:00Z"
+    start: "2026-11-27T00:00:00Z"
+    end: "2026-11-27T06:00:00Z"
     collected: [backups, /tmp/evidence/hosts]
     output_dir: evidence
 """
@@ -62,8 +62,8 @@ def main() -> None:
         argument_spec=dict(
             audit_dir=dict(type="path", required=True),
             site=dict(type="str", required=True),
-            since=dict(type="str", required=True),
-            until=dict(type="str", required=True),
+            start=dict(type="str", required=True),
+            end=dict(type="str", required=True),
             collected=dict(type="list", elements="path", default=[]),
             output_dir=dict(type="path", required=True),
         ),
@@ -71,12 +71,12 @@ def main() -> None:
     )
     p = module.params
     try:
-        since, until = parse_time(p["since"], "since"), parse_time(p["until"], "until")
+        since, until = parse_time(p["start"], "start"), parse_time(p["end"], "end")
         site_directory = audit_trail.site_dir(p["audit_dir"], p["site"])
     except (ValueError, audit_trail.AuditTrailError) as exc:
         module.fail_json(msg=str(exc))
     if until <= since:
-        module.fail_json(msg="until must be after since")
+        module.fail_json(msg="end must be after start")
     missing = [path for path in p["collected"] if not os.path.exists(path)]
     if missing:
         module.fail_json(msg=f"collected paths do not exist: {', '.join(missing)}")
