@@ -126,15 +126,20 @@ def validate(module: AnsibleModule, spec: dict) -> None:
         try:
             lookup(entry["name"])
         except KeyError:
-            module.fail_json(msg=f"{path}: ACL names {entry['kind']} {entry['name']!r}, which does not exist here")
+            if not module.check_mode:   # in check mode an earlier task may only have planned to create it
+                module.fail_json(msg=f"{path}: ACL names {entry['kind']} {entry['name']!r}, which does not exist here")
+            module.warn(f"{path}: {entry['kind']} {entry['name']!r} does not exist yet (check mode)")
 
 
 def owner_ids(module: AnsibleModule, spec: dict) -> tuple[int, int]:
+    """uid/gid of the wanted owner; (-1, -1) in check mode when they do not exist yet (plan only)."""
     try:
         return pwd.getpwnam(spec["owner"]).pw_uid, grp.getgrnam(spec["group"]).gr_gid
-    except KeyError as exc:
+    except KeyError:
+        if module.check_mode:
+            return -1, -1
         module.fail_json(msg=f"{spec['path']}: owner {spec['owner']!r} or group {spec['group']!r} does not exist")
-        raise exc
+        raise
 
 
 def apply_one(module: AnsibleModule, spec: dict) -> dict:
@@ -151,6 +156,9 @@ def apply_one(module: AnsibleModule, spec: dict) -> dict:
             os.makedirs(path, mode=0o700)
         else:
             return result
+    if module.check_mode and uid == -1:
+        result.update(changed=True, before="(owner or group not created yet)", after="\n".join(want))
+        return result
     have = current_acl(module, path)
     status = os.lstat(path)
     owner_ok = (status.st_uid, status.st_gid) == (uid, gid)
