@@ -170,8 +170,11 @@ def run(module: AnsibleModule) -> dict:
     except VaultFileError as exc:
         audit(p, "rotated_vault_not_written", secrets, device_backup=rotated.device_backup)
         module.fail_json(msg=str(exc), device_backup=rotated.device_backup, changed=True)
-    audit(p, "rotated", secrets, device_backup=rotated.device_backup,
-          old_credential_refused=rotated.old_credential_refused)
+    try:
+        audit(p, "rotated", secrets, device_backup=rotated.device_backup,
+              old_credential_refused=rotated.old_credential_refused)
+    except audit_trail.AuditTrailError as exc:   # rotated and vaulted: say so, do not hide the missing record
+        rotated.notes.append(f"the rotation could not be recorded in the audit trail: {exc}")
     result.update(changed=True, device_backup=rotated.device_backup, vault_file=p["vault_file"],
                   old_credential_refused=rotated.old_credential_refused, notes=rotated.notes)
     return result

@@ -36,7 +36,7 @@ def vault_of(lab, name: str) -> Path:
 
 
 def rotate(lab, audit_dir: Path, hosts: str) -> dict:
-    return run_playbook(lab, "playbooks/rotate_credentials.yml", extra_vars={
+    return run_playbook(lab, "playbooks/rotate_credentials.yml", "--tags", "rotate_network", extra_vars={
         "aiphone_vault_password_file": str(VAULT_PASSWORD_FILE), "aiphone_audit_dir": str(audit_dir),
         "rotate_network_hosts": hosts})
 
