@@ -33,6 +33,7 @@ setup-python:
 lint: setup-python
 	$(VENV)/bin/yamllint -s .
 	$(VENV)/bin/ruff check .
+	$(PY) -m scripts.check_plaintext_secrets inventories
 	$(VENV)/bin/ansible-lint --profile production --offline
 
 validate: setup-python

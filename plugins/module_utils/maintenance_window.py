@@ -76,9 +76,12 @@ class Window:
     def from_policy(cls, entry: dict) -> Window:
         name = entry.get("name", "?")
         days = entry.get("days") or []
+        if [str(day).lower() for day in days] == ["daily"]:
+            days = list(DAY_NAMES)
         unknown = [day for day in days if str(day).lower()[:3] not in DAY_NAMES]
         if not days or unknown:
-            raise WindowError(f"window {name!r}: days {days!r} must be a non-empty list of {', '.join(DAY_NAMES)}")
+            raise WindowError(f"window {name!r}: days {days!r} must be a non-empty list of {', '.join(DAY_NAMES)} "
+                              f"(or just daily)")
         match = _START_RE.match(str(entry.get("start", "")))
         if not match:
             raise WindowError(f"window {name!r}: start {entry.get('start')!r} is not HH:MM (24 h)")

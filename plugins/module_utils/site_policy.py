@@ -450,8 +450,8 @@ def _check_maintenance(data: dict, report: _Collector) -> None:
                 "window name", report)
     for pos, window in windows:
         path = ("maintenance", "windows", pos)
-        if isinstance(window.get("timezone"), str):
-            _check_timezone(path + ("timezone",), window["timezone"], report)
+        if "daily" in (window.get("days") or []) and len(window["days"]) > 1:
+            report.add(path + ("days",), window["days"], "'daily' stands alone: it already means every day")
         start = window.get("start")
         if isinstance(start, str):
             try:

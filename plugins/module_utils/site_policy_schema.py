@@ -172,7 +172,6 @@ SCHEMA = {
                     "days": _list({"enum": list(WEEKDAYS)}, minItems=1, uniqueItems=True),
                     "start": _string(TIME_OF_DAY),
                     "duration": _string(DURATION),
-                    "timezone": {"type": "string"},
                 }, ("name", "days", "start", "duration"))),
                 "blackout_dates": _list(_string(DATE), uniqueItems=True),
             }),
