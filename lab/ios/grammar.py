@@ -71,11 +71,11 @@ def match_no(mode: str, text: str, rules: dict[str, list[Rule]] | None = None) -
     full = _parse_line(mode_rules, text)
     if full:
         return full
-    for rule in mode_rules:
-        key_re, _ = rule.compiled()
-        match = key_re.match(text)
-        if match:
-            return rule, rule.key_format(match) if rule.key_format else match.group(0)
+    # `no <key>` without its value: the most specific key wins ("no switchport voice vlan" is not "no switchport")
+    keyed = [(match, rule) for rule in mode_rules if (match := rule.compiled()[0].match(text))]
+    if keyed:
+        match, rule = max(keyed, key=lambda pair: pair[0].end())
+        return rule, rule.key_format(match) if rule.key_format else match.group(0)
     for rule in mode_rules:
         prefix = rule.literal_prefix()
         if prefix and (prefix == text or prefix.startswith(text + " ")):

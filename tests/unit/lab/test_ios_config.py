@@ -116,3 +116,12 @@ def test_secrets_verify_and_type7_round_trips():
     kind, stored = config.value("username bob").split()[-2:]
     assert kind == "9" and matches("9", stored, "Hunter2pass") and not matches("9", stored, "wrong")
     assert untype7(type7("s3cret")) == "s3cret"
+
+
+def test_no_form_without_value_removes_the_most_specific_line():
+    from lab.ios.grammar import match_no
+
+    _rule, key = match_no("interface", "switchport voice vlan")
+    assert key == "switchport voice vlan"
+    _rule, key = match_no("interface", "switchport")
+    assert key == "switchport"
