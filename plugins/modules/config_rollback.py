@@ -15,17 +15,12 @@ description:
   - An incident action - it is not held back by maintenance windows; the playbook records it in the audit trail.
 version_added: "1.0.0"
 author: aiphone-hardening contributors
+extends_documentation_fragment:
+  - aiphone.hardening.device_connection
 options:
   device: {description: Inventory / policy name of the device., type: str, required: true}
   platform: {description: Policy platform., type: str, choices: [cisco_ios, cisco_wlc9800], required: true}
   backup_file: {description: "Flash file to restore (e.g. flash:aiphone-backup-20261127T020000.cfg).", type: str}
-  host: {description: Address of the device's SSH server., type: str, required: true}
-  port: {description: SSH port., type: int}
-  username: {description: SSH user., type: str, required: true}
-  password: {description: SSH password., type: str, required: true}
-  enable_secret: {description: Enable secret when the user lands in user EXEC mode., type: str}
-  known_hosts_file: {description: The site's known_hosts (unknown host keys are refused)., type: path, required: true}
-  timeout: {description: Seconds to wait for the device., type: int, default: 30}
 attributes:
   check_mode:
     support: full
@@ -56,8 +51,8 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import DriverError, InvalidValue
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.ssh import HAS_SSH_LIBS, SSH_IMPORT_ERROR
+from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import CONNECTION_ARGS
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
-    CONNECTION_ARGS,
     fail_driver,
     make_driver,
 )

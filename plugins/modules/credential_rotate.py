@@ -22,6 +22,8 @@ description:
     and changes nothing. A rotation is never a no-op, so a real run always reports C(changed).
 version_added: "1.0.0"
 author: aiphone-hardening contributors
+extends_documentation_fragment:
+  - aiphone.hardening.device_connection
 options:
   device:
     description: Inventory / site-policy name of the device (for messages and the audit trail).
@@ -32,16 +34,8 @@ options:
     type: str
     choices: [cisco_ios, cisco_wlc9800]
     required: true
-  host: {description: Address of the device's SSH server., type: str, required: true}
-  port: {description: SSH port., type: int}
   username: {description: SSH user, whose secret is rotated., type: str, required: true}
   password: {description: The CURRENT secret of O(username)., type: str, required: true}
-  enable_secret: {description: Enable secret when the user lands in user EXEC mode., type: str}
-  known_hosts_file:
-    description: The site's known_hosts; unknown or changed host keys are refused, never added.
-    type: path
-    required: true
-  timeout: {description: Seconds to wait for the device., type: int, default: 30}
   new_password:
     description: Use this value instead of a generated one (8-63 printable characters, no injection characters).
     type: str
@@ -104,7 +98,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils import audit_tra
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import DriverError, InvalidValue
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.registry import get_driver
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.ssh import HAS_SSH_LIBS, SSH_IMPORT_ERROR
-from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import CONNECTION_ARGS
+from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import CONNECTION_ARGS
 from ansible_collections.aiphone.hardening.plugins.module_utils.ops.rotation import (
     ios_secret_line,
     plan_ios_login,

@@ -26,6 +26,8 @@ description:
     that canaries, batches and busy retries see the whole fleet.
 version_added: "0.1.0"
 author: aiphone-hardening contributors
+extends_documentation_fragment:
+  - aiphone.hardening.maintenance_force
 options:
   policy:
     description: Site policy file (baselines, maintenance windows, timezone, site name).
@@ -87,13 +89,6 @@ options:
     description: Per-request / SSH timeout in seconds.
     type: int
     default: 30
-  force:
-    description: Allow disruptive steps outside the maintenance window. Needs I(force_reason); recorded.
-    type: bool
-    default: false
-  force_reason:
-    description: Why the window is overridden (change ticket, incident).
-    type: str
   audit_dir:
     description: Root of the audit trails (records go to C(<audit_dir>/<site>/)).
     type: path
@@ -182,6 +177,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.rollout
     registry_factory,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.maintenance_window import MaintenanceSchedule
+from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import FORCE_ARGS, FORCE_REQUIRED_IF
 
 DEVICE_OPTIONS = {
     "name": {"type": "str", "required": True},
@@ -239,14 +235,13 @@ def main() -> None:
             "parallel": {"type": "int", "default": 64},
             "busy_retry_seconds": {"type": "float", "default": 60.0},
             "timeout": {"type": "int", "default": 30},
-            "force": {"type": "bool", "default": False},
-            "force_reason": {"type": "str"},
+            **FORCE_ARGS,
             "audit_dir": {"type": "path", "default": "audit"},
             "backup_dir": {"type": "path"},
             "operator": {"type": "str"},
             "fail_on_device_failure": {"type": "bool", "default": True},
         },
-        required_if=[("force", True, ("force_reason",))],
+        required_if=FORCE_REQUIRED_IF,
         supports_check_mode=True,
     )
     params = module.params

@@ -19,8 +19,10 @@ description:
   - Idempotent; check mode returns the exact lines that would be sent.
 version_added: "1.0.0"
 author: aiphone-hardening contributors
+extends_documentation_fragment:
+  - aiphone.hardening.site_policy_device
+  - aiphone.hardening.device_connection
 options:
-  policy_file: {description: Path of the site policy., type: path, required: true}
   device:
     description: Name of the switch this task connects to (its inventory / policy name).
     type: str
@@ -31,13 +33,6 @@ options:
   state: {description: C(present) isolates, C(absent) undoes., type: str, choices: [present, absent], default: present}
   quarantine_vlan: {description: VLAN of O(method=quarantine) (default the policy's blackhole VLAN)., type: int}
   allow_uplink: {description: Allow isolating a port the policy names as an uplink., type: bool, default: false}
-  host: {description: Address of the switch's SSH server., type: str, required: true}
-  port: {description: SSH port., type: int}
-  username: {description: SSH user., type: str, required: true}
-  password: {description: SSH password., type: str, required: true}
-  enable_secret: {description: Enable secret when the user lands in user EXEC mode., type: str}
-  known_hosts_file: {description: The site's known_hosts (unknown host keys are refused)., type: path, required: true}
-  timeout: {description: Seconds to wait for the switch., type: int, default: 30}
 attributes:
   check_mode:
     support: full
@@ -82,10 +77,10 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import DriverError, InvalidValue
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.ssh import HAS_SSH_LIBS, SSH_IMPORT_ERROR
+from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import CONNECTION_ARGS, POLICY_ARGS
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import parse_running_config
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
-    CONNECTION_ARGS,
     fail_driver,
     load_policy,
     make_driver,
@@ -145,9 +140,7 @@ def run(module: AnsibleModule) -> dict:
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
-            **CONNECTION_ARGS,
-            policy_file=dict(type="path", required=True),
-            device=dict(type="str", required=True),
+            **POLICY_ARGS, **CONNECTION_ARGS,
             target=dict(type="str"),
             interface=dict(type="str"),
             method=dict(type="str", choices=["shutdown", "quarantine"], default="shutdown"),

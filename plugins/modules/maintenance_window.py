@@ -17,6 +17,8 @@ description:
   - Touches no device. Runs on the controller.
 version_added: "0.1.0"
 author: aiphone-hardening contributors
+extends_documentation_fragment:
+  - aiphone.hardening.maintenance_force
 options:
   policy:
     description: Path of the site policy file (C(inventories/<site>/site_policy.yml)).
@@ -30,13 +32,6 @@ options:
     description: Fail unless the step may start now (inside a window, fits before it closes, no blackout).
     type: bool
     default: false
-  force:
-    description: Allow the step outside a window. Needs I(force_reason); recorded in the audit trail.
-    type: bool
-    default: false
-  force_reason:
-    description: Why the window is overridden (change ticket, incident); required with I(force).
-    type: str
   now:
     description:
       - ISO 8601 time with offset to evaluate instead of the current time (planning, tests).
@@ -123,6 +118,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.maintenance_wind
     WindowError,
     utc_now,
 )
+from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import FORCE_ARGS, FORCE_REQUIRED_IF
 
 
 def parse_now(text: str | None) -> dt.datetime:
@@ -140,13 +136,12 @@ def main() -> None:
             "policy": {"type": "path", "required": True},
             "step_seconds": {"type": "int", "default": 0},
             "require": {"type": "bool", "default": False},
-            "force": {"type": "bool", "default": False},
-            "force_reason": {"type": "str"},
+            **FORCE_ARGS,
             "now": {"type": "str"},
             "audit_dir": {"type": "path", "default": "audit"},
             "operator": {"type": "str"},
         },
-        required_if=[("force", True, ("force_reason",))],
+        required_if=FORCE_REQUIRED_IF,
         supports_check_mode=True,
     )
     params = module.params

@@ -14,16 +14,10 @@ description:
   - Read-only; never changes the device (changed is always false). Check mode runs the same checks.
 version_added: "1.0.0"
 author: aiphone-hardening contributors
+extends_documentation_fragment:
+  - aiphone.hardening.site_policy_device
+  - aiphone.hardening.device_connection
 options:
-  policy_file: {description: Path of the site policy., type: path, required: true}
-  device: {description: Name of the switch in the policy's C(devices) list., type: str, required: true}
-  host: {description: Address of the switch's SSH server., type: str, required: true}
-  port: {description: SSH port., type: int}
-  username: {description: SSH user., type: str, required: true}
-  password: {description: SSH password., type: str, required: true}
-  enable_secret: {description: Enable secret., type: str}
-  known_hosts_file: {description: The site's known_hosts (unknown keys refused)., type: path, required: true}
-  timeout: {description: Seconds to wait for the device., type: int, default: 30}
   fail_on_violation: {description: Fail the task when a violation is found., type: bool, default: false}
 """
 
@@ -58,12 +52,11 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.ssh impo
     HAS_SSH_LIBS,
     SSH_IMPORT_ERROR,
 )
+from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import CONNECTION_ARGS, POLICY_ARGS
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import (
     parse_running_config,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
-    CONNECTION_ARGS,
-    POLICY_ARGS,
     fail_driver,
     load_policy,
     make_driver,

@@ -21,19 +21,11 @@ description:
   - Runs on the controller (a local connection); the device connection comes from the options below.
 version_added: "1.0.0"
 author: aiphone-hardening contributors
+extends_documentation_fragment:
+  - aiphone.hardening.site_policy_device
+  - aiphone.hardening.device_connection
+  - aiphone.hardening.maintenance_force
 options:
-  policy_file: {description: Path of the site policy (site_policy.yml)., type: path, required: true}
-  device: {description: Name of the switch in the policy's C(devices) list., type: str, required: true}
-  host: {description: Address of the switch's SSH server., type: str, required: true}
-  port: {description: SSH port., type: int}
-  username: {description: SSH user., type: str, required: true}
-  password: {description: SSH password., type: str, required: true}
-  enable_secret: {description: Enable secret when the user lands in user EXEC mode., type: str}
-  known_hosts_file:
-    description: The site's known_hosts; unknown or changed host keys are refused, never added.
-    type: path
-    required: true
-  timeout: {description: Seconds to wait for the device., type: int, default: 30}
   backup_dir: {description: Directory for the timestamped pre-change backups., type: path, required: true}
   management_sources:
     description:
@@ -65,8 +57,6 @@ options:
     choices: [management, vlans, ports, acls]
     default: [management, vlans, ports, acls]
   exec_timeout: {description: VTY/console idle timeout as C(<minutes> <seconds>)., type: str, default: "10 0"}
-  force: {description: Allow a change outside the maintenance windows., type: bool, default: false}
-  force_reason: {description: Why the change cannot wait (required with O(force); recorded in the result)., type: str}
 """
 
 EXAMPLES = r"""
@@ -125,6 +115,12 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.ssh impo
     HAS_SSH_LIBS,
     SSH_IMPORT_ERROR,
 )
+from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import (
+    CONNECTION_ARGS,
+    FORCE_ARGS,
+    FORCE_REQUIRED_IF,
+    POLICY_ARGS,
+)
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.acl import management_acl
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.ios_render import (
     AREAS,
@@ -140,8 +136,6 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfi
     unified_diff,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
-    CONNECTION_ARGS,
-    POLICY_ARGS,
     fail_driver,
     load_policy,
     make_driver,
@@ -236,10 +230,9 @@ def main() -> None:
             layer3=dict(type="bool"),
             exec_timeout=dict(type="str", default="10 0"),
             areas=dict(type="list", elements="str", choices=list(AREAS), default=list(AREAS)),
-            force=dict(type="bool", default=False),
-            force_reason=dict(type="str"),
+            **FORCE_ARGS,
         ),
-        required_if=[("force", True, ("force_reason",))],
+        required_if=FORCE_REQUIRED_IF,
         supports_check_mode=True,
     )
     if not HAS_SSH_LIBS:

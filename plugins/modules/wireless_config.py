@@ -19,16 +19,12 @@ description:
     never returned - commands and diffs show them masked.
 version_added: "1.0.0"
 author: aiphone-hardening contributors
+extends_documentation_fragment:
+  - aiphone.hardening.site_policy_device
+  - aiphone.hardening.device_connection
+  - aiphone.hardening.maintenance_force
 options:
-  policy_file: {description: Path of the site policy., type: path, required: true}
   device: {description: Name of the AP / WLC in the policy's C(devices) list., type: str, required: true}
-  host: {description: Address of the device's SSH server., type: str, required: true}
-  port: {description: SSH port., type: int}
-  username: {description: SSH user., type: str, required: true}
-  password: {description: SSH password., type: str, required: true}
-  enable_secret: {description: Enable secret (C9800)., type: str}
-  known_hosts_file: {description: The site's known_hosts (unknown keys refused)., type: path, required: true}
-  timeout: {description: Seconds to wait for the device., type: int, default: 30}
   backup_dir: {description: Directory for the timestamped pre-change backups., type: path, required: true}
   secrets:
     description: Vault variable name -> value, for every C(psk_var) / C(secret_var) the policy names.
@@ -40,8 +36,6 @@ options:
       otherwise only set when a WLAN is created). The credentials playbook sets this when rotating.
     type: bool
     default: false
-  force: {description: Allow a change outside the maintenance windows., type: bool, default: false}
-  force_reason: {description: Why the change cannot wait (required with O(force))., type: str}
 """
 
 EXAMPLES = r"""
@@ -85,14 +79,18 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.ssh impo
     HAS_SSH_LIBS,
     SSH_IMPORT_ERROR,
 )
+from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import (
+    CONNECTION_ARGS,
+    FORCE_ARGS,
+    FORCE_REQUIRED_IF,
+    POLICY_ARGS,
+)
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import (
     commands_of,
     diff_config,
     parse_running_config,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
-    CONNECTION_ARGS,
-    POLICY_ARGS,
     fail_driver,
     load_policy,
     make_driver,
@@ -183,10 +181,9 @@ def main() -> None:
             secrets=dict(type="dict", required=True, no_log=True),
             enable_radios=dict(type="bool", default=True),
             rotate_keys=dict(type="bool", default=False),
-            force=dict(type="bool", default=False),
-            force_reason=dict(type="str"),
+            **FORCE_ARGS,
         ),
-        required_if=[("force", True, ("force_reason",))],
+        required_if=FORCE_REQUIRED_IF,
         supports_check_mode=True,
     )
     if not HAS_SSH_LIBS:

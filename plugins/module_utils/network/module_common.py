@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""What every network module shares: connection options, policy loading and driver errors as Ansible failures."""
+"""What every network module shares: policy loading, the driver and its errors as Ansible failures, backups."""
 
 from __future__ import annotations
 
@@ -13,20 +13,6 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.maintenance_wind
     utc_now,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import PolicyError, load_site_policy
-
-CONNECTION_ARGS = dict(
-    host=dict(type="str", required=True),
-    port=dict(type="int"),
-    username=dict(type="str", required=True),
-    password=dict(type="str", required=True, no_log=True),
-    enable_secret=dict(type="str", no_log=True),
-    known_hosts_file=dict(type="path", required=True),
-    timeout=dict(type="int", default=30),
-)
-POLICY_ARGS = dict(
-    policy_file=dict(type="path", required=True),
-    device=dict(type="str", required=True),
-)
 
 
 def load_policy(module) -> dict:

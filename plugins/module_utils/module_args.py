@@ -1,0 +1,28 @@
+# -*- coding: utf-8 -*-
+"""Argument specs shared by the modules; each matches a doc fragment of plugins/doc_fragments."""
+
+from __future__ import annotations
+
+# aiphone.hardening.device_connection
+CONNECTION_ARGS = dict(
+    host=dict(type="str", required=True),
+    port=dict(type="int"),
+    username=dict(type="str", required=True),
+    password=dict(type="str", required=True, no_log=True),
+    enable_secret=dict(type="str", no_log=True),
+    known_hosts_file=dict(type="path", required=True),
+    timeout=dict(type="int", default=30),
+)
+
+# aiphone.hardening.site_policy_device
+POLICY_ARGS = dict(
+    policy_file=dict(type="path", required=True),
+    device=dict(type="str", required=True),
+)
+
+# aiphone.hardening.maintenance_force
+FORCE_ARGS = dict(
+    force=dict(type="bool", default=False),
+    force_reason=dict(type="str"),
+)
+FORCE_REQUIRED_IF = [("force", True, ("force_reason",))]
