@@ -47,14 +47,12 @@ backup_file:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import DriverError, InvalidValue
-from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.ssh import HAS_SSH_LIBS, SSH_IMPORT_ERROR
 from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import CONNECTION_ARGS
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
-    fail_driver,
-    make_driver,
+    device_session,
+    require_ssh_libs,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.ops.config_rollback import BACKUP_NAME, roll_back
 
@@ -69,17 +67,12 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    if not HAS_SSH_LIBS:
-        module.fail_json(msg=missing_required_lib("netmiko and paramiko"), exception=str(SSH_IMPORT_ERROR))
+    require_ssh_libs(module)
     backup = module.params["backup_file"]
     if backup and not BACKUP_NAME.fullmatch(backup.split(":", 1)[-1]):
         module.fail_json(msg="backup_file must name a toolkit backup like flash:aiphone-backup-20261127T020000.cfg")
-    driver = make_driver(module, module.params["platform"])
-    try:
-        with driver:
-            result = roll_back(driver, backup, module.check_mode)
-    except (DriverError, InvalidValue) as exc:
-        fail_driver(module, exc)
+    with device_session(module, module.params["platform"]) as driver:
+        result = roll_back(driver, backup, module.check_mode)
     module.exit_json(**result)
 
 

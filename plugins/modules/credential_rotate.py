@@ -92,13 +92,16 @@ notes:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import DriverError, InvalidValue
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.registry import get_driver
-from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.ssh import HAS_SSH_LIBS, SSH_IMPORT_ERROR
 from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import CONNECTION_ARGS
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
+    driver_arguments,
+    require_ssh_libs,
+)
 from ansible_collections.aiphone.hardening.plugins.module_utils.ops.rotation import (
     ios_secret_line,
     plan_ios_login,
@@ -118,10 +121,7 @@ def driver_factory(params: dict):
     cls = get_driver(params["platform"])
 
     def make(password: str | None):
-        return cls(host=params["host"], port=params["port"], username=params["username"],
-                   password=params["password"] if password is None else password, timeout=params["timeout"],
-                   known_hosts_file=params["known_hosts_file"], name=params["device"],
-                   enable_secret=params["enable_secret"])
+        return cls(**driver_arguments(params, password))
     return make
 
 
@@ -190,8 +190,7 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    if not HAS_SSH_LIBS:
-        module.fail_json(msg=missing_required_lib("netmiko and paramiko"), exception=str(SSH_IMPORT_ERROR))
+    require_ssh_libs(module)
     module.exit_json(**run(module))
 
 

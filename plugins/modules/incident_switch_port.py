@@ -73,18 +73,17 @@ device_backup:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import DriverError, InvalidValue
-from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.ssh import HAS_SSH_LIBS, SSH_IMPORT_ERROR
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import InvalidValue
 from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import CONNECTION_ARGS, POLICY_ARGS
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import parse_running_config
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
-    fail_driver,
+    device_session,
     load_policy,
-    make_driver,
     policy_device,
+    require_ssh_libs,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.ops.incident_port import (
     PortIsolationError,
@@ -117,23 +116,19 @@ def run(module: AnsibleModule) -> dict:
         wanted = wanted_lines(policy, switch, interface, p["method"], p["state"] == "present", quarantine_vlan)
     except (PortIsolationError, InvalidValue) as exc:
         module.fail_json(msg=f"refused before connecting: {exc}")
-    driver = make_driver(module, policy_device(module, policy)["platform"])
     result: dict = {"changed": False, "applies": True, "interface": interface, "commands": []}
-    try:
-        with driver:
-            running = parse_running_config(driver.get_config())
-            if f"interface {interface}" not in running.sections:
-                module.fail_json(msg=f"{switch} has no interface {interface}", **result)
-            commands = missing(wanted, running, interface)
-            result.update(changed=bool(commands), commands=commands)
-            if commands and not module.check_mode:
-                driver.load_candidate(commands)
-                try:
-                    driver.commit()
-                finally:
-                    result["device_backup"] = driver.backup_file
-    except DriverError as exc:
-        fail_driver(module, exc, rolled_back=getattr(driver, "rolled_back", False), **result)
+    with device_session(module, policy_device(module, policy)["platform"], result) as driver:
+        running = parse_running_config(driver.get_config())
+        if f"interface {interface}" not in running.sections:
+            module.fail_json(msg=f"{switch} has no interface {interface}", **result)
+        commands = missing(wanted, running, interface)
+        result.update(changed=bool(commands), commands=commands)
+        if commands and not module.check_mode:
+            driver.load_candidate(commands)
+            try:
+                driver.commit()
+            finally:
+                result["device_backup"] = driver.backup_file
     return result
 
 
@@ -152,8 +147,7 @@ def main() -> None:
         mutually_exclusive=[("target", "interface")],
         supports_check_mode=True,
     )
-    if not HAS_SSH_LIBS:
-        module.fail_json(msg=missing_required_lib("netmiko and paramiko"), exception=str(SSH_IMPORT_ERROR))
+    require_ssh_libs(module)
     module.exit_json(**run(module))
 
 

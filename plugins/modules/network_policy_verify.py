@@ -45,22 +45,17 @@ violations:
 violation_count: {description: Number of violations., returned: always, type: int}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import DriverError
-from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.ssh import (
-    HAS_SSH_LIBS,
-    SSH_IMPORT_ERROR,
-)
 from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import CONNECTION_ARGS, POLICY_ARGS
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import (
     parse_running_config,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
-    fail_driver,
+    device_session,
     load_policy,
-    make_driver,
     policy_device,
+    require_ssh_libs,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.verify import verify_switch
 
@@ -70,15 +65,11 @@ def main() -> None:
         argument_spec=dict(**POLICY_ARGS, **CONNECTION_ARGS, fail_on_violation=dict(type="bool", default=False)),
         supports_check_mode=True,
     )
-    if not HAS_SSH_LIBS:
-        module.fail_json(msg=missing_required_lib("netmiko and paramiko"), exception=str(SSH_IMPORT_ERROR))
+    require_ssh_libs(module)
     policy = load_policy(module)
     entry = policy_device(module, policy)
-    try:
-        with make_driver(module, entry["platform"]) as driver:
-            running = parse_running_config(driver.get_config())
-    except DriverError as exc:
-        fail_driver(module, exc)
+    with device_session(module, entry["platform"]) as driver:
+        running = parse_running_config(driver.get_config())
     violations = [v.as_dict() for v in verify_switch(policy, module.params["device"], running)]
     result = dict(changed=False, violations=violations, violation_count=len(violations))
     if violations and module.params["fail_on_violation"]:

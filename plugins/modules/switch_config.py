@@ -105,15 +105,10 @@ rolled_back:
 
 import ipaddress
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import (
-    DriverError,
     InvalidValue,
-)
-from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.ssh import (
-    HAS_SSH_LIBS,
-    SSH_IMPORT_ERROR,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import (
     CONNECTION_ARGS,
@@ -136,10 +131,10 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfi
     unified_diff,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
-    fail_driver,
+    device_session,
     load_policy,
-    make_driver,
     policy_device,
+    require_ssh_libs,
     window_refusal,
     write_backup,
 )
@@ -179,42 +174,36 @@ def run(module: AnsibleModule) -> dict:
         render_switch(policy, p["device"], SwitchFacts(), options)
     except (InvalidValue, ValueError) as exc:
         module.fail_json(msg=f"refused before connecting: {exc}")
-    driver = make_driver(module, entry["platform"])
     result: dict = {"changed": False, "commands": [], "sections": [], "findings": []}
-    try:
-        with driver:
-            running_text = driver.get_config()
-            running = parse_running_config(running_text)
-            intent = render_switch(policy, p["device"], switch_facts(running), options)
-            changes = diff_config(intent.sections, intent.banners, running)
-            commands = commands_of(changes)
-            result.update(changed=bool(commands), commands=commands, findings=intent.findings,
-                          sections=[c.parent for c in changes])
-            if module._diff and changes:
-                before, after = unified_diff(changes)
-                result["diff"] = {"before": before, "after": after, "before_header": f"{p['device']} running",
-                                  "after_header": f"{p['device']} intended"}
-            if not commands or module.check_mode:
-                return result
-            problem = lockout_problem(policy, options, p["controller_address"] or driver.controller_address())
-            if problem:
-                module.fail_json(msg=problem, **result)
-            refusal = window_refusal(policy)
-            if refusal and not p["force"]:
-                module.fail_json(msg=f"not changing {p['device']}: {refusal} (force=true with force_reason "
-                                     "overrides)", **result)
-            if refusal:
-                result["forced"] = {"reason": p["force_reason"], "refusal": refusal}
-            result["backup_file"] = write_backup(p["backup_dir"], p["device"], running_text)
-            driver.load_candidate(commands)
-            try:
-                driver.commit(verify=intent_problems(policy, p["device"], options))
-            finally:
-                result["device_backup"] = driver.backup_file
-    except InvalidValue as exc:
-        module.fail_json(msg=f"refused: {exc}", **result)
-    except DriverError as exc:
-        fail_driver(module, exc, rolled_back=getattr(driver, "rolled_back", False), **result)
+    with device_session(module, entry["platform"], result) as driver:
+        running_text = driver.get_config()
+        running = parse_running_config(running_text)
+        intent = render_switch(policy, p["device"], switch_facts(running), options)
+        changes = diff_config(intent.sections, intent.banners, running)
+        commands = commands_of(changes)
+        result.update(changed=bool(commands), commands=commands, findings=intent.findings,
+                      sections=[c.parent for c in changes])
+        if module._diff and changes:
+            before, after = unified_diff(changes)
+            result["diff"] = {"before": before, "after": after, "before_header": f"{p['device']} running",
+                              "after_header": f"{p['device']} intended"}
+        if not commands or module.check_mode:
+            return result
+        problem = lockout_problem(policy, options, p["controller_address"] or driver.controller_address())
+        if problem:
+            module.fail_json(msg=problem, **result)
+        refusal = window_refusal(policy)
+        if refusal and not p["force"]:
+            module.fail_json(msg=f"not changing {p['device']}: {refusal} (force=true with force_reason "
+                                 "overrides)", **result)
+        if refusal:
+            result["forced"] = {"reason": p["force_reason"], "refusal": refusal}
+        result["backup_file"] = write_backup(p["backup_dir"], p["device"], running_text)
+        driver.load_candidate(commands)
+        try:
+            driver.commit(verify=intent_problems(policy, p["device"], options))
+        finally:
+            result["device_backup"] = driver.backup_file
     return result
 
 
@@ -235,8 +224,7 @@ def main() -> None:
         required_if=FORCE_REQUIRED_IF,
         supports_check_mode=True,
     )
-    if not HAS_SSH_LIBS:
-        module.fail_json(msg=missing_required_lib("netmiko and paramiko"), exception=str(SSH_IMPORT_ERROR))
+    require_ssh_libs(module)
     module.exit_json(**run(module))
 
 

@@ -69,15 +69,10 @@ backup_file: {description: Local path of the pre-change backup (mode 0600)., ret
 rolled_back: {description: A failed change was undone., returned: on failure after a change started, type: bool}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import (
-    DriverError,
     InvalidValue,
-)
-from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.ssh import (
-    HAS_SSH_LIBS,
-    SSH_IMPORT_ERROR,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import (
     CONNECTION_ARGS,
@@ -91,10 +86,10 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfi
     parse_running_config,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
-    fail_driver,
+    device_session,
     load_policy,
-    make_driver,
     policy_device,
+    require_ssh_libs,
     window_refusal,
     write_backup,
 )
@@ -143,33 +138,26 @@ def run(module: AnsibleModule) -> dict:
     except (InvalidValue, KeyError) as exc:
         module.fail_json(msg=f"refused before connecting: {exc}")
     result: dict = {"changed": False, "commands": [], "findings": findings(policy)}
-    driver = make_driver(module, entry["platform"])
-    try:
-        with driver:
-            text = driver.get_config()
-            commands, weak = plan(entry["platform"], intents, text, p)
-            result.update(changed=bool(commands), commands=[mask(c, intents) for c in commands],
-                          findings=result["findings"] + weak)
-            if module._diff and commands:
-                result["diff"] = {"before": mask(text, intents), "after": "\n".join(result["commands"]) + "\n",
-                                  "before_header": f"{p['device']} config", "after_header": "commands"}
-            if not commands or module.check_mode:
-                return result
-            refusal = window_refusal(policy)
-            if refusal and not p["force"]:
-                module.fail_json(msg=f"not changing {p['device']}: {refusal} (force=true with force_reason "
-                                     "overrides)", **result)
-            if refusal:
-                result["forced"] = {"reason": p["force_reason"], "refusal": refusal}
-            result["backup_file"] = write_backup(p["backup_dir"], p["device"], text)
-            driver.load_candidate(commands)
-            driver.commit(verify=lambda after: plan(entry["platform"], intents, after,
-                                                    dict(p, rotate_keys=False))[0])
-    except InvalidValue as exc:
-        module.fail_json(msg=f"refused: {mask(str(exc), intents)}", **result)
-    except DriverError as exc:
-        exc.args = (mask(str(exc), intents),)
-        fail_driver(module, exc, rolled_back=getattr(driver, "rolled_back", False), **result)
+    with device_session(module, entry["platform"], result, mask=lambda text: mask(text, intents)) as driver:
+        text = driver.get_config()
+        commands, weak = plan(entry["platform"], intents, text, p)
+        result.update(changed=bool(commands), commands=[mask(c, intents) for c in commands],
+                      findings=result["findings"] + weak)
+        if module._diff and commands:
+            result["diff"] = {"before": mask(text, intents), "after": "\n".join(result["commands"]) + "\n",
+                              "before_header": f"{p['device']} config", "after_header": "commands"}
+        if not commands or module.check_mode:
+            return result
+        refusal = window_refusal(policy)
+        if refusal and not p["force"]:
+            module.fail_json(msg=f"not changing {p['device']}: {refusal} (force=true with force_reason "
+                                 "overrides)", **result)
+        if refusal:
+            result["forced"] = {"reason": p["force_reason"], "refusal": refusal}
+        result["backup_file"] = write_backup(p["backup_dir"], p["device"], text)
+        driver.load_candidate(commands)
+        driver.commit(verify=lambda after: plan(entry["platform"], intents, after,
+                                                dict(p, rotate_keys=False))[0])
     return result
 
 
@@ -186,8 +174,7 @@ def main() -> None:
         required_if=FORCE_REQUIRED_IF,
         supports_check_mode=True,
     )
-    if not HAS_SSH_LIBS:
-        module.fail_json(msg=missing_required_lib("netmiko and paramiko"), exception=str(SSH_IMPORT_ERROR))
+    require_ssh_libs(module)
     module.exit_json(**run(module))
 
 

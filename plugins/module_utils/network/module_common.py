@@ -3,11 +3,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+from collections.abc import Callable
 
-from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import DriverError
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import DriverError, InvalidValue
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.registry import get_driver
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.ssh import HAS_SSH_LIBS, SSH_IMPORT_ERROR
 from ansible_collections.aiphone.hardening.plugins.module_utils.maintenance_window import (
     MaintenanceSchedule,
     utc_now,
@@ -32,19 +37,44 @@ def policy_device(module, policy: dict) -> dict:
     module.fail_json(msg=f"device {module.params['device']!r} is not in the site policy's devices list")
 
 
+def require_ssh_libs(module) -> None:
+    """Fail with Ansible's install hint when netmiko / paramiko are missing on the controller."""
+    if not HAS_SSH_LIBS:
+        module.fail_json(msg=missing_required_lib("netmiko and paramiko"), exception=str(SSH_IMPORT_ERROR))
+
+
+def driver_arguments(params: dict, password: str | None = None) -> dict:
+    """The driver's constructor arguments from the module's connection options (another password if given)."""
+    return dict(host=params["host"], port=params["port"], username=params["username"],
+                password=params["password"] if password is None else password, timeout=params["timeout"],
+                known_hosts_file=params["known_hosts_file"], name=params["device"],
+                enable_secret=params.get("enable_secret"))
+
+
 def make_driver(module, platform: str):
     try:
         cls = get_driver(platform)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
-    p = module.params
-    return cls(host=p["host"], port=p["port"], username=p["username"], password=p["password"],
-               timeout=p["timeout"], known_hosts_file=p["known_hosts_file"], name=p["device"],
-               enable_secret=p.get("enable_secret"))
+    return cls(**driver_arguments(module.params))
 
 
-def fail_driver(module, exc: DriverError, **extra) -> None:
-    module.fail_json(msg=str(exc), error=type(exc).__name__, device=exc.device, **extra)
+@contextlib.contextmanager
+def device_session(module, platform: str, result: dict | None = None, mask: Callable[[str], str] = str):
+    """The open driver of the module's device; a driver failure ends the task with a clear message.
+
+    The failure names the error class and the device; a value refused by the injection guard reads
+    `refused: ...`. With `result` (what the task did so far) it is returned too, with `rolled_back` telling
+    whether a failed change was undone. `mask` hides secrets in the message.
+    """
+    driver = make_driver(module, platform)
+    try:
+        with driver:
+            yield driver
+    except DriverError as exc:
+        refused = "refused: " if isinstance(exc, InvalidValue) else ""
+        extra = {} if result is None else dict(result, rolled_back=getattr(driver, "rolled_back", False))
+        module.fail_json(msg=refused + mask(str(exc)), error=type(exc).__name__, device=exc.device, **extra)
 
 
 def write_backup(backup_dir: str, device: str, text: str, suffix: str = "cfg") -> str:
