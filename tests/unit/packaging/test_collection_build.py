@@ -31,8 +31,8 @@ def installed(tmp_path_factory) -> tuple[Path, dict]:
     assert built.returncode == 0, built.stderr
     (artifact,) = work.glob("aiphone-hardening-*.tar.gz")
     target = work / "collections"
-    done = run([str(BIN / "ansible-galaxy"), "collection", "install", "--offline", "--force", "-p", str(target), str(artifact)],
-               cwd=work, env=env)
+    done = run([str(BIN / "ansible-galaxy"), "collection", "install", "--offline", "--force", "-p", str(target),
+                str(artifact)], cwd=work, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     env["ANSIBLE_COLLECTIONS_PATH"] = str(target)
     return artifact, env
