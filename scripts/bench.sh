@@ -8,7 +8,7 @@ export PATH="$ROOT/.venv/bin:$PATH" PYTHONPATH="$ROOT/collections:$ROOT" ANSIBLE
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$ROOT/lab/containers/containers.conf}"
 OUT="$ROOT/reports/bench/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$OUT"
-SELECTED=${BENCH:-lab_scale,network,audit,firmware,hosts}
+SELECTED=${BENCH:-lab_scale,network,audit,firmware,hosts,hosts_baseline}
 failed=()
 
 bench() {
@@ -25,6 +25,7 @@ bench network   python bench/network_bench.py --size 1000
 bench audit     python bench/audit_bench.py --sizes 50,200,1000 --json "$OUT/audit.json"
 bench firmware  python bench/firmware_bench.py
 bench hosts     python bench/hosts_converge.py --report "$OUT/hosts_converge.json"
+bench hosts_baseline bash molecule/hosts_baseline/bench.sh
 
 echo
 echo "reports: $OUT"
