@@ -14,6 +14,8 @@ description:
   - Runs on the controller (delegated to C(localhost)). In check mode nothing is written and C(changed) tells
     whether something would be.
 version_added: 0.1.0
+extends_documentation_fragment:
+  - aiphone.hardening.check_mode_no_diff
 options:
   audit_dir:
     description: Root directory of the audit trails.
@@ -48,11 +50,6 @@ options:
         description: Record kind for its lines.
         type: str
         required: true
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 author: aiphone-hardening contributors
 """
 

@@ -12,6 +12,8 @@ description:
   - Read-only; runs on the controller (delegated to C(localhost)).
   - A torn last line (a run killed while writing) is a warning, not a failure; the next append moves it aside.
 version_added: 0.1.0
+extends_documentation_fragment:
+  - aiphone.hardening.check_mode_no_diff
 options:
   audit_dir:
     description: Root directory of the audit trails.
@@ -25,11 +27,6 @@ options:
     description: Fail the task when the chain is broken (otherwise report it in C(first_broken)).
     type: bool
     default: true
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 author: aiphone-hardening contributors
 """
 

@@ -17,6 +17,8 @@ description:
   - Runs on the controller; reads no device. In check mode it evaluates and writes nothing. The report files and
     the trail record are the run's output, not a change of state, so C(changed) is always false.
 version_added: 0.1.0
+extends_documentation_fragment:
+  - aiphone.hardening.check_mode_no_diff
 options:
   site: {description: Site name (the directory under I(audit_dir))., type: str, required: true}
   policy: {description: Path of the site's C(site_policy.yml)., type: path, required: true}
@@ -39,11 +41,6 @@ options:
     default: {}
   secrets: {description: Literal values to mask in every output., type: list, elements: str, default: [], no_log: true}
   record: {description: Chain a C(compliance_report) record into the audit trail., type: bool, default: true}
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 author: aiphone-hardening contributors
 """
 

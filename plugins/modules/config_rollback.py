@@ -16,16 +16,12 @@ description:
 version_added: "1.0.0"
 author: aiphone-hardening contributors
 extends_documentation_fragment:
+  - aiphone.hardening.check_mode_no_diff
   - aiphone.hardening.device_connection
 options:
   device: {description: Inventory / policy name of the device., type: str, required: true}
   platform: {description: Policy platform., type: str, choices: [cisco_ios, cisco_wlc9800], required: true}
   backup_file: {description: "Flash file to restore (e.g. flash:aiphone-backup-20261127T020000.cfg).", type: str}
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 """
 
 EXAMPLES = r"""

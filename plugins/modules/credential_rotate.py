@@ -23,6 +23,7 @@ description:
 version_added: "1.0.0"
 author: aiphone-hardening contributors
 extends_documentation_fragment:
+  - aiphone.hardening.check_mode_no_diff
   - aiphone.hardening.device_connection
 options:
   device:
@@ -49,11 +50,6 @@ options:
   vault_variable: {description: Variable of O(vault_file) set to the new secret., type: str, default: ansible_password}
   audit_dir: {description: Root directory of the audit trails., type: path, required: true}
   site: {description: Site name (directory of its trail under O(audit_dir))., type: str, required: true}
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 """
 
 EXAMPLES = r"""

@@ -16,6 +16,8 @@ description:
     Check mode writes nothing.
 version_added: "1.0.0"
 author: aiphone-hardening contributors
+extends_documentation_fragment:
+  - aiphone.hardening.check_mode_no_diff
 options:
   audit_dir: {description: Root directory of the audit trails., type: path, required: true}
   site: {description: Site name., type: str, required: true}
@@ -23,11 +25,6 @@ options:
   end: {description: End of the range (ISO 8601 with timezone)., type: str, required: true}
   collected: {description: Files or directories to include as they are., type: list, elements: path, default: []}
   output_dir: {description: Where the bundle is written (owner-only)., type: path, required: true}
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 """
 
 EXAMPLES = r"""

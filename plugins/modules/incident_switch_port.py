@@ -20,6 +20,7 @@ description:
 version_added: "1.0.0"
 author: aiphone-hardening contributors
 extends_documentation_fragment:
+  - aiphone.hardening.check_mode_no_diff
   - aiphone.hardening.site_policy_device
   - aiphone.hardening.device_connection
 options:
@@ -33,11 +34,6 @@ options:
   state: {description: C(present) isolates, C(absent) undoes., type: str, choices: [present, absent], default: present}
   quarantine_vlan: {description: VLAN of O(method=quarantine) (default the policy's blackhole VLAN)., type: int}
   allow_uplink: {description: Allow isolating a port the policy names as an uplink., type: bool, default: false}
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 """
 
 EXAMPLES = r"""

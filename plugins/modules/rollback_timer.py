@@ -16,6 +16,8 @@ description:
     survive a reboot (the restored files do).
 version_added: 0.1.0
 author: aiphone-hardening contributors
+extends_documentation_fragment:
+  - aiphone.hardening.check_mode_no_diff
 options:
   name:
     description: Name of the transient unit (C(<name>.timer) and C(<name>.service)).
@@ -49,11 +51,6 @@ options:
     elements: str
     default: []
 requirements: [systemd]
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 """
 
 EXAMPLES = r"""

@@ -15,17 +15,14 @@ description:
   - Read-only; run it on the controller before any play touches a device.
 version_added: 0.1.0
 author: aiphone-hardening contributors
+extends_documentation_fragment:
+  - aiphone.hardening.check_mode_no_diff
 options:
   path:
     description: Path of the site policy file, usually C({{ inventory_dir }}/site_policy.yml).
     type: path
     required: true
 requirements: [jsonschema, PyYAML]
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 """
 
 EXAMPLES = r"""
@@ -48,7 +45,7 @@ summary:
   type: str
   sample: "site lab: 5 zones, 12 flows, 9 devices, 5 firmware baselines, 2 maintenance windows, 5 people"
 errors:
-  description: Every problem found, as C(file:line: key.path = value: message) strings.
+  description: "Every problem found, as C(file:line: key.path = value: message) strings."
   returned: failure
   type: list
   elements: str

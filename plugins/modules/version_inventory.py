@@ -18,6 +18,8 @@ description:
     C(inventory.csv) under I(report_dir), and an C(inventory_snapshot) record in the site's audit trail; in check
     mode it reads the devices and writes nothing.
 version_added: 0.1.0
+extends_documentation_fragment:
+  - aiphone.hardening.check_mode_no_diff
 options:
   site:
     description: Site name (the directory under I(audit_dir)).
@@ -80,11 +82,6 @@ options:
     description: Append an C(inventory_snapshot) record to the site's audit trail.
     type: bool
     default: true
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 author: aiphone-hardening contributors
 """
 
