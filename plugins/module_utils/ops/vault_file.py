@@ -44,7 +44,11 @@ def vault_cli() -> str:
 
 def _run_vault(args: list[str], password_file: str, data: bytes = b"") -> bytes:
     command = [vault_cli(), *args, "--vault-password-file", password_file]
-    result = subprocess.run(command, input=data, capture_output=True, timeout=120, check=False)
+    # Only the site's own vault password applies: identities from the environment (a lab's, a default file) would make
+    # ansible-vault ask which one to encrypt with, or decrypt with the wrong one.
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("ANSIBLE_VAULT_IDENTITY_LIST", "ANSIBLE_VAULT_PASSWORD_FILE", "ANSIBLE_VAULT_IDENTITY")}
+    result = subprocess.run(command, input=data, capture_output=True, timeout=120, check=False, env=env)
     if result.returncode != 0:
         # ansible-vault's errors name files and reasons, never plaintext
         raise VaultFileError(f"ansible-vault {args[0]} failed: {result.stderr.decode(errors='replace').strip()}")
