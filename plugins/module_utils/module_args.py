@@ -26,3 +26,9 @@ FORCE_ARGS = dict(
     force_reason=dict(type="str"),
 )
 FORCE_REQUIRED_IF = [("force", True, ("force_reason",))]
+
+# aiphone.hardening.audit_site
+AUDIT_ARGS = dict(
+    audit_dir=dict(type="path", default="audit"),
+    site=dict(type="str", required=True),
+)

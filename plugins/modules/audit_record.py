@@ -15,16 +15,9 @@ description:
     whether something would be.
 version_added: 0.1.0
 extends_documentation_fragment:
+  - aiphone.hardening.audit_site
   - aiphone.hardening.check_mode_no_diff
 options:
-  audit_dir:
-    description: Root directory of the audit trails.
-    type: path
-    default: audit
-  site:
-    description: Site name (the directory under I(audit_dir)).
-    type: str
-    required: true
   kind:
     description: Record kind (C(inventory_snapshot), C(attestation), C(override) ...). Required with I(data).
     type: str
@@ -89,6 +82,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
+from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import AUDIT_ARGS
 
 
 def pending_adoptions(site_directory: str, adopt: list[dict]) -> int:
@@ -109,8 +103,7 @@ def pending_adoptions(site_directory: str, adopt: list[dict]) -> int:
 def main():
     module = AnsibleModule(
         argument_spec={
-            "audit_dir": {"type": "path", "default": "audit"},
-            "site": {"type": "str", "required": True},
+            **AUDIT_ARGS,
             "kind": {"type": "str"},
             "data": {"type": "dict"},
             "secrets": {"type": "list", "elements": "str", "default": [], "no_log": True},

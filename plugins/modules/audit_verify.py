@@ -13,16 +13,9 @@ description:
   - A torn last line (a run killed while writing) is a warning, not a failure; the next append moves it aside.
 version_added: 0.1.0
 extends_documentation_fragment:
+  - aiphone.hardening.audit_site
   - aiphone.hardening.check_mode_no_diff
 options:
-  audit_dir:
-    description: Root directory of the audit trails.
-    type: path
-    default: audit
-  site:
-    description: Site name (the directory under I(audit_dir)).
-    type: str
-    required: true
   fail_on_broken:
     description: Fail the task when the chain is broken (otherwise report it in C(first_broken)).
     type: bool
@@ -71,13 +64,13 @@ warnings_found:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
+from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import AUDIT_ARGS
 
 
 def main():
     module = AnsibleModule(
         argument_spec={
-            "audit_dir": {"type": "path", "default": "audit"},
-            "site": {"type": "str", "required": True},
+            **AUDIT_ARGS,
             "fail_on_broken": {"type": "bool", "default": True},
         },
         supports_check_mode=True,

@@ -18,16 +18,15 @@ description:
     the trail record are the run's output, not a change of state, so C(changed) is always false.
 version_added: 0.1.0
 extends_documentation_fragment:
+  - aiphone.hardening.audit_site
   - aiphone.hardening.check_mode_no_diff
 options:
-  site: {description: Site name (the directory under I(audit_dir))., type: str, required: true}
   policy: {description: Path of the site's C(site_policy.yml)., type: path, required: true}
   inventory_dir:
     description: The site's inventory directory (attestations, credential scan).
     type: path
     required: true
   checklist: {description: Path of C(checklist/checklist.yml)., type: path, required: true}
-  audit_dir: {description: Root directory of the audit trails., type: path, default: audit}
   report_dir:
     description: This run's report directory, C(reports/<site>/<timestamp>); earlier runs are its siblings.
     type: path
@@ -93,6 +92,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.compliance.repor
     write_report_files,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.compliance.site import load_policy_fast
+from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import AUDIT_ARGS
 from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import PolicyError
 
 
@@ -107,11 +107,10 @@ def read_inventory(report_dir: str) -> dict:
 def main():
     module = AnsibleModule(
         argument_spec={
-            "site": {"type": "str", "required": True},
+            **AUDIT_ARGS,
             "policy": {"type": "path", "required": True},
             "inventory_dir": {"type": "path", "required": True},
             "checklist": {"type": "path", "required": True},
-            "audit_dir": {"type": "path", "default": "audit"},
             "report_dir": {"type": "path", "required": True},
             "evidence": {"type": "dict", "default": {}},
             "secrets": {"type": "list", "elements": "str", "default": [], "no_log": True},

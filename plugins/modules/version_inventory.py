@@ -19,12 +19,9 @@ description:
     mode it reads the devices and writes nothing.
 version_added: 0.1.0
 extends_documentation_fragment:
+  - aiphone.hardening.audit_site
   - aiphone.hardening.check_mode_no_diff
 options:
-  site:
-    description: Site name (the directory under I(audit_dir)).
-    type: str
-    required: true
   policy:
     description: Path of the site's C(site_policy.yml).
     type: path
@@ -129,6 +126,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.inventory.build 
     write_inventory_files,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.inventory.collector import Target
+from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import AUDIT_ARGS
 from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import PolicyError
 
 HOST_RESULT_KEYS = ("status", "version", "baseline_version", "detail")
@@ -147,9 +145,8 @@ DEVICE_OPTIONS = {
 def main():
     module = AnsibleModule(
         argument_spec={
-            "site": {"type": "str", "required": True},
+            **AUDIT_ARGS,
             "policy": {"type": "path", "required": True},
-            "audit_dir": {"type": "path", "default": "audit"},
             "report_dir": {"type": "path"},
             "device_hosts": {"type": "list", "elements": "raw"},   # consumed by the action plugin
             "device_group": {"type": "str"},                       # consumed by the action plugin
