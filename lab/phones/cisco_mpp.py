@@ -23,7 +23,7 @@ from xml.etree import ElementTree
 from aiohttp import web
 
 from lab.device import register_platform
-from lab.phones.http import UNSAFE_VALUE, HttpPhone, parse_xml, version_key
+from lab.phones.http import UNSAFE_VALUE, HttpPhone, version_key
 
 DEFAULT_RETRY_DELAY = "3600"
 
@@ -124,13 +124,8 @@ class CiscoMppPhone(HttpPhone):
     # -- provisioning and upgrade -----------------------------------------------------------------------------
     async def resync(self, url: str) -> None:
         """Fetch a flat-profile XML, apply its parameters, then upgrade when ``Upgrade_Rule`` names a new build."""
-        profile = await self.fetch(url)
-        if profile is None:
-            return
-        try:
-            root = parse_xml(profile)
-        except ElementTree.ParseError as exc:
-            self.logline(f"profile {url} rejected: {exc}")
+        root = await self.fetch_xml(url, "profile")
+        if root is None:
             return
         values = {el.tag: (el.text or "").strip() for el in root if not UNSAFE_VALUE.search(el.text or "")}
         self.set_params(values)

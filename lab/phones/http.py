@@ -280,6 +280,17 @@ class HttpPhone(SimDevice):
             self.logline(f"fetch {url} failed: {exc or type(exc).__name__}")
             return None
 
+    async def fetch_xml(self, url: str, what: str) -> ElementTree.Element | None:
+        """Fetch and parse the provisioning XML ``url``; None, with a log line naming ``what``, when it fails."""
+        content = await self.fetch(url)
+        if content is None:
+            return None
+        try:
+            return parse_xml(content)
+        except ElementTree.ParseError as exc:
+            self.logline(f"{what} {url} rejected: {exc}")
+            return None
+
     def image_version(self, image: bytes) -> tuple[str | None, str]:
         """(version, "") when ``image`` is a valid build for this platform and model, else (None, why not)."""
         from lab.firmware_images import identify_image

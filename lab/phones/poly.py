@@ -201,13 +201,8 @@ class PolyPhone(HttpPhone):
             await self._install_firmware(urljoin(server, app_file))
 
     async def _apply_config_file(self, url: str) -> None:
-        content = await self.fetch(url)
-        if content is None:
-            return
-        try:
-            root = parse_xml(content)
-        except ElementTree.ParseError as exc:
-            self.logline(f"configuration file {url} rejected: {exc}")
+        root = await self.fetch_xml(url, "configuration file")
+        if root is None:
             return
         values = {name: value for element in root.iter() for name, value in element.attrib.items()
                   if PARAM_NAME.match(name) and "." in name and not UNSAFE_VALUE.search(value)}
