@@ -8,7 +8,13 @@ One base class per device family; each platform lives in its own file and regist
 from __future__ import annotations
 
 import abc
+import contextlib
 from typing import Any, TypedDict
+
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import (
+    DriverError,
+    VerificationFailed,
+)
 
 
 class DeviceFacts(TypedDict, total=False):
@@ -108,6 +114,22 @@ class ConfigDriver(Driver):
     @abc.abstractmethod
     def rollback(self) -> None:
         """Restore the configuration saved before the last commit()."""
+
+    @contextlib.contextmanager
+    def restored_on_failure(self, by_hand: str = ""):
+        """A change that, on any DriverError, is rolled back before the error goes on; a failed rollback is named.
+
+        `by_hand` tells the operator what to restore when the rollback itself fails.
+        """
+        try:
+            yield
+        except DriverError as failure:
+            try:
+                self.rollback()
+            except DriverError as restore_failure:
+                raise VerificationFailed(f"{failure} -- AND THE ROLLBACK FAILED: {restore_failure}{by_hand}",
+                                         device=self.name) from failure
+            raise
 
 
 class FirmwareDriver(Driver):

@@ -17,7 +17,6 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.cisco_io
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import (
     CommandRejected,
     ConnectionFailed,
-    DriverError,
     UnexpectedOutput,
     VerificationFailed,
 )
@@ -137,7 +136,7 @@ class IOSXEConfigDriver(ConfigDriver):
             return
         self._before = self.get_config()
         self.backup_file = self.backup_to_flash()
-        try:
+        with self.restored_on_failure(by_hand=f"; restore {self.backup_file} by hand"):
             self._push(self._candidate)
             running = self.get_config()
             problems = verify_applied(self._candidate, parse_running_config(running))
@@ -145,13 +144,6 @@ class IOSXEConfigDriver(ConfigDriver):
             if problems:
                 raise VerificationFailed(f"{self.name}: read-back does not show: {'; '.join(problems[:10])}",
                                          device=self.name)
-        except DriverError as failure:
-            try:
-                self.rollback()
-            except DriverError as restore_failure:
-                raise VerificationFailed(f"{failure} -- AND THE ROLLBACK FAILED: {restore_failure}; restore "
-                                         f"{self.backup_file} by hand", device=self.name) from failure
-            raise
         self.save()
         self._candidate = []
 

@@ -15,7 +15,6 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.base imp
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import (
     CommandRejected,
     ConnectionFailed,
-    DriverError,
     InvalidValue,
     UnexpectedOutput,
     VerificationFailed,
@@ -133,7 +132,7 @@ class OpenWrtDriver(ConfigDriver):
                                   "to commit them along with ours. Inspect `uci changes wireless`.", device=self.name)
         self.backup_text = self.get_config()
         before = parse_uci_show(self.backup_text)
-        try:
+        with self.restored_on_failure():
             self._apply(self._candidate)
             after = parse_uci_show(self.get_config())
             if after != expected_after(self._candidate, before):
@@ -143,13 +142,6 @@ class OpenWrtDriver(ConfigDriver):
             if problems:
                 raise VerificationFailed(f"{self.name}: read-back still differs: {len(problems)} command(s)",
                                          device=self.name)
-        except DriverError as failure:
-            try:
-                self.rollback()
-            except DriverError as restore_failure:
-                raise VerificationFailed(f"{failure} -- AND THE ROLLBACK FAILED: {restore_failure}",
-                                         device=self.name) from failure
-            raise
         self._candidate = []
 
     def _apply(self, commands: list[str]) -> None:
