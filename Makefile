@@ -45,7 +45,7 @@ test-unit: setup-python
 	$(VENV)/bin/pytest -q tests/unit
 
 test-integration: setup
-	$(VENV)/bin/pytest -q tests/integration
+	$(VENV)/bin/pytest -q --durations=25 tests/integration
 
 test-molecule: setup
 	@bash scripts/run-molecule.sh
