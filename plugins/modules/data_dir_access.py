@@ -25,7 +25,7 @@ options:
       mode: {description: "Base permissions as octal string (owner/group/other), special bits allowed, e.g. '2750'.",
              type: str, default: '0750'}
       acl:
-        description: Named entries, each C({kind: group|user, name: ..., perms: r-x}).
+        description: "Named entries, each C({kind: group|user, name: ..., perms: r-x})."
         type: list
         elements: dict
         default: []
