@@ -163,7 +163,10 @@ def inventory(device_vars: dict[str, dict], linux_vars: dict[str, dict], run_dir
                  "aiphone_firmware_dir": str(run_dir / "firmware"), **(site_vars or {})},
         "hosts": {"localhost": {"ansible_connection": "ansible.builtin.local",
                                 "ansible_python_interpreter": "{{ ansible_playbook_python }}"}},
-        "children": {group: body for group, body in groups.items() if body["hosts"]},
+        "children": {**{group: body for group, body in groups.items() if body["hosts"]},
+                     # driven from the controller with the lab's device credentials (group_vars/devices.yml)
+                     "devices": {"children": {group: {} for group, body in groups.items()
+                                              if body["hosts"] and group != "linux_hosts"}}},
     }}
 
 

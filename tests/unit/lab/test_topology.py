@@ -40,6 +40,8 @@ def test_inventory_groups_and_localhost(tmp_path):
     result = inventory({"sw": {"platform": "cisco_ios", "ansible_host": "127.0.0.1", "ansible_port": 1},
                         "ph": {"platform": "poly", "ansible_host": "127.0.0.1", "ansible_port": 2}},
                        {"pbx-01": {"ansible_host": "10.89.60.2"}}, tmp_path)["all"]
-    assert set(result["children"]) == {"switches", "phones", "linux_hosts"}
+    assert set(result["children"]) == {"switches", "phones", "linux_hosts", "devices"}
+    # device credentials go to the devices group only: the Linux hosts log in with the automation key
+    assert set(result["children"]["devices"]["children"]) == {"switches", "phones"}
     assert result["hosts"]["localhost"]["ansible_connection"] == "ansible.builtin.local"
     assert result["vars"]["aiphone_known_hosts_file"] == str(tmp_path / "known_hosts")

@@ -86,9 +86,9 @@ def test_command_line_fails_on_a_planted_secret_copy_of_the_lab_inventory(tmp_pa
     env_cmd = [sys.executable, "-m", "scripts.check_plaintext_secrets", str(inventory)]
     clean = subprocess.run(env_cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     assert clean.returncode == 0, clean.stdout + clean.stderr
-    connection = inventory / "group_vars" / "all" / "lab_connection.yml"
+    connection = inventory / "group_vars" / "devices.yml"
     connection.write_text(connection.read_text().replace('"{{ vault_lab_password }}"', PLANTED))
     dirty = subprocess.run(env_cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     assert dirty.returncode == 1
-    assert "lab_connection.yml:5: key 'ansible_password' has a plaintext value" in dirty.stdout
+    assert "devices.yml:5: key 'ansible_password' has a plaintext value" in dirty.stdout
     assert PLANTED not in dirty.stdout + dirty.stderr
