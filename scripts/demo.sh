@@ -34,8 +34,12 @@ run_playbook() {
 }
 
 step "3/4 harden the site (playbooks/site.yml)"
+# The lab is simulated and nobody is on its phones: changes to the switches and Wi-Fi are forced outside the site's
+# maintenance windows, with a reason - the override is recorded in the audit trail, as on a real site.
+FORCE_REASON="make demo against the simulated lab site"
 site_rc=0
-run_playbook site || site_rc=$?
+run_playbook site -e switch_hardening_force=true -e "switch_hardening_force_reason='$FORCE_REASON'" \
+  -e wireless_wpa3_force=true -e "wireless_wpa3_force_reason='$FORCE_REASON'" || site_rc=$?
 
 step "4/4 audit the site (playbooks/audit.yml, read-only)"
 audit_rc=0
