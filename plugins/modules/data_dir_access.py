@@ -11,7 +11,12 @@ description:
   - Creates each directory if missing, sets owner and group, and replaces its ACL with exactly the listed entries,
     both as access ACL and as default ACL (so new files inherit them). Entries not listed are removed.
   - One call handles the whole set (cheap no-op runs); the ACL is compared entry by entry, the mask included.
-  - Uses C(getfacl)/C(setfacl) from the acl package. Existing files inside the directories are not rewritten.
+  - Uses C(getfacl)/C(setfacl) from the acl package for the directories themselves.
+  - With O(directories[].existing), the files and sub-directories already inside are aligned too (a default ACL only
+    reaches files created after it): sub-directories get the directory's access and default ACL, regular files its
+    named entries without execute and no wider group/other permissions than the directory; symbolic links and special
+    files are never followed nor changed. The walk reads and writes ACLs through file descriptors opened without
+    following links, one system call per file (no process per file).
 options:
   directories:
     description: The directories to manage.
@@ -30,6 +35,10 @@ options:
         elements: dict
         default: []
       default_acl: {description: Also set the same entries as default ACL., type: bool, default: true}
+      existing:
+        description: Also align the ACLs of the files and sub-directories already inside (never following links).
+        type: bool
+        default: true
 author: aiphone-hardening
 """
 
@@ -52,7 +61,9 @@ directories:
   returned: always
   type: list
   elements: dict
-  sample: [{path: /srv/aiphone/recordings, changed: true, created: false, before: "user::rwx", after: "user::rwx"}]
+  sample: [{path: /srv/aiphone/recordings, changed: true, created: false, before: "user::rwx", after: "user::rwx",
+            existing_checked: 1200, existing_changed: 3, existing_changed_paths: [/srv/aiphone/recordings/a.wav],
+            existing_skipped: 1}]
 """
 
 import grp
@@ -61,6 +72,8 @@ import pwd
 import re
 
 from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.aiphone.hardening.plugins.module_utils import posix_acl
 
 PERMS_RE = re.compile(r"^[r-][w-][x-]$")
 NAME_RE = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}\$?$")
@@ -178,6 +191,47 @@ def apply_one(module: AnsibleModule, spec: dict) -> dict:
     return result
 
 
+def wanted_entries(spec: dict) -> tuple[list, list]:
+    """The directory's access and default ACL as kernel entries (names resolved to ids)."""
+    mode = int(spec["mode"], 8)
+    named = []
+    for entry in spec["acl"]:
+        tag, ident = ((posix_acl.USER, pwd.getpwnam(entry["name"]).pw_uid) if entry["kind"] == "user"
+                      else (posix_acl.GROUP, grp.getgrnam(entry["name"]).gr_gid))
+        perm = sum(bit for letter, bit in zip(entry["perms"], (4, 2, 1), strict=True) if letter != "-")
+        named.append((tag, perm, ident))
+    access = posix_acl.build((mode >> 6) & 7, (mode >> 3) & 7, mode & 7, named)
+    return access, access if spec["default_acl"] else []
+
+
+SAMPLE = 20
+
+
+def align_existing(module: AnsibleModule, spec: dict, result: dict) -> None:
+    """Files and sub-directories already inside the directory get its access (see DOCUMENTATION)."""
+    if not spec["existing"] or not os.path.isdir(spec["path"]):
+        return
+    try:
+        access, default = wanted_entries(spec)
+    except KeyError:   # check mode: the groups are only planned
+        module.warn(f"{spec['path']}: existing files not checked: a user or group of its ACL does not exist yet")
+        return
+    try:
+        report = posix_acl.align_tree(spec["path"], access, default, dry_run=module.check_mode)
+    except OSError as error:
+        module.fail_json(msg=f"{spec['path']}: aligning the ACLs of the files inside failed: {error}",
+                         directories=[result])
+    result.update(existing_checked=report.checked, existing_changed=len(report.changed),
+                  existing_changed_paths=report.changed[:SAMPLE], existing_skipped=len(report.skipped))
+    if report.changed:
+        result["changed"] = True
+        result.setdefault("before", "")
+        result.setdefault("after", "")
+        more = f" (first {SAMPLE})" if len(report.changed) > SAMPLE else ""
+        result["after"] += (f"\n# {len(report.changed)} existing file(s)/directories given the directory's access"
+                            f"{more}:\n" + "\n".join(report.changed[:SAMPLE]))
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -190,6 +244,7 @@ def main() -> None:
                     "mode": {"type": "str", "default": "0750"},
                     "acl": {"type": "list", "elements": "dict", "default": []},
                     "default_acl": {"type": "bool", "default": True},
+                    "existing": {"type": "bool", "default": True},
                 },
             },
         },
@@ -202,7 +257,11 @@ def main() -> None:
     for spec in specs:          # validate everything before touching anything: nothing half-applied
         validate(module, spec)
         owner_ids(module, spec)
-    results = [apply_one(module, spec) for spec in specs]
+    results = []
+    for spec in specs:
+        result = apply_one(module, spec)
+        align_existing(module, spec, result)
+        results.append(result)
     changed = [r for r in results if r["changed"]]
     diff = [{"before_header": r["path"], "after_header": r["path"],
              "before": r["before"] + "\n", "after": r["after"] + "\n"} for r in changed]
