@@ -13,7 +13,7 @@ description:
   - One call handles the whole set (cheap no-op runs); the ACL is compared entry by entry, the mask included.
   - Uses C(getfacl)/C(setfacl) from the acl package for the directories themselves.
   - With O(directories[].existing), the files and sub-directories already inside are aligned too (a default ACL only
-    reaches files created after it): sub-directories get the directory's access and default ACL, regular files its
+    reaches files created after it) - sub-directories get the directory's access and default ACL, regular files its
     named entries without execute and no wider group/other permissions than the directory; symbolic links and special
     files are never followed nor changed. The walk reads and writes ACLs through file descriptors opened without
     following links, one system call per file (no process per file).
