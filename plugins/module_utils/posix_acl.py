@@ -106,10 +106,15 @@ def _align(fd: int, wanted: dict[str, list[Entry]], dry_run: bool) -> bool:
     return bool(differs)
 
 
-def align_tree(root: str, dir_access: list[Entry], dir_default: list[Entry], dry_run: bool = False) -> TreeReport:
-    """Give everything below `root` (not `root` itself) the access of `root`'s ACL; see the module docstring."""
+def align_tree(root: str, dir_access: list[Entry], dir_default: list[Entry], dry_run: bool = False,
+               exclude: frozenset[str] = frozenset()) -> TreeReport:
+    """Give everything below `root` (not `root` itself) the access of `root`'s ACL; see the module docstring.
+
+    Directories in `exclude` (absolute, normalised) are neither changed nor entered: they have a table of their own.
+    """
     report = TreeReport()
     for dirpath, dirnames, filenames, dirfd in os.fwalk(root, follow_symlinks=False):
+        dirnames[:] = [name for name in dirnames if os.path.join(dirpath, name) not in exclude]
         for name in dirnames + filenames:
             path = os.path.join(dirpath, name)
             kind = stat.S_IFMT(os.stat(name, dir_fd=dirfd, follow_symlinks=False).st_mode)

@@ -36,7 +36,9 @@ options:
         default: []
       default_acl: {description: Also set the same entries as default ACL., type: bool, default: true}
       existing:
-        description: Also align the ACLs of the files and sub-directories already inside (never following links).
+        description:
+          - Also align the ACLs of the files and sub-directories already inside (never following links).
+          - Directories listed in O(directories) themselves are skipped (they keep their own table).
         type: bool
         default: true
 author: aiphone-hardening
@@ -207,7 +209,7 @@ def wanted_entries(spec: dict) -> tuple[list, list]:
 SAMPLE = 20
 
 
-def align_existing(module: AnsibleModule, spec: dict, result: dict) -> None:
+def align_existing(module: AnsibleModule, spec: dict, result: dict, managed: frozenset[str]) -> None:
     """Files and sub-directories already inside the directory get its access (see DOCUMENTATION)."""
     if not spec["existing"] or not os.path.isdir(spec["path"]):
         return
@@ -217,7 +219,7 @@ def align_existing(module: AnsibleModule, spec: dict, result: dict) -> None:
         module.warn(f"{spec['path']}: existing files not checked: a user or group of its ACL does not exist yet")
         return
     try:
-        report = posix_acl.align_tree(spec["path"], access, default, dry_run=module.check_mode)
+        report = posix_acl.align_tree(spec["path"], access, default, dry_run=module.check_mode, exclude=managed)
     except OSError as error:
         module.fail_json(msg=f"{spec['path']}: aligning the ACLs of the files inside failed: {error}",
                          directories=[result])
@@ -257,10 +259,11 @@ def main() -> None:
     for spec in specs:          # validate everything before touching anything: nothing half-applied
         validate(module, spec)
         owner_ids(module, spec)
+    managed = frozenset(os.path.normpath(spec["path"]) for spec in specs)   # nested ones keep their own table
     results = []
     for spec in specs:
         result = apply_one(module, spec)
-        align_existing(module, spec, result)
+        align_existing(module, spec, result, managed)
         results.append(result)
     changed = [r for r in results if r["changed"]]
     diff = [{"before_header": r["path"], "after_header": r["path"],

@@ -71,3 +71,11 @@ def test_entries_round_trip_through_the_kernel_format():
     assert posix_acl.decode(blob) == sorted(DIR_ACCESS)
     with pytest.raises(ValueError, match="version"):
         posix_acl.decode(b"\x01\x00\x00\x00")
+
+
+def test_a_directory_with_a_table_of_its_own_is_neither_changed_nor_entered(recordings):
+    nested = recordings / "2026"
+    before = {path: getfacl(path) for path in (nested, nested / "b.wav")}
+    report = posix_acl.align_tree(str(recordings), DIR_ACCESS, DIR_ACCESS, exclude=frozenset({str(nested)}))
+    assert {path: getfacl(path) for path in before} == before
+    assert not any(path.startswith(str(nested)) for path in report.changed)
