@@ -135,11 +135,11 @@ from ansible_collections.aiphone.hardening.plugins.module_utils import audit_tra
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import DriverError, InvalidValue
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.registry import get_driver
 from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import CONNECTION_ARGS
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
     driver_arguments,
     require_ssh_libs,
 )
-from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
 from ansible_collections.aiphone.hardening.plugins.module_utils.ops.rotation import (
     RotationUncertain,
     ios_secret_line,

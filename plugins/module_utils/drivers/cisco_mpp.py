@@ -29,7 +29,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.phone_ht
 from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.contract import Target
 
 SAFE_URL = re.compile(r"https?://[A-Za-z0-9._:/%-]+")
-ADMIN_PASSWORD = "Admin_Passwd"
+ADMIN_PASSWORD = "Admin_Passwd"   # noqa: S105 - the parameter name, not a password
 
 
 class CiscoMppDriver(HttpPhoneDriver):

@@ -36,7 +36,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.contrac
 
 REST_USER = "Polycom"
 MASTER_CONFIG = "000000000000.cfg"
-ADMIN_PASSWORD = "device.auth.localAdminPassword"
+ADMIN_PASSWORD = "device.auth.localAdminPassword"   # noqa: S105 - the parameter name
 API = "/api/v1/mgmt"
 STATUS_ERRORS = {
     "4000": (CommandRejected, "invalid input"),

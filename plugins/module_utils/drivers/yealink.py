@@ -30,7 +30,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.phone_ht
 from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.contract import Target
 
 FIRMWARE_KEY = "static.firmware.url"
-USER_PASSWORD = "static.security.user_password"
+USER_PASSWORD = "static.security.user_password"   # noqa: S105 - the parameter name
 SAFE_URL = re.compile(r"https?://[A-Za-z0-9._:/%-]+")
 SIP_USER = re.compile(r"[A-Za-z0-9._-]{1,64}")
 SIP_T1 = 0.5             # RFC 3261 retransmission timer for UDP
