@@ -186,8 +186,17 @@ class HttpPhone(SimDevice):
         await PhoneHub.current().forget(self)
 
     async def _come_up(self) -> None:
+        if not self.link_up:        # booted while unplugged: still unreachable until the port carries it again
+            return
         self._listener = await PhoneHub.current().listen(self)
         self.reachable = True
+
+    async def set_link(self, up: bool) -> None:
+        self.link_up = up
+        if not up:
+            await self._go_down()
+        elif self._listener is None and not self.pending_reboot and not self.hung:
+            await self._come_up()   # (a reboot under way comes up by itself)
 
     async def _go_down(self) -> None:
         self.reachable = False
