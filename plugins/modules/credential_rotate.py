@@ -22,7 +22,7 @@ description:
     C(config/set) of C(device.auth.localAdminPassword) (with C(device.set) and its C(.set) flag); Yealink
     C(static.security.user_password = <login>:<password>) in the phone's C(<MAC>.cfg) plus a SIP NOTIFY
     check-sync; Cisco MPP C(Admin_Passwd) in a one-shot profile plus C(/admin/resync) - and proved by a NEW
-    authenticated API call (polled for up to O(settle_timeout) seconds: Yealink and MPP apply it after a
+    authenticated API call (polled for up to O(settle_timeout) seconds - Yealink and MPP apply it after a
     provisioning fetch). Then the old password must be refused. The value is taken off the provisioning server
     again as soon as the phone answered. A phone that does not take it keeps its old password and vault entry.
   - The rotation (device, user, outcome; never the value) is appended to the site's audit trail.
