@@ -226,12 +226,12 @@ def _diff_ordered(section: Section, current: list[str] | None) -> SectionChange 
     if current is not None and canonical_children(policy_entries(current)) == wanted:
         return None
     # open incident blocks (reserved sequences 1-9, see incident_block.py) survive the rewrite
-    kept = [f" {line}" for line in current or [] if is_incident_entry(line)]
-    numbered = kept + [f" {10 * (n + 1)} {line}" for n, line in enumerate(wanted)]
+    kept = [line for line in current or [] if is_incident_entry(line)]
+    numbered = [f" {line}" for line in kept] + [f" {10 * (n + 1)} {line}" for n, line in enumerate(wanted)]
     # Rewriting the whole list keeps the order exact; IOS applies an undefined ACL as permit-all for the few
     # milliseconds in between, which never locks the operator out.
     commands = ([f"no {section.parent}"] if current is not None else []) + [section.parent] + numbered
-    return SectionChange(section.parent, commands, list(current or []), wanted)
+    return SectionChange(section.parent, commands, list(current or []), canonical_children(kept) + wanted)
 
 
 def diff_banner(kind: str, text: str, running: RunningConfig) -> SectionChange | None:

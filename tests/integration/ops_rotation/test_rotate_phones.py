@@ -109,3 +109,17 @@ def test_rotation_is_audited_without_values(fresh_lab, rotation):
     for name in PHONES:
         assert new_password(fresh_lab, name) not in text
     assert fresh_lab.credentials.password not in text
+
+
+def test_check_mode_logs_in_and_changes_nothing(fresh_lab, rotation, tmp_path):
+    before = {name: vault_of(fresh_lab, name).read_bytes() for name in PHONES}
+    report = run_playbook(fresh_lab, "playbooks/rotate_credentials.yml", "--check", "--tags", "rotate_phones",
+                          extra_vars={"aiphone_vault_password_file": str(VAULT_PASSWORD_FILE),
+                                      "aiphone_audit_dir": str(tmp_path)})
+    assert report["returncode"] == 0, report["raw"][-3000:]
+    for name in PHONES:
+        assert task_results(report, name, TASK)[0]["changed"]          # the plan: it would rotate
+        assert vault_of(fresh_lab, name).read_bytes() == before[name]
+        assert api_login_works(fresh_lab, name, new_password(fresh_lab, name))
+    assert not (tmp_path / "lab").exists() or not audit_trail.read_records(
+        audit_trail.site_dir(str(tmp_path), "lab"), kind="credential_rotation")

@@ -83,6 +83,7 @@ def test_converge_keeps_blocks_and_verifier_ignores_them(policy):
     tampered = parse_running_config(f"{ACL}\n 1 deny ip 10.10.30.0 0.0.0.255 any log\n" + numbered.split("\n", 1)[1])
     change = diff_section(Section(ACL, entries, ordered=True), tampered)
     assert change.commands[:3] == [f"no {ACL}", ACL, " 1 deny ip 10.10.30.0 0.0.0.255 any log"]
+    assert change.after[0] == "deny ip 10.10.30.0 0.0.0.255 any log"             # --diff shows it kept
     # a block of the whole data zone decides every flow: ignored by the verifier, reported as a deviation
     assert [d["source"] for d in deviations(policy, "sw-core-01", running)] == ["10.10.30.0/24"]
     assert not [v for v in verify_switch(policy, "sw-core-01", running) if v.src == "data"
