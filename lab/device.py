@@ -78,6 +78,7 @@ class SimDevice(abc.ABC):
         self.options = options
         self.faults: dict[str, dict] = {}
         self.reachable = False
+        self.link_up = True   # False while the switch port it is plugged into does not carry it (lab/links.py)
 
     # -- life cycle -------------------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -111,6 +112,12 @@ class SimDevice(abc.ABC):
     def on_fault_changed(self, fault: str, active: bool) -> None:  # noqa: B027 - an optional hook
         """Hook for faults that act at once (e.g. a new host key); the default does nothing."""
 
+    # -- link (lab/links.py) -------------------------------------------------------------------------------
+    async def set_link(self, up: bool) -> None:
+        """The switch port this device is plugged into starts / stops carrying it. Device families that model
+        it stop accepting connections while the link is down; the default only records it."""
+        self.link_up = up
+
     # -- reporting --------------------------------------------------------------------------------------------
     @abc.abstractmethod
     def inventory_vars(self) -> dict:
@@ -126,6 +133,7 @@ class SimDevice(abc.ABC):
             "host": self.host,
             "port": self.port,
             "reachable": self.reachable,
+            "link_up": self.link_up,
             "faults": {name: dict(params) for name, params in self.faults.items()},
         }
 

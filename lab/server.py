@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.device import Credentials, LabError, SimDevice, load_platforms
+from lab.links import LinkModel
 from lab.topology import LOOPBACK, Topology
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class LabServer:
         self.skipped: dict[str, str] = {}
         self.provisioning: Any = None
         self._control: asyncio.AbstractServer | None = None
+        self._links: asyncio.Task | None = None
         self._stopped = asyncio.Event()
 
     # -- life cycle -------------------------------------------------------------------------------------------
@@ -69,6 +71,7 @@ class LabServer:
             for fault, params in faults.items():
                 self.device(name).set_fault(fault, **(params or {}))
         self.write_known_hosts()
+        self._links = asyncio.get_running_loop().create_task(LinkModel(self.topology.policy, self.devices).watch())
         await self._start_control()
         log.info("lab up: %d devices (%d skipped)", len(self.devices), len(self.skipped))
 
@@ -82,6 +85,10 @@ class LabServer:
         return {"provisioning_url": self.provisioning.url}
 
     async def stop(self) -> None:
+        if self._links is not None:
+            self._links.cancel()
+            await asyncio.gather(self._links, return_exceptions=True)
+            self._links = None
         if self._control is not None:
             self._control.close()
             self._control = None

@@ -244,7 +244,7 @@ class SSHDevice(SimDevice):
 
     async def listen(self) -> None:
         """Accept SSH connections (again). Port 0 picks a free port, kept for the next reload."""
-        if self._listener is not None:
+        if self._listener is not None or not self.link_up:   # unplugged: stays unreachable (lab/links.py)
             return
         self._listener = await asyncssh.create_server(
             lambda: _SSHServer(self), self.host, self.port,
@@ -254,6 +254,17 @@ class SSHDevice(SimDevice):
             keepalive_interval=0, login_timeout=30, reuse_address=True)
         self.port = self._listener.get_port()
         self.reachable = True
+
+    async def set_link(self, up: bool) -> None:
+        self.link_up = up
+        if not up:
+            await self.go_offline()
+        elif self._listener is None and not self.booting():
+            await self.listen()
+
+    def booting(self) -> bool:
+        """True while a reload is under way or the device hangs in one (it then comes up by itself, or never)."""
+        return False
 
     async def go_offline(self) -> None:
         """Stop listening and drop every session, as a box that is reloading or powered off."""

@@ -60,6 +60,7 @@ class IOSSwitch(SSHDevice):
         self.running = self.new_config()
         self.log_buffer: list[str] = []
         self._pending_boot: asyncio.TimerHandle | None = None
+        self._hung = False     # a reload that never came back (fault no_return_after_reload)
 
     def physical_interfaces(self) -> list[str]:
         return model_interfaces(self.model)
@@ -241,10 +242,14 @@ class IOSSwitch(SSHDevice):
         await self.go_offline()
         self._pending_boot = after(self.reload_seconds, self.boot, self.spawn)
 
+    def booting(self) -> bool:
+        return self._pending_boot is not None or self._hung
+
     async def boot(self) -> None:
         """The end of a reload: load an image, then answer SSH again (unless the device never comes back)."""
         self._pending_boot = None
-        if self.fault("no_return_after_reload") is not None:
+        self._hung = self.fault("no_return_after_reload") is not None
+        if self._hung:
             log.info("%s: fault no_return_after_reload: staying down", self.name)
             return
         self.load_image()

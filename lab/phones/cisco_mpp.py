@@ -26,6 +26,9 @@ from lab.device import register_platform
 from lab.phones.http import UNSAFE_VALUE, HttpPhone, version_key
 
 DEFAULT_RETRY_DELAY = "3600"
+# The admin password of the web UI / Basic auth [V: public provisioning templates, e.g. wazo-provd-plugins' Cisco
+# SPA/MPP flat-profile]; a profile without it leaves the password unchanged [I].
+ADMIN_PASSWORD = "Admin_Passwd"
 
 
 def expand(template: str, macros: dict[str, str]) -> str:
@@ -51,6 +54,9 @@ class CiscoMppPhone(HttpPhone):
 
     def initial_params(self, provisioning_url: str) -> dict[str, str]:
         return {"Profile_Rule": f"{provisioning_url}$MA.xml"} if provisioning_url else {}
+
+    def admin_password_from(self, values: dict[str, str]) -> str | None:
+        return values.pop(ADMIN_PASSWORD, None)
 
     async def route(self, request: web.BaseRequest) -> web.StreamResponse:
         if not self.authorized(request, self.credentials.username, self.credentials.password):

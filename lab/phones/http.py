@@ -9,6 +9,7 @@ listening socket and drops its open connections: clients see "connection refused
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import hmac
 import re
@@ -151,6 +152,7 @@ class HttpPhone(SimDevice):
         self.hung = False  # down after a reboot under fault no_return_after_reload, until the fault is cleared
         self._listener: asyncio.AbstractServer | None = None
         self._tasks: set[asyncio.Task] = set()
+        self._own_password = False   # True once the admin password was changed away from the lab's login
         self._restore()
 
     @property
@@ -184,8 +186,17 @@ class HttpPhone(SimDevice):
         await PhoneHub.current().forget(self)
 
     async def _come_up(self) -> None:
+        if not self.link_up:        # booted while unplugged: still unreachable until the port carries it again
+            return
         self._listener = await PhoneHub.current().listen(self)
         self.reachable = True
+
+    async def set_link(self, up: bool) -> None:
+        self.link_up = up
+        if not up:
+            await self._go_down()
+        elif self._listener is None and not self.pending_reboot and not self.hung:
+            await self._come_up()   # (a reboot under way comes up by itself)
 
     async def _go_down(self) -> None:
         self.reachable = False
@@ -308,13 +319,36 @@ class HttpPhone(SimDevice):
         state = self.load_state()
         self.version = state.get("version", self.version)
         self.params.update(state.get("params", {}))
+        if state.get("admin_password"):
+            self.credentials = dataclasses.replace(self.credentials, password=state["admin_password"])
+            self._own_password = True
 
     def _persist(self) -> None:
-        self.save_state({"version": self.version, "params": self.params})
+        # The lab keeps a changed admin password in its own run directory (simulated devices, lab-only values)
+        # so that it survives a reboot as on a real phone; never in `params`, which config reads show.
+        own = {"admin_password": self.credentials.password} if self._own_password else {}
+        self.save_state({"version": self.version, "params": self.params, **own})
 
     def set_params(self, values: dict[str, str]) -> None:
+        values = dict(values)
+        new_password = self.admin_password_from(values)     # removes the vendor's password parameters
         self.params.update(values)
+        if new_password is not None:
+            self.change_admin_password(new_password)
         self._persist()
+
+    def admin_password_from(self, values: dict[str, str]) -> str | None:
+        """The new admin password a batch of vendor parameters sets (popping those parameters), or None."""
+        return None
+
+    def change_admin_password(self, password: str) -> None:
+        """From now on the admin login takes ``password`` only (the old one is refused)."""
+        if not password or UNSAFE_VALUE.search(password):
+            self.logline("admin password change refused: empty or unsafe value")
+            return
+        self.credentials = dataclasses.replace(self.credentials, password=password)
+        self._own_password = True
+        self.logline("admin password changed")
 
     # -- reporting --------------------------------------------------------------------------------------------
     def base_url(self) -> str:

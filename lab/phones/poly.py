@@ -31,6 +31,10 @@ FACTORY_PASSWORD = "456"
 MAX_GET_PARAMS = 20
 PARAM_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.]{0,127}$")
 MASTER_CONFIG = "000000000000.cfg"
+# The admin password parameter [V: public provisioning templates, e.g. wazo-provd-plugins' Polycom base.tpl]: a
+# device.* parameter, applied only with device.set="1" and its own ".set"="1". That config/set over REST accepts it
+# like a configuration file does is [I].
+ADMIN_PASSWORD = "device.auth.localAdminPassword"
 
 # Poly status code → (HTTP status, message) [I].
 STATUS = {
@@ -77,6 +81,16 @@ class PolyPhone(HttpPhone):
 
     def inventory_vars(self) -> dict:
         return {**super().inventory_vars(), "ansible_user": REST_USER}   # the REST API user is always Polycom
+
+    def admin_password_from(self, values: dict[str, str]) -> str | None:
+        if ADMIN_PASSWORD not in values:
+            return None
+        password = values.pop(ADMIN_PASSWORD)
+        flags = {name: values.get(name, self.params.get(name)) for name in ("device.set", ADMIN_PASSWORD + ".set")}
+        if set(flags.values()) != {"1"}:
+            self.logline(f"{ADMIN_PASSWORD} ignored: device.set and {ADMIN_PASSWORD}.set must be 1 ({flags})")
+            return None
+        return password
 
     # -- request routing --------------------------------------------------------------------------------------
     async def route(self, request: web.BaseRequest) -> web.StreamResponse:

@@ -35,6 +35,9 @@ KEY_PRESSES = frozenset({"OK", "ENTER", "SPEAKER", "F_TRANSFER", "VOLUME_UP", "V
                          "HOLD", "F_CONFERENCE", "CANCEL"})
 SIP_MANDATORY = ("via", "from", "to", "call-id", "cseq")
 RECENT_TRANSACTIONS = 16
+# `<login>:<password>` of a web/admin account [V: public provisioning templates, e.g. wazo-provd-plugins];
+# the admin login name itself is `static.security.user_name.admin` [I]. Absent from a file = unchanged.
+USER_PASSWORD = "static.security.user_password"
 
 
 def parse_config(text: str) -> dict[str, str]:
@@ -130,6 +133,15 @@ class YealinkPhone(HttpPhone):
         if "action_uri_limit_ip" in self.options:
             params["features.action_uri_limit_ip"] = str(self.options["action_uri_limit_ip"])
         return params
+
+    def admin_password_from(self, values: dict[str, str]) -> str | None:
+        if USER_PASSWORD not in values:
+            return None
+        login, _, password = values.pop(USER_PASSWORD).partition(":")
+        if login != self.credentials.username:
+            self.logline(f"{USER_PASSWORD} for account {login!r}: not the admin login, ignored")
+            return None
+        return password
 
     # -- life cycle: HTTP plus the SIP socket -----------------------------------------------------------------
     async def _come_up(self) -> None:

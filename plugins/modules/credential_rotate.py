@@ -1,12 +1,12 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-"""Rotate a network device's local admin secret; verify, save, write the vault, audit (issue 8)."""
+"""Rotate a switch / WLC local admin secret or a phone admin password; verify, write the vault, audit (issue 8)."""
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: credential_rotate
-short_description: Rotate the local admin secret of a Cisco IOS-XE switch or Catalyst 9800 WLC
+short_description: Rotate the local admin secret of a switch or WLC, or the admin password of a VoIP phone
 description:
   - Generates a strong secret (Python C(secrets); letters and digits, O(length) characters) unless O(new_password)
     is given, and changes C(username <user> … secret) on the device over the session opened with the CURRENT secret.
@@ -17,6 +17,14 @@ description:
     is written into O(vault_file) (ansible-vault encrypted, variable O(vault_variable)). The encrypted file is
     prepared before the device is touched and renamed into place after, so device and vault never disagree
     silently (see docs/credentials.md).
+  - Phones (O(platform) C(poly), C(yealink), C(cisco_mpp)) have one admin password and no configuration replace.
+    The change is asked for the vendor's way over a session opened with the CURRENT password - Poly REST
+    C(config/set) of C(device.auth.localAdminPassword) (with C(device.set) and its C(.set) flag); Yealink
+    C(static.security.user_password = <login>:<password>) in the phone's C(<MAC>.cfg) plus a SIP NOTIFY
+    check-sync; Cisco MPP C(Admin_Passwd) in a one-shot profile plus C(/admin/resync) - and proved by a NEW
+    authenticated API call (polled for up to O(settle_timeout) seconds - Yealink and MPP apply it after a
+    provisioning fetch). Then the old password must be refused. The value is taken off the provisioning server
+    again as soon as the phone answered. A phone that does not take it keeps its old password and vault entry.
   - The rotation (device, user, outcome; never the value) is appended to the site's audit trail.
   - Check mode logs in with the current secret, checks the user exists and the vault file can be decrypted,
     and changes nothing. A rotation is never a no-op, so a real run always reports C(changed).
@@ -33,9 +41,12 @@ options:
   platform:
     description: Site-policy platform of the device.
     type: str
-    choices: [cisco_ios, cisco_wlc9800]
+    choices: [cisco_ios, cisco_wlc9800, poly, yealink, cisco_mpp]
     required: true
-  username: {description: SSH user, whose secret is rotated., type: str, required: true}
+  username:
+    description: SSH user whose secret is rotated; for a phone its admin login (Poly's REST user is always C(Polycom)).
+    type: str
+    required: true
   password: {description: The CURRENT secret of O(username)., type: str, required: true}
   new_password:
     description: Use this value instead of a generated one (8-63 printable characters, no injection characters).
@@ -48,11 +59,41 @@ options:
     required: true
   vault_password_file: {description: Vault password file (or script) of O(vault_file)., type: path, required: true}
   vault_variable: {description: Variable of O(vault_file) set to the new secret., type: str, default: ansible_password}
+  settle_timeout:
+    description: Phones only - seconds to wait for the new password to log in (provisioning fetch included).
+    type: int
+    default: 120
+  provisioning:
+    description:
+      - Phones only (Yealink, Cisco MPP) - the site's provisioning server, as for M(aiphone.hardening.firmware_rollout).
+    type: dict
+    suboptions:
+      url: {description: Provisioning server URL as the phones see it., type: str}
+      dir: {description: Directory of that server writable from the controller., type: path}
+      upload_url: {description: Alternative to O(provisioning.dir) - HTTP PUT upload URL., type: str}
+      token: {description: Bearer token of O(provisioning.upload_url)., type: str}
+  sip_port: {description: Yealink only - the phone's SIP port for the check-sync NOTIFY (default 5060)., type: int}
+  sip_user: {description: Yealink only - SIP user of the NOTIFY request URI (default the device name)., type: str}
   audit_dir: {description: Root directory of the audit trails., type: path, required: true}
   site: {description: Site name (directory of its trail under O(audit_dir))., type: str, required: true}
 """
 
 EXAMPLES = r"""
+- name: Rotate a phone's admin password (Yealink, Cisco MPP need the provisioning server)
+  aiphone.hardening.credential_rotate:
+    device: "{{ inventory_hostname }}"
+    platform: "{{ platform }}"
+    host: "{{ ansible_host }}"
+    port: "{{ ansible_port }}"
+    username: "{{ ansible_user }}"
+    password: "{{ ansible_password }}"
+    known_hosts_file: "{{ aiphone_known_hosts_file }}"
+    provisioning: {url: "{{ aiphone_provisioning_url }}", dir: "{{ aiphone_provisioning_dir }}"}
+    vault_file: "{{ inventory_dir }}/host_vars/{{ inventory_hostname }}/vault.yml"
+    vault_password_file: "{{ aiphone_vault_password_file }}"
+    audit_dir: "{{ aiphone_audit_dir }}"
+    site: "{{ aiphone_site_name }}"
+
 - name: Rotate the switch's local admin secret
   aiphone.hardening.credential_rotate:
     device: "{{ inventory_hostname }}"
@@ -94,14 +135,18 @@ from ansible_collections.aiphone.hardening.plugins.module_utils import audit_tra
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import DriverError, InvalidValue
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.registry import get_driver
 from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import CONNECTION_ARGS
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
     driver_arguments,
     require_ssh_libs,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.ops.rotation import (
+    RotationUncertain,
     ios_secret_line,
     plan_ios_login,
+    plan_phone_login,
     rotate_ios_login,
+    rotate_phone_password,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.ops.secrets_gen import generate_password
 from ansible_collections.aiphone.hardening.plugins.module_utils.ops.vault_file import (
@@ -110,19 +155,58 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.ops.vault_file i
     read_vault_vars,
 )
 
-CREDENTIAL = "local admin secret"
+PHONES = ("poly", "yealink", "cisco_mpp")
+
+
+def is_phone(params: dict) -> bool:
+    return params["platform"] in PHONES
+
+
+def credential_name(params: dict) -> str:
+    return "phone admin password" if is_phone(params) else "local admin secret"
+
+
+def phone_options(params: dict) -> dict:
+    provisioning = params["provisioning"] or {}
+    options = {"provisioning_url": provisioning.get("url") or "", "provisioning_dir": provisioning.get("dir") or "",
+               "provisioning_upload_url": provisioning.get("upload_url") or "",
+               "provisioning_token": provisioning.get("token") or "",
+               "sip_port": params["sip_port"], "sip_user": params["sip_user"]}
+    return {key: value for key, value in options.items() if value}
 
 
 def driver_factory(params: dict):
     cls = get_driver(params["platform"])
+    options = phone_options(params) if is_phone(params) else {}
 
     def make(password: str | None):
-        return cls(**driver_arguments(params, password))
+        return cls(**driver_arguments(params, password), **options)
     return make
 
 
+def check_new_value(params: dict, new_secret: str) -> None:
+    """Refuse a hostile value before any connection."""
+    if is_phone(params):
+        check_value(new_secret, "psk", "new password")
+    else:
+        ios_secret_line(params["username"], "15", new_secret)
+
+
+def plan(params: dict, make) -> None:
+    if is_phone(params):
+        plan_phone_login(make)
+    else:
+        plan_ios_login(make, params["username"])
+
+
+def apply(params: dict, make, new_secret: str):
+    if is_phone(params):
+        return rotate_phone_password(make, new_secret, params["settle_timeout"])
+    return rotate_ios_login(make, params["username"], new_secret)
+
+
 def audit(params: dict, outcome: str, secrets: list[str], **fields) -> None:
-    record = {"kind": "credential_rotation", "device": params["device"], "credential": CREDENTIAL,
+    record = {"kind": "credential_rotation", "device": params["device"], "credential_type": credential_name(params),
               "username": params["username"], "outcome": outcome, "vault_file": params["vault_file"],
               "vault_variable": params["vault_variable"], **fields}
     audit_trail.append(audit_trail.site_dir(params["audit_dir"], params["site"]), record, secret_values=secrets)
@@ -134,10 +218,10 @@ def run(module: AnsibleModule) -> dict:
     result: dict = {"changed": False, "notes": []}
     try:
         new_secret = p["new_password"] or generate_password(p["length"])
-        ios_secret_line(p["username"], "15", new_secret)   # refuses hostile values before any connection
+        check_new_value(p, new_secret)
         if module.check_mode:
             read_vault_vars(p["vault_file"], p["vault_password_file"])
-            plan_ios_login(make, p["username"])
+            plan(p, make)
             result.update(changed=True, vault_file=p["vault_file"])
             return result
         update = PendingVaultUpdate(p["vault_file"], p["vault_password_file"], {p["vault_variable"]: new_secret})
@@ -149,7 +233,11 @@ def run(module: AnsibleModule) -> dict:
                          **result)
     secrets = [new_secret, p["password"]]
     try:
-        rotated = rotate_ios_login(make, p["username"], new_secret)
+        rotated = apply(p, make, new_secret)
+    except RotationUncertain as exc:      # the phone may hold the new value: keep it (encrypted) for the operator
+        audit(p, "uncertain_pending_kept", secrets, error=type(exc).__name__, message=str(exc))
+        module.fail_json(msg=f"{exc}; the new value is kept encrypted in {p['vault_file']}.pending "
+                             f"(ansible-vault view it and try both)", error=type(exc).__name__, **result)
     except DriverError as exc:
         update.abort()
         audit(p, "failed_kept_old", secrets, error=type(exc).__name__, message=str(exc))
@@ -175,12 +263,18 @@ def main() -> None:
         argument_spec=dict(
             **CONNECTION_ARGS,
             device=dict(type="str", required=True),
-            platform=dict(type="str", required=True, choices=["cisco_ios", "cisco_wlc9800"]),
+            platform=dict(type="str", required=True, choices=["cisco_ios", "cisco_wlc9800", *PHONES]),
             new_password=dict(type="str", no_log=True),
             length=dict(type="int", default=24, no_log=False),
             vault_file=dict(type="path", required=True),
             vault_password_file=dict(type="path", required=True, no_log=False),
             vault_variable=dict(type="str", default="ansible_password", no_log=False),
+            settle_timeout=dict(type="int", default=120),
+            provisioning=dict(type="dict", options=dict(
+                url=dict(type="str"), dir=dict(type="path"), upload_url=dict(type="str"),
+                token=dict(type="str", no_log=True))),
+            sip_port=dict(type="int"),
+            sip_user=dict(type="str"),
             audit_dir=dict(type="path", required=True),
             site=dict(type="str", required=True),
         ),

@@ -103,6 +103,27 @@ options:
     description: Fail the task when a device failed (the summary is returned either way).
     type: bool
     default: true
+  rollback:
+    description:
+      - Roll each device back to the firmware it ran before its last upgrade instead of bringing it to the
+        baseline - the version from the site's audit trail (newest C(firmware_attempt) C(upgraded) that was not a
+        rollback), the build from O(rollback_builds) or from the checksum an earlier upgrade to that version
+        recorded (matched in O(firmware_dir)). Same procedure, windows and force rules as an upgrade; the attempt is
+        recorded with C(rollback=true). A device whose previous build is unknown fails the task (nothing changes on
+        it). See plugins/module_utils/firmware/rollback.py.
+    type: bool
+    default: false
+  rollback_builds:
+    description: Known previous builds for O(rollback), shaped like firmware baselines.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      platform: {description: Site-policy platform., type: str, required: true}
+      model: {description: Model as in the site policy., type: str, required: true}
+      version: {description: Version the device reports., type: str, required: true}
+      image: {description: Image file name (in O(firmware_dir))., type: str, required: true}
+      sha256: {description: sha256 of the image., type: str, required: true}
 notes:
   - Supports check mode (the plan) and diff mode (versions before/after per device).
 """
@@ -163,6 +184,7 @@ devices_failed:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
 from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.policy import load_policy
 from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.procedure import Gate
 from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.records import (
@@ -170,6 +192,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.records
     default_operator,
     record_from_result,
 )
+from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.rollback import RollbackRollout
 from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.rollout import (
     DeviceSpec,
     Rollout,
@@ -240,6 +263,9 @@ def main() -> None:
             "backup_dir": {"type": "path"},
             "operator": {"type": "str"},
             "fail_on_device_failure": {"type": "bool", "default": True},
+            "rollback": {"type": "bool", "default": False},
+            "rollback_builds": {"type": "list", "elements": "dict", "default": [], "options": {
+                key: {"type": "str", "required": True} for key in ("platform", "model", "version", "image", "sha256")}},
         },
         required_if=FORCE_REQUIRED_IF,
         supports_check_mode=True,
@@ -253,19 +279,27 @@ def main() -> None:
         site = (policy.get("site") or {}).get("name") or "site"
 
         def record(result: dict) -> None:
-            append_record(params["audit_dir"], site, record_from_result(result, operator, params["force_reason"]))
+            append_record(params["audit_dir"], site, record_from_result(result, operator, params["force_reason"],
+                                                                        rollback=params["rollback"]))
 
-        rollout = Rollout(device_specs(params), policy, gate,
+        kind, extra = Rollout, {}
+        if params["rollback"]:
+            kind, extra = RollbackRollout, {"builds": params["rollback_builds"], "records": audit_trail.read_records(
+                audit_trail.site_dir(params["audit_dir"], site), kind="firmware_attempt")}
+        rollout = kind(device_specs(params), policy, gate,
                           RolloutOptions(canary=params["canary"], batch_size=params["batch_size"],
                                          max_fail_percentage=params["max_fail_percentage"],
                                          parallel=params["parallel"], busy_retry_seconds=params["busy_retry_seconds"],
                                          check_mode=module.check_mode),
                           registry_factory, firmware_dir=params["firmware_dir"],
-                          record=None if module.check_mode else record)
+                          record=None if module.check_mode else record, **extra)
         summary = rollout.run()
     except (OSError, ValueError) as exc:
         module.fail_json(msg=f"firmware rollout not started: {exc}")
     summary["diff"] = version_diff(summary)
+    unknown = [f"{d['device']}: {d['reason']}" for d in summary["devices"] if d["result"] == "no_baseline"]
+    if params["rollback"] and unknown:
+        module.fail_json(msg=f"firmware rollback: no previous build for {'; '.join(unknown)}", **summary)
     if summary["devices_failed"] and params["fail_on_device_failure"]:
         failed = [d["device"] for d in summary["devices"] if d["result"] == "failed"]
         module.fail_json(msg=f"firmware rollout: {len(failed)} device(s) failed: {', '.join(failed)}"

@@ -43,11 +43,20 @@ violations:
   type: list
   elements: dict
 violation_count: {description: Number of violations., returned: always, type: int}
+incident_deviations:
+  description: >-
+    Open incident blocks on the switch's zone ACLs (C(deny ip <source> any log) at a reserved sequence 1-9, put there by
+    playbooks/incident_block_source.yml) - kind C(incident_block), switch, acl, sequence, entry, source. They are
+    expected while the incident is open, so they are reported here and never as violations.
+  returned: always
+  type: list
+  elements: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import CONNECTION_ARGS, POLICY_ARGS
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.incident_block import deviations
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import (
     parse_running_config,
 )
@@ -71,7 +80,8 @@ def main() -> None:
     with device_session(module, entry["platform"]) as driver:
         running = parse_running_config(driver.get_config())
     violations = [v.as_dict() for v in verify_switch(policy, module.params["device"], running)]
-    result = dict(changed=False, violations=violations, violation_count=len(violations))
+    result = dict(changed=False, violations=violations, violation_count=len(violations),
+                  incident_deviations=deviations(policy, module.params["device"], running))
     if violations and module.params["fail_on_violation"]:
         module.fail_json(msg=f"{len(violations)} policy violation(s) on {module.params['device']}", **result)
     module.exit_json(**result)

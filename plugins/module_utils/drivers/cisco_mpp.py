@@ -7,11 +7,15 @@
 reboot while in a call and exposes no call state here: a phone that has not started rebooting after its reboot
 time is reported busy and retried later. The direct trigger is one-shot, so there is nothing to un-point after a
 failure.
+Admin password: ``<Admin_Passwd>`` of a flat-profile XML [V: public provisioning templates, e.g. wazo-provd-plugins'
+Cisco SPA/MPP profile], applied by ``/admin/resync?<profile url>`` [I]. The driver serves a one-shot profile holding
+only that parameter under a random name and deletes it after the resync.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 from typing import ClassVar
 from xml.etree import ElementTree
 
@@ -25,6 +29,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.phone_ht
 from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.contract import Target
 
 SAFE_URL = re.compile(r"https?://[A-Za-z0-9._:/%-]+")
+ADMIN_PASSWORD = "Admin_Passwd"   # noqa: S105 - the parameter name, not a password
 
 
 class CiscoMppDriver(HttpPhoneDriver):
@@ -57,3 +62,21 @@ class CiscoMppDriver(HttpPhoneDriver):
             if exc.status == 403:
                 raise CommandRejected("the phone refuses upgrades (Upgrade_Enable = No)", self.name) from None
             raise
+
+    def change_admin_password(self, new_password: str) -> None:
+        profile = ElementTree.Element("flat-profile")
+        ElementTree.SubElement(profile, ADMIN_PASSWORD).text = new_password
+        name = f"aiphone-credential-{secrets.token_hex(16)}.xml"     # unguessable while it exists
+        self._password_staged = name
+        self.store.write(name, b'<?xml version="1.0"?>\n' + ElementTree.tostring(profile))
+        url = self.store.file_url(name)
+        if not SAFE_URL.fullmatch(url):
+            raise InvalidValue(f"profile URL {url!r} is not a plain http(s) URL", self.name)
+        self.call(f"/admin/resync?{url}")
+
+    def clear_password_staging(self) -> list[str]:
+        name = getattr(self, "_password_staged", None)
+        if name and not self.store.remove(name):
+            self.store.write(name, b"<flat-profile/>")     # upload-only store: at least empty it
+        self._password_staged = None
+        return []

@@ -268,6 +268,18 @@ class HttpPhoneDriver(UpgradeSteps, FirmwareDriver):
                 self.store.write(name, self.neutral_file(name))
         self._replaced = {}
 
+    # -- admin password (credential rotation) ------------------------------------------------------------------
+    def change_admin_password(self, new_password: str) -> None:
+        """Ask the phone, the vendor's way, to take ``new_password`` as its admin password. The change may apply
+        asynchronously (after a provisioning fetch); the caller proves it with a new login. ``new_password`` has
+        passed the injection guard."""
+        raise NotImplementedError
+
+    def clear_password_staging(self) -> list[str]:
+        """Remove the new password from wherever change_admin_password() staged it (provisioning files); the
+        phone keeps it. Returns notes for the operator."""
+        return []
+
     # -- provisioning files the driver rewrites (per-MAC files: only this phone is affected) --------------------
     def replace_file(self, name: str, content: bytes) -> None:
         """Write a provisioning file, remembering its previous content for unpoint()."""

@@ -7,6 +7,9 @@ file (``<mac>.cfg``, else ``000000000000.cfg``) names it in the ``APPLICATION`` 
 before ``APP_FILE_PATH``). The driver writes a per-MAC master (a copy of the site's master with this model's
 APP_FILE_PATH set), so only the phone being upgraded fetches the image, then POSTs updateConfiguration.
 Call state [I]: ``lineInfo`` entries' ``CallState`` ("Idle" when no call).
+Admin password: parameter ``device.auth.localAdminPassword``, a ``device.*`` parameter that applies only with
+``device.set="1"`` and its own ``.set="1"`` [V: public provisioning templates, wazo-provd-plugins' Polycom
+base.tpl]; sending the three through REST ``config/set`` as a configuration file would is [I].
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.contrac
 
 REST_USER = "Polycom"
 MASTER_CONFIG = "000000000000.cfg"
+ADMIN_PASSWORD = "device.auth.localAdminPassword"   # noqa: S105 - the parameter name
 API = "/api/v1/mgmt"
 STATUS_ERRORS = {
     "4000": (CommandRejected, "invalid input"),
@@ -102,6 +106,10 @@ class PolyDriver(HttpPhoneDriver):
     def is_busy(self) -> bool:
         lines = self.api("/lineInfo") or []
         return any(str(line.get("CallState", "Idle")) not in ("Idle", "") for line in lines)
+
+    def change_admin_password(self, new_password: str) -> None:
+        self.api("/config/set", "POST", {"data": {"device.set": "1", f"{ADMIN_PASSWORD}.set": "1",
+                                                  ADMIN_PASSWORD: new_password}})
 
     # -- firmware ---------------------------------------------------------------------------------------------
     def point_and_reboot(self, target: Target, image_url: str) -> None:

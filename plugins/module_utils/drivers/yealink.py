@@ -6,6 +6,9 @@
 [I]: the version read ``/servlet?phonecfg=get&fw=1`` (format not published; ``key=value`` lines as the lab answers);
 a phone in a call postpones the reboot by itself, and exposes no call state to this driver — so a phone that has not
 started rebooting after its reboot time is reported busy and retried later.
+Admin password: ``static.security.user_password = <login>:<password>`` in a provisioning file [V: public
+provisioning templates, e.g. wazo-provd-plugins]; a file without the line leaves the password as it is [I]. The
+driver puts the line in the phone's ``<MAC>.cfg`` for one check-sync, then takes it out again.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.phone_ht
 from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.contract import Target
 
 FIRMWARE_KEY = "static.firmware.url"
+USER_PASSWORD = "static.security.user_password"   # noqa: S105 - the parameter name
 SAFE_URL = re.compile(r"https?://[A-Za-z0-9._:/%-]+")
 SIP_USER = re.compile(r"[A-Za-z0-9._-]{1,64}")
 SIP_T1 = 0.5             # RFC 3261 retransmission timer for UDP
@@ -43,6 +47,25 @@ def with_firmware_url(config: bytes | None, url: str) -> bytes:
     lines = (config or b"#!version:1.0.0.1\n").decode("utf-8", "replace").splitlines()
     kept = [line for line in lines if line.split("=", 1)[0].strip() != FIRMWARE_KEY]
     return ("\n".join([*kept, f"{FIRMWARE_KEY} = {url}"]) + "\n").encode()
+
+
+def _is_password_of(line: str, login: str) -> bool:
+    key, sep, value = line.partition("=")
+    return bool(sep) and key.strip() == USER_PASSWORD and value.strip().startswith(f"{login}:")
+
+
+def without_password(config: bytes | None, login: str) -> tuple[bytes | None, bool]:
+    """(``config`` without the password lines of ``login``, whether it had any)."""
+    if config is None:
+        return None, False
+    lines = config.decode("utf-8", "replace").splitlines()
+    kept = [line for line in lines if not _is_password_of(line, login)]
+    return ("\n".join(kept) + "\n").encode(), len(kept) != len(lines)
+
+
+def with_password(config: bytes | None, login: str, password: str) -> bytes:
+    base, _had = without_password(config or b"#!version:1.0.0.1\n", login)
+    return base + f"{USER_PASSWORD} = {login}:{password}\n".encode()
 
 
 class YealinkDriver(HttpPhoneDriver):
@@ -79,6 +102,28 @@ class YealinkDriver(HttpPhoneDriver):
         # the phone keeps static.firmware.url once provisioned: an explicit empty value stops further attempts
         self.store.write(self.mac_file, with_firmware_url(previous, ""))
         self._replaced = {}
+
+    def change_admin_password(self, new_password: str) -> None:
+        if not SIP_USER.fullmatch(self.username):
+            raise InvalidValue(f"login {self.username!r} is not allowed in {USER_PASSWORD}", self.name)
+        previous = self.store.read(self.mac_file)
+        self._password_staged = (self.mac_file, previous)
+        self.store.write(self.mac_file, with_password(previous, self.username, new_password))
+        self.notify_check_sync(reboot=False)
+
+    def clear_password_staging(self) -> list[str]:
+        staged = getattr(self, "_password_staged", None)
+        if staged is None:
+            return []
+        name, previous = staged
+        restored, had_password = without_password(previous, self.username)
+        if restored is None and not self.store.remove(name):
+            restored = b"#!version:1.0.0.1\n"
+        if restored is not None:
+            self.store.write(name, restored)
+        self._password_staged = None
+        return [f"{name} on the provisioning server set the admin password: that line was removed, or the next "
+                f"provisioning would bring the old password back"] if had_password else []
 
     def notify_check_sync(self, reboot: bool) -> None:
         """Send ``NOTIFY … Event: check-sync;reboot=…`` over UDP and wait for the phone's 200 OK (RFC 3261 timers)."""

@@ -18,7 +18,7 @@ except ImportError:
 
 RECORD_KIND = "firmware_attempt"   # what the audit trail, inventory and compliance read
 RECORD_FIELDS = ("device", "platform", "model", "from_version", "to_version", "checksum", "result", "reason",
-                 "start", "end", "operator", "forced", "force_reason", "step", "recovered")
+                 "start", "end", "operator", "forced", "force_reason", "step", "recovered", "rollback")
 
 
 def default_operator() -> str:
@@ -54,8 +54,9 @@ def append_record(audit_dir: str, site: str, record: dict) -> str:
     return path
 
 
-def record_from_result(result: dict, operator: str | None, force_reason: str = "") -> dict:
-    """One attempt of the rollout summary (procedure.DeviceResult.as_dict()) as an audit record."""
+def record_from_result(result: dict, operator: str | None, force_reason: str = "", rollback: bool = False) -> dict:
+    """One attempt of the rollout summary (procedure.DeviceResult.as_dict()) as an audit record; ``rollback``
+    marks an attempt back to a device's previous firmware (firmware/rollback.py)."""
     steps = result.get("steps") or []
     return attempt_record(
         device=result["device"], platform=result["platform"], model=result["model"],
@@ -63,4 +64,4 @@ def record_from_result(result: dict, operator: str | None, force_reason: str = "
         result=result["result"], reason=result.get("reason", ""), start=result.get("start"), end=result.get("end"),
         operator=operator, forced=bool(result.get("forced")),
         force_reason=force_reason if result.get("forced") else None, step=steps[-1] if steps else None,
-        recovered=result.get("recovered"))
+        recovered=result.get("recovered"), rollback=rollback or None)

@@ -99,17 +99,23 @@ class Rollout:
         results = {d.name: proc.DeviceResult(d.name, d.platform, d.model) for d in self.devices}
         targets: dict[str, Target] = {}
         for device in self.devices:
-            baseline = baseline_for(self.policy, device.platform, device.model)
-            if baseline is None:
-                results[device.name].result = proc.NO_BASELINE
-                results[device.name].reason = f"no firmware baseline for {device.platform} {device.model} in the policy"
+            target = self.target_for(device)
+            if isinstance(target, str):
+                results[device.name].result, results[device.name].reason = proc.NO_BASELINE, target
             else:
-                targets[device.name] = Target.from_baseline(baseline, self.firmware_dir)
+                targets[device.name] = target
         surveyed = [d for d in self.devices if d.name in targets]
         self._parallel(self._survey, surveyed, results, targets)
         outdated = [d for d in surveyed if results[d.name].result in (proc.PLANNED, proc.STAGED)]
         reboot = {d.name: float(self.driver_factory(d).reboot_timeout) for d in outdated}
         return Plan(self._batches(outdated), results, targets, reboot)
+
+    def target_for(self, device: DeviceSpec) -> Target | str:
+        """The build this rollout brings ``device`` to: its model's baseline, or why there is none."""
+        baseline = baseline_for(self.policy, device.platform, device.model)
+        if baseline is None:
+            return f"no firmware baseline for {device.platform} {device.model} in the policy"
+        return Target.from_baseline(baseline, self.firmware_dir)
 
     def _survey(self, device: DeviceSpec, results, targets) -> None:
         """Read the running firmware (the procedure in check mode): compliant, planned or failed. Outside check mode

@@ -218,14 +218,20 @@ def _under(line: str, prefix: str) -> bool:
 
 
 def _diff_ordered(section: Section, current: list[str] | None) -> SectionChange | None:
+    from ansible_collections.aiphone.hardening.plugins.module_utils.network.incident_block import (
+        is_incident_entry,
+        policy_entries,
+    )
     wanted = canonical_children(section.lines)
-    if current is not None and canonical_children(current) == wanted:
+    if current is not None and canonical_children(policy_entries(current)) == wanted:
         return None
-    numbered = [f" {10 * (n + 1)} {line}" for n, line in enumerate(wanted)]
+    # open incident blocks (reserved sequences 1-9, see incident_block.py) survive the rewrite
+    kept = [line for line in current or [] if is_incident_entry(line)]
+    numbered = [f" {line}" for line in kept] + [f" {10 * (n + 1)} {line}" for n, line in enumerate(wanted)]
     # Rewriting the whole list keeps the order exact; IOS applies an undefined ACL as permit-all for the few
     # milliseconds in between, which never locks the operator out.
     commands = ([f"no {section.parent}"] if current is not None else []) + [section.parent] + numbered
-    return SectionChange(section.parent, commands, list(current or []), wanted)
+    return SectionChange(section.parent, commands, list(current or []), canonical_children(kept) + wanted)
 
 
 def diff_banner(kind: str, text: str, running: RunningConfig) -> SectionChange | None:
@@ -285,8 +291,15 @@ def verify_applied(commands: list[str], running: RunningConfig) -> list[str]:
                 problems.append(SECRET_LINE.match(line).group(1) + " <secret>")
         elif not satisfied(line, current):
             problems.append(command)
+    from ansible_collections.aiphone.hardening.plugins.module_utils.network.incident_block import (
+        edit_in_effect,
+        is_incident_edit,
+    )
     for acl, entries in acl_entries.items():
-        if canonical_children(running.sections.get(acl, [])) != canonical_children(entries):
+        current = running.sections.get(acl, [])
+        if entries and all(is_incident_edit(entry) for entry in entries):   # incident blocks: edits by number
+            problems += [f"{acl}: {entry}" for entry in entries if not edit_in_effect(entry, current)]
+        elif canonical_children(current) != canonical_children(entries):
             problems.append(acl)
     return problems
 

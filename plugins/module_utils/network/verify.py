@@ -25,6 +25,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.acl impo
     parse_ace,
     zone_networks,
 )
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.incident_block import policy_entries
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.ios_render import (
     intended_ports,
     port_lines,
@@ -165,7 +166,8 @@ def read_acl(running: RunningConfig, name: str) -> list[Ace] | None:
     for kind in ("extended", "standard"):
         lines = running.sections.get(f"ip access-list {kind} {name}")
         if lines is not None:
-            return [parse_ace(line) for line in lines if not line.startswith("remark")]
+            # incident blocks (reserved sequences) are an open incident, reported by incident_block.deviations
+            return [parse_ace(line) for line in policy_entries(lines) if not line.startswith("remark")]
     return None
 
 

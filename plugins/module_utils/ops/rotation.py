@@ -11,6 +11,7 @@ its old secret; nothing was saved, so even a reload brings the old one back.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import (
@@ -98,4 +99,60 @@ def rotate_ios_login(make_driver, username: str, new_secret: str) -> RotationRes
     result.old_credential_refused = not _login_works(make_driver, None)
     if not result.old_credential_refused:
         result.notes.append("the OLD secret still logs in (another AAA source or a second user entry?)")
+    return result
+
+
+# -- phones: admin password ---------------------------------------------------------------------------------------
+# A phone has one admin password and no "configure replace": the change is asked for over a session opened with the
+# OLD password, proved by NEW logins, and the old one must then be refused. Yealink and Cisco MPP apply it after a
+# provisioning fetch, so the proof is polled for up to `settle_seconds`.
+
+
+class RotationUncertain(RotationFailed):
+    """After the change neither the old nor the new password logs in: the new value must not be thrown away."""
+
+
+def plan_phone_login(make_driver) -> None:
+    """Check mode: the current password logs in."""
+    with make_driver(None) as session:
+        session.get_facts()
+
+
+def _wait_for_login(make_driver, password: str, settle_seconds: float, poll: float) -> bool:
+    deadline = time.monotonic() + settle_seconds
+    while True:
+        try:
+            if _login_works(make_driver, password):
+                return True
+        except DriverError:        # busy re-provisioning or rebooting: try again until the deadline
+            pass
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(poll)
+
+
+def rotate_phone_password(make_driver, new_password: str, settle_seconds: float = 120,
+                          poll: float = 1.0) -> RotationResult:
+    """Change a phone's admin password (driver.change_admin_password) and prove it with new logins.
+
+    Raises RotationFailed when the phone still takes its old password (it keeps it), RotationUncertain when
+    neither password logs in afterwards.
+    """
+    check_value(new_password, "psk", "new password")
+    result = RotationResult()
+    with make_driver(None) as session:       # AuthenticationFailed here: the old password does not work either
+        try:
+            session.change_admin_password(new_password)
+            applied = _wait_for_login(make_driver, new_password, settle_seconds, poll)
+        finally:                              # never leave the value on the provisioning server
+            result.notes.extend(session.clear_password_staging())
+    if not applied:
+        name = session.name
+        if _wait_for_login(make_driver, None, 0, poll):
+            raise RotationFailed(f"{name}: the new password did not log in within {settle_seconds:.0f}s; "
+                                 f"the phone keeps its old password", device=name)
+        raise RotationUncertain(f"{name}: neither the old nor the new password logs in after the change", device=name)
+    result.old_credential_refused = not _wait_for_login(make_driver, None, 0, poll)
+    if not result.old_credential_refused:
+        result.notes.append("the OLD password still logs in (the phone did not apply the change fully?)")
     return result
