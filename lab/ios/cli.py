@@ -350,6 +350,14 @@ async def _show_acls(cli: IOSCli, args: list[str]) -> str:
     return show.show_ip_access_lists(cli.device, args[0] if args else None)
 
 
+@command("show snmp user")
+async def _show_snmp_user(cli: IOSCli, args: list[str]) -> str:
+    users = cli.device.running.snmp_users
+    if not (users and users.table) and not cli.device.running.lines_under("snmp-server"):
+        return "%SNMP agent not enabled\n"
+    return users.show() if users else ""
+
+
 @command("show boot")
 @command("show bootvar")
 async def _show_boot(cli: IOSCli, args: list[str]) -> str:

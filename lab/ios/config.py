@@ -72,6 +72,7 @@ class RunningConfig:
         self.rules = rules or grammar.RULES
         self.validate = validate  # device-specific check of a line before it is applied (raises ConfigError)
         self.nodes: dict[str, Node] = {}
+        self.snmp_users = None  # the device's SNMPv3 users table (lab.ios.snmp.SnmpUsers): outside the config
         for name in interfaces:
             self.nodes[f"interface {name}"] = Node(f"interface {name}", {})
         for kind, blocks in LINE_BLOCKS.items():
@@ -264,6 +265,9 @@ class ConfigSession:
         body = text[3:] if negate else text
         word = body.split(" ", 1)[0]
         special = {"interface": self._interface, "vlan": self._vlan, "line": self._line, "banner": self._banner_cmd}
+        if body.startswith("snmp-server user ") and self.config.snmp_users is not None:
+            self.stack.clear()
+            return self.config.snmp_users.configure(body, negate)
         if word in special:
             self.stack.clear()
             return special[word](body, negate)

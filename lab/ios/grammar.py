@@ -168,9 +168,7 @@ GLOBAL = [
     R(r"snmp-server community \S+", rf"(?:view \S+ )?(?:RO|RW|ro|rw)(?: {WORD})?"),
     R(r"snmp-server group \S+ v(?:1|2c|3(?: (?:auth|noauth|priv))?)", r"(?:(?:read|write|notify) \S+ ?|"
       r"access (?:ipv6 )?\S+ ?)*"),
-    # SNMPv3 users are kept but never shown in running-config, as on real IOS [I].
-    R(r"snmp-server user \S+ \S+", r"v3 auth (?:sha|md5|sha-2 256) \S+(?: priv (?:aes(?: 128| 192| 256)?|des|3des) "
-      r"\S+)?(?: access \S+)?", hidden=True),
+    # SNMPv3 users (`snmp-server user ...`) are not configuration lines on IOS: lab/ios/snmp.py keeps them.
     R(rf"snmp-server host {IPV4}", r"(?:informs )?(?:version (?:1|2c|3 (?:auth|noauth|priv)) )?\S+(?: \S+)*"),
     R(r"snmp-server enable traps(?: \S+)*", None),
     R(r"snmp-server (?:location|contact)", r".+"),

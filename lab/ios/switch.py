@@ -15,6 +15,7 @@ from lab.device import register_platform
 from lab.ios import grammar, secrets
 from lab.ios.cli import IOSCli
 from lab.ios.config import ConfigSession, RunningConfig, parse_config
+from lab.ios.snmp import SnmpUsers
 from lab.sshdevice import SSHDevice, Terminal, after
 
 log = logging.getLogger(__name__)
@@ -65,10 +66,23 @@ class IOSSwitch(SSHDevice):
         return model_interfaces(self.model)
 
     def new_config(self) -> RunningConfig:
-        return RunningConfig(self.interfaces_list, self.config_rules, self.validate_config_line)
+        return self._with_snmp_users(RunningConfig(self.interfaces_list, self.config_rules,
+                                                   self.validate_config_line))
 
     def read_config(self, text: str) -> tuple[RunningConfig, list[str]]:
-        return parse_config(text, self.interfaces_list, self.config_rules, self.validate_config_line)
+        config, refused = parse_config(text, self.interfaces_list, self.config_rules, self.validate_config_line)
+        return self._with_snmp_users(config), refused
+
+    def _with_snmp_users(self, config: RunningConfig) -> RunningConfig:
+        """SNMPv3 users live beside the configuration (they survive `configure replace` and reloads)."""
+        if "mac" in self.state:
+            config.snmp_users = SnmpUsers(self.state.setdefault("snmp_users", {}), self.snmp_engine_id)
+        return config
+
+    @property
+    def snmp_engine_id(self) -> str:
+        """IOS's default local engine ID: enterprise 9 (Cisco), format 3 (MAC address) [V: recorded output]."""
+        return "800000090300" + self.state["mac"].replace(":", "").upper()
 
     def validate_config_line(self, mode: str, section: dict, text: str) -> None:
         """Device-specific refusal of a configuration line (raise ConfigError); switches have none."""
