@@ -169,4 +169,5 @@ class LabServer:
         if op == "stop":
             asyncio.get_running_loop().call_later(0.1, self._stopped.set)
             return "stopping"
-        raise LabError(f"unknown control operation {op!r}; use status, inventory, site, set_fault, clear_fault, snmp_users, stop")
+        raise LabError(f"unknown control operation {op!r}; use status, inventory, site, set_fault, clear_fault, "
+                       "snmp_users, stop")

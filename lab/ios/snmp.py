@@ -20,7 +20,8 @@ import re
 
 from lab.ios.config import INCOMPLETE, INVALID, ConfigError
 
-USER_RE = re.compile(r"snmp-server user (?P<name>[A-Za-z0-9][A-Za-z0-9_.-]{0,31}) (?P<group>[A-Za-z0-9][A-Za-z0-9_.-]{0,31})"
+NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}"
+USER_RE = re.compile(rf"snmp-server user (?P<name>{NAME}) (?P<group>{NAME})"
                      r" v3 auth (?P<auth>md5|sha) (?P<auth_key>\S{1,64})"
                      r"(?: priv (?P<priv>des|3des|aes (?:128|192|256)) (?P<priv_key>\S{1,64}))?"
                      r"(?: access (?P<access>[A-Za-z0-9][A-Za-z0-9_.-]*))?")

@@ -342,6 +342,22 @@ def _check_network(data: dict, report: _Collector) -> None:
                     report.add(("network", key, pos), value, "must be an IP address")
 
 
+def _check_snmp(data: dict, report: _Collector) -> None:
+    snmp = (data.get("network") or {}).get("snmp")
+    if not isinstance(snmp, dict):
+        return
+    users = [(pos, u) for pos, u in enumerate(snmp.get("users") or []) if isinstance(u, dict)]
+    _duplicates(((("network", "snmp", "users", pos, "name"), u.get("name")) for pos, u in users if "name" in u),
+                "SNMP user", report)
+    for pos, user in users:
+        if user.get("auth_key_var") is not None and user.get("auth_key_var") == user.get("priv_key_var"):
+            report.add(("network", "snmp", "users", pos, "priv_key_var"), user["priv_key_var"],
+                       "must differ from auth_key_var: a separate privacy key")
+    if not any(z.get("purpose") == "mgmt" for _, z in _items(data, "zones")):
+        report.add(("network", "snmp"), snmp.get("group"), "SNMP is allowed only from the mgmt zone: add a zone "
+                   "with purpose mgmt")
+
+
 def _port_range(value: Any) -> tuple[int, int] | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value, value
@@ -520,8 +536,8 @@ def _check_wireless(data: dict, report: _Collector) -> None:
 
 
 SEMANTIC_CHECKS = (
-    _check_site, _check_zones, _check_network, _check_services, _check_flows, _check_devices, _check_firmware,
-    _check_maintenance, _check_retention, _check_people, _check_wireless,
+    _check_site, _check_zones, _check_network, _check_snmp, _check_services, _check_flows, _check_devices,
+    _check_firmware, _check_maintenance, _check_retention, _check_people, _check_wireless,
 )
 
 

@@ -24,6 +24,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfi
     Section,
     vlan_list,
 )
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.snmp import snmp_sections
 from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import zones_by_name
 
 WIRELESS_PLATFORMS = ("openwrt", "cisco_wlc9800")
@@ -65,6 +66,7 @@ class SwitchFacts:
     vlans: list[int] = field(default_factory=list)
     vty_lines: list[str] = field(default_factory=list)         # "line vty 0 4", "line vty 5 15"
     has_aux: bool = False
+    snmp_communities: int = 0                                  # SNMP v1/v2c communities configured now
 
 
 @dataclass
@@ -85,7 +87,8 @@ class IntendedConfig:
 
 
 def switch_facts(running: RunningConfig) -> SwitchFacts:
-    facts = SwitchFacts()
+    facts = SwitchFacts(snmp_communities=sum(line.startswith("snmp-server community ")
+                                             for line in running.global_lines))
     for parent, children in running.sections.items():
         port = PHYSICAL_PORT_RE.match(parent)
         if port:
@@ -119,7 +122,10 @@ def render_switch(policy: dict, switch: str, facts: SwitchFacts, options: Switch
     sections: list[Section] = []
     # Global lines first: IOS falls back from a sub-mode to global config for them, but not every CLI does.
     if "management" in options.areas:
-        sections += _management_plane_global(policy)
+        sections += _management_plane_global(policy) + snmp_sections(policy)
+        if facts.snmp_communities:
+            findings.append(f"{switch}: {facts.snmp_communities} SNMP v1/v2c community string(s) removed "
+                            "(cleartext, no per-user authentication; use SNMPv3 network.snmp)")
     if "vlans" in options.areas:
         sections += _vlans(policy, facts, options)
     if "ports" in options.areas:
