@@ -24,6 +24,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.snmp imp
     key_vars,
     parse_snmp_users,
     plan_snmp_users,
+    snmp_sections,
     snmp_user_problems,
     snmp_users,
 )
@@ -71,9 +72,7 @@ def test_group_acl_and_community_removal_render(policy, factory_running):
     converged = parse_running_config("\n".join([
         "snmp-server group AIPHONE-NMS v3 priv access ACL-SNMP-MGMT", "ip access-list standard ACL-SNMP-MGMT",
         " 10 permit 10.10.10.0 0.0.0.255", " 20 deny   any log"]))
-    snmp_only = [s for s in intent.sections if s.parent and "SNMP" in s.parent or
-                 s.parent is None and any("snmp-server group" in line for line in s.lines)]
-    assert commands_of(diff_config(snmp_only, {}, converged)) == []
+    assert commands_of(diff_config(snmp_sections(policy), {}, converged)) == []
     assert verify_applied(["snmp-server user a b v3 auth sha x priv aes 128 y", "no snmp-server user c d v3"],
                           converged) == []
 
