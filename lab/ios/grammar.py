@@ -200,6 +200,8 @@ INTERFACE = [
     R("switchport port-security violation", r"protect|restrict|shutdown"),
     R(r"switchport port-security mac-address sticky"),
     R("ip address", rf"{IPV4} {IPV4}|dhcp"),
+    R("ip redirects", keep_no=True),
+    R("ip proxy-arp", keep_no=True),
     R(r"ip access-group \S+ (?:in|out)", None, key_format=lambda m: "ip access-group " + m.group(0).split()[-1]),
     R(r"ip dhcp snooping trust"),
     R(r"ip dhcp snooping limit rate", r"\d+"),
@@ -273,8 +275,9 @@ GLOBAL_ORDER = [
 INTERFACE_ORDER = [
     "description", "switchport access", "switchport trunk native", "switchport trunk allowed", "switchport mode",
     "switchport nonegotiate", "switchport voice", "switchport port-security", "switchport", "no switchport",
-    "ip address", "no ip address", "ip access-group", "ip dhcp", "ip arp", "speed", "duplex", "shutdown",
-    "storm-control", "cdp", "no cdp", "lldp", "no lldp", "spanning-tree",
+    "ip address", "no ip address", "ip access-group", "no ip redirects", "no ip proxy-arp",  # [I] order
+    "ip dhcp", "ip arp", "speed", "duplex", "shutdown", "storm-control", "cdp", "no cdp", "lldp", "no lldp",
+    "spanning-tree",
 ]
 ORDERS = {"config": GLOBAL_ORDER, "interface": INTERFACE_ORDER}
 

@@ -74,6 +74,9 @@ def _list(items: dict, **extra) -> dict:
 VLAN_ID = {"type": "integer", "minimum": 2, "maximum": 4094}
 PORT = {"oneOf": [{"type": "integer", "minimum": 1, "maximum": 65535}, _string(PORT_RANGE)]}
 SWITCH_PORT = _object({"switch": _string(HOSTNAME), "interface": _string(INTERFACE)}, ("switch", "interface"))
+# A switch's uplink: the far switch and its port, and (optional) this switch's own port toward it.
+UPLINK = _object({"switch": _string(HOSTNAME), "interface": _string(INTERFACE),
+                  "local_interface": _string(INTERFACE)}, ("switch", "interface"))
 
 # SNMPv3 only (authPriv): one group, its users; keys come from vault variables (docs/network.md).
 SNMP = _object({
@@ -136,6 +139,8 @@ SCHEMA = {
                 "banner": _string(SAFE_TEXT),
                 "domain_name": _string(NETWORK_HOST),
                 "snmp": SNMP,
+                # the switch that routes between the zones: each zone's gateway is its SVI address there
+                "l3_switch": _string(HOSTNAME),
             }),
             "siem": _object({
                 "host": _string(NETWORK_HOST),
@@ -169,7 +174,7 @@ SCHEMA = {
                 "data_zone": _string(IDENTIFIER),
                 "address": {"type": "string"},
                 "switch_port": SWITCH_PORT,
-                "uplink": SWITCH_PORT,
+                "uplink": UPLINK,
                 "description": _string(SAFE_TEXT),
             }, ("name", "platform", "model", "zone"))),
             "firmware_baselines": _list(_object({
