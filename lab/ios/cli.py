@@ -162,6 +162,7 @@ class IOSCli:
                       else error.message + "\n")
         if output:
             self.term.write(output.rstrip("\n") + "\n")
+        self.device.check_acl_references(stripped)
         if self.config.done:
             self.config = None
             if self.changed:

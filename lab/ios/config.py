@@ -18,6 +18,7 @@ from lab.ios.secrets import type7, type9
 INVALID = "% Invalid input detected at '^' marker."
 INCOMPLETE = "% Incomplete command."
 
+ACL_REFERENCE = re.compile(r"^(?:ip access-group|access-class) (\S+) (?:in|out)\b|^snmp-server group .* access (\S+)$")
 INTERFACE_TYPES = ("GigabitEthernet", "TenGigabitEthernet", "FastEthernet", "AppGigabitEthernet", "Vlan",
                    "Loopback", "Port-channel")
 CREATABLE_TYPES = ("Vlan", "Loopback", "Port-channel")
@@ -123,6 +124,19 @@ class RunningConfig:
             name = node.children.get("name") if node.children else None
             vlans[vlan] = name.line.split(" ", 1)[1] if name else f"VLAN{vlan:04d}"
         return vlans
+
+    def dangling_acl_references(self) -> list[str]:
+        """Lines that reference an ACL which does not exist (IOS then filters nothing through them)."""
+        defined = {key.split()[-1] for key in self.nodes if key.startswith("ip access-list ")}
+        found = []
+        for key, node in self.nodes.items():
+            lines = [(key, node.line)] + [(f"{key} / {k}", child.line) for k, child in (node.children or {}).items()]
+            for where, line in lines:
+                match = ACL_REFERENCE.match(line)
+                name = match and (match.group(1) or match.group(2))
+                if name and name not in defined:
+                    found.append(f"{where}: {line}")
+        return found
 
     # -- rendering --------------------------------------------------------------------------------------------
     def render(self, version: str) -> str:

@@ -163,6 +163,16 @@ class IOSSwitch(SSHDevice):
         self.state["changed"] = [time.time(), username]
         self.syslog(f"%SYS-5-CONFIG_I: Configured from console by {username} on vty0 (127.0.0.1)")
 
+    def check_acl_references(self, command: str) -> None:
+        """Lab probe, run after every configuration line: record any moment something referenced a missing ACL
+        (status() shows them; the hitless ACL replacement test asserts there are none)."""
+        dangling = self.running.dangling_acl_references()
+        if dangling:
+            events = self.state.setdefault("dangling_acl_events", [])
+            shown = "snmp-server user ... (keys not kept)" if "snmp-server user" in command else command
+            events.append({"command": shown, "references": dangling})
+            del events[:-50]
+
     def syslog(self, message: str) -> None:
         stamp = time.strftime("%b %d %H:%M:%S.000", time.gmtime())
         self.log_buffer.append(f"*{stamp}: {message}")
@@ -327,6 +337,7 @@ class IOSSwitch(SSHDevice):
     def status(self) -> dict:
         status = super().status()
         status.update(image=self.state.get("image"), boot_mode=self.state.get("boot_mode"),
+                      dangling_acl_events=self.state.get("dangling_acl_events", []),
                       boot_count=self.state.get("boot_count", 0),
                       reload_reason=self.state.get("reload_reason"), host_key=self.public_host_key()
                       if self._host_key else None)

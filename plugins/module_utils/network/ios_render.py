@@ -20,8 +20,11 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.acl impo
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import (
+    AclState,
     RunningConfig,
     Section,
+    acl_state,
+    place_acl,
     vlan_list,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.snmp import snmp_sections
@@ -67,6 +70,7 @@ class SwitchFacts:
     vty_lines: list[str] = field(default_factory=list)         # "line vty 0 4", "line vty 5 15"
     has_aux: bool = False
     snmp_communities: int = 0                                  # SNMP v1/v2c communities configured now
+    acls: AclState = field(default_factory=AclState)          # ACLs and the names in use (hitless replacement)
 
 
 @dataclass
@@ -88,7 +92,7 @@ class IntendedConfig:
 
 def switch_facts(running: RunningConfig) -> SwitchFacts:
     facts = SwitchFacts(snmp_communities=sum(line.startswith("snmp-server community ")
-                                             for line in running.global_lines))
+                                             for line in running.global_lines), acls=acl_state(running))
     for parent, children in running.sections.items():
         port = PHYSICAL_PORT_RE.match(parent)
         if port:
@@ -124,7 +128,7 @@ def render_switch(policy: dict, switch: str, facts: SwitchFacts, options: Switch
     sections: list[Section] = []
     # Global lines first: IOS falls back from a sub-mode to global config for them, but not every CLI does.
     if "management" in options.areas:
-        sections += _management_plane_global(policy) + snmp_sections(policy)
+        sections += _management_plane_global(policy) + snmp_sections(policy, facts.acls)
         if facts.snmp_communities:
             findings.append(f"{switch}: {facts.snmp_communities} SNMP v1/v2c community string(s) removed "
                             "(cleartext, no per-user authentication; use SNMPv3 network.snmp)")
@@ -133,7 +137,7 @@ def render_switch(policy: dict, switch: str, facts: SwitchFacts, options: Switch
     if "ports" in options.areas:
         sections += _ports(policy, switch, facts, options, findings)
     if "acls" in options.areas and layer3:
-        sections += _zone_acls_and_svis(policy, gateways=switch == l3_switch)
+        sections += _zone_acls_and_svis(policy, facts, gateways=switch == l3_switch)
     if "management" in options.areas:
         sections += _management_plane(policy, facts, options)
     else:
@@ -246,17 +250,18 @@ def _ports(policy: dict, switch: str, facts: SwitchFacts, options: SwitchOptions
     return sections
 
 
-def _zone_acls_and_svis(policy: dict, gateways: bool) -> list[Section]:
+def _zone_acls_and_svis(policy: dict, facts: SwitchFacts, gateways: bool) -> list[Section]:
     """Zone ACLs and SVIs; with `gateways` (this is the policy's l3_switch) each SVI carries its zone's gateway."""
     sections = []
     zones = zones_by_name(policy)
     for zone, entries in compile_zone_acls(policy).items():
-        acl = zone_acl_name(zone)
-        sections.append(Section(f"ip access-list extended {acl}", [e.cli() for e in entries], ordered=True))
+        acl = place_acl("extended", zone_acl_name(zone), [e.cli() for e in entries], facts.acls)
+        sections += acl.before
         sections.append(Section(f"interface Vlan{zones[zone]['vlan']}",
                                 [f"description zone {zone}", *(_gateway_lines(zones[zone]) if gateways else []),
-                                 f"ip access-group {acl} in"],
+                                 f"ip access-group {acl.name} in"],
                                 owned=("description", "ip access-group", "ip address")))
+        sections += acl.after
     return sections
 
 
@@ -278,18 +283,19 @@ def _management_plane_global(policy: dict) -> list[Section]:
 
 
 def _management_plane(policy: dict, facts: SwitchFacts, options: SwitchOptions) -> list[Section]:
-    sections = [Section(f"ip access-list extended {MGMT_ACL}",
-                        [e.cli() for e in management_acl(policy, options.management_sources)], ordered=True)]
+    acl = place_acl("extended", MGMT_ACL, [e.cli() for e in management_acl(policy, options.management_sources)],
+                    facts.acls)
+    sections = list(acl.before)
     timeout = check_value(options.exec_timeout, "text", "exec_timeout")
     if not re.fullmatch(r"\d{1,2} \d{1,2}", timeout):
         raise InvalidValue(f"exec_timeout: {timeout!r} must be '<minutes> <seconds>'")
-    vty = [f"access-class {MGMT_ACL} in", f"exec-timeout {timeout}", "transport input ssh"]
+    vty = [f"access-class {acl.name} in", f"exec-timeout {timeout}", "transport input ssh"]
     for parent in facts.vty_lines or ["line vty 0 15"]:
         sections.append(Section(parent, vty, owned=("access-class", "exec-timeout", "transport input")))
     sections.append(Section("line con 0", [f"exec-timeout {timeout}"], owned=("exec-timeout",)))
     if facts.has_aux:
         sections.append(Section("line aux 0", ["transport input none"], owned=("transport input",)))
-    return sections
+    return sections + acl.after
 
 
 def _ip(value: str, field_name: str) -> str:

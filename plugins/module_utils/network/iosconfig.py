@@ -222,10 +222,75 @@ def _diff_ordered(section: Section, current: list[str] | None) -> SectionChange 
     if current is not None and canonical_children(current) == wanted:
         return None
     numbered = [f" {10 * (n + 1)} {line}" for n, line in enumerate(wanted)]
-    # Rewriting the whole list keeps the order exact; IOS applies an undefined ACL as permit-all for the few
-    # milliseconds in between, which never locks the operator out.
+    # Rewriting the whole list keeps the order exact; an ACL in use is never rewritten in place (see place_acl).
     commands = ([f"no {section.parent}"] if current is not None else []) + [section.parent] + numbered
     return SectionChange(section.parent, commands, list(current or []), wanted)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Hitless ACL replacement: a changed ACL is built complete under its alternate name (<NAME> <-> <NAME>-B), the
+# interfaces / lines / SNMP group are re-pointed at it in the same config session, and only then is the old one
+# removed. At no point does anything reference an ACL that does not exist (IOS would permit all through it), nor a
+# half-written one. Sequence-number editing was not chosen: its intermediate states mix old and new entries.
+# ----------------------------------------------------------------------------------------------------------------
+ALTERNATE_SUFFIX = "-B"
+ACL_REFERENCE = re.compile(r"^(?:ip access-group|access-class) (\S+) (?:in|out)\b|^snmp-server group .* access (\S+)$")
+
+
+@dataclass
+class AclState:
+    """The device's ACLs (name -> canonical entries) and the names something references."""
+
+    acls: dict[str, list[str]] = field(default_factory=dict)
+    referenced: set[str] = field(default_factory=set)
+
+
+def acl_state(running: RunningConfig) -> AclState:
+    state = AclState()
+    for parent, children in running.sections.items():
+        if parent.startswith("ip access-list "):
+            state.acls[parent.split()[-1]] = canonical_children(children)
+        for line in children:
+            _note_reference(state, line)
+    for line in running.global_lines:
+        _note_reference(state, line)
+    return state
+
+
+def _note_reference(state: AclState, line: str) -> None:
+    match = ACL_REFERENCE.match(line)
+    if match:
+        state.referenced.add(match.group(1) or match.group(2))
+
+
+def alternate_name(name: str) -> str:
+    return name[:-len(ALTERNATE_SUFFIX)] if name.endswith(ALTERNATE_SUFFIX) else name + ALTERNATE_SUFFIX
+
+
+@dataclass
+class AclPlacement:
+    """Where an intended ACL goes: the name to reference, its section (before the references) and the removal of
+    the other name (after them)."""
+
+    name: str
+    before: list[Section]
+    after: list[Section]
+
+
+def place_acl(kind: str, base: str, entries: list[str], state: AclState) -> AclPlacement:
+    """Keep the ACL in use when it already holds `entries`, else build it under the name not in use."""
+    names = (base, base + ALTERNATE_SUFFIX)
+    existing = [name for name in names if name in state.acls]
+    in_use = [name for name in existing if name in state.referenced] or existing
+    current = in_use[0] if in_use else None
+    if current is None:
+        name = base
+    elif state.acls[current] == canonical_children(entries):
+        name = current
+    else:
+        name = alternate_name(current)
+    return AclPlacement(name, [Section(f"ip access-list {kind} {name}", entries, ordered=True)],
+                        [Section(f"ip access-list {kind} {alternate_name(name)}", absent=True)])
 
 
 def diff_banner(kind: str, text: str, running: RunningConfig) -> SectionChange | None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import InvalidValue, UnexpectedOutput
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
-from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import Section
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import AclState, Section, place_acl
 
 SNMP_ACL = "ACL-SNMP-MGMT"
 MASK = "********"
@@ -85,7 +85,7 @@ def snmp_users(policy: dict, keys: dict) -> list[SnmpUser]:
     return users
 
 
-def snmp_sections(policy: dict) -> list[Section]:
+def snmp_sections(policy: dict, acls: AclState | None = None) -> list[Section]:
     """The SNMP ACL and group (running-config lines): SNMP answers only the mgmt zone(s)."""
     snmp = policy_snmp(policy)
     if not snmp:
@@ -93,8 +93,9 @@ def snmp_sections(policy: dict) -> list[Section]:
     group = check_value(snmp["group"], "name", "network.snmp.group")
     mgmt = [ipaddress.IPv4Network(zone["subnet"]) for zone in policy["zones"] if zone.get("purpose") == "mgmt"]
     entries = [f"permit {net.network_address} {net.hostmask}" for net in mgmt] + ["deny any log"]
-    return [Section(f"ip access-list standard {SNMP_ACL}", entries, ordered=True),
-            Section(None, [f"snmp-server group {group} v3 priv access {SNMP_ACL}"], owned=("snmp-server group",))]
+    acl = place_acl("standard", SNMP_ACL, entries, acls or AclState())
+    return acl.before + [Section(None, [f"snmp-server group {group} v3 priv access {acl.name}"],
+                                 owned=("snmp-server group",))] + acl.after
 
 
 def parse_snmp_users(text: str) -> list[dict]:
