@@ -66,5 +66,9 @@ class LabControl:
     def clear_fault(self, device: str, fault: str | None = None) -> dict:
         return self.request("clear_fault", device=device, fault=fault)
 
+    def snmp_users(self, device: str) -> dict[str, dict]:
+        """The SNMPv3 users a lab switch stores: group, protocols, engine ID and RFC 3414 localized keys."""
+        return self.request("snmp_users", device=device)
+
     def stop(self) -> None:
         self.request("stop")

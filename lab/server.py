@@ -6,6 +6,7 @@ Control protocol (``<run_dir>/control.sock``, one JSON object per line each way)
     {"op": "inventory"}                                       -> {"ok": true, "result": {device: host vars, ...}}
     {"op": "set_fault", "device": "sw-core-01", "fault": "slow_responses", "params": {"delay": 3}}
     {"op": "clear_fault", "device": "sw-core-01", "fault": null}   (null clears every fault of the device)
+    {"op": "snmp_users", "device": "sw-core-01"}               -> {user: {group, auth, priv, engine_id, *_key}}
     {"op": "stop"}
 Errors answer ``{"ok": false, "error": "<what to change>"}``.
 """
@@ -166,7 +167,14 @@ class LabServer:
         if op == "clear_fault":
             self.device(request["device"]).clear_fault(request.get("fault"))
             return self.device(request["device"]).status()
+        if op == "snmp_users":  # what a switch stores per SNMPv3 user (localized keys, never passphrases)
+            running = getattr(self.device(request["device"]), "running", None)
+            table = getattr(getattr(running, "snmp_users", None), "table", None)
+            if table is None:
+                raise LabError(f"{request['device']} keeps no SNMPv3 users")
+            return table
         if op == "stop":
             asyncio.get_running_loop().call_later(0.1, self._stopped.set)
             return "stopping"
-        raise LabError(f"unknown control operation {op!r}; use status, inventory, site, set_fault, clear_fault, stop")
+        raise LabError(f"unknown control operation {op!r}; use status, inventory, site, set_fault, clear_fault, "
+                       "snmp_users, stop")

@@ -90,7 +90,8 @@ def _connected_ports(policy: dict) -> dict[str, dict[str, str]]:
             if link:
                 ports.setdefault(link["switch"], {})[link["interface"]] = device["name"]
         if device.get("uplink"):
-            ports.setdefault(device["name"], {})["GigabitEthernet1/1/1"] = device["uplink"]["switch"]
+            local = device["uplink"].get("local_interface", "GigabitEthernet1/1/1")
+            ports.setdefault(device["name"], {})[local] = device["uplink"]["switch"]
     return ports
 
 

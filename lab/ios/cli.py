@@ -162,6 +162,7 @@ class IOSCli:
                       else error.message + "\n")
         if output:
             self.term.write(output.rstrip("\n") + "\n")
+        self.device.check_acl_references(stripped)
         if self.config.done:
             self.config = None
             if self.changed:
@@ -348,6 +349,14 @@ async def _show_interface(cli: IOSCli, args: list[str]) -> str:
 @command("show access-lists", takes_args=True)
 async def _show_acls(cli: IOSCli, args: list[str]) -> str:
     return show.show_ip_access_lists(cli.device, args[0] if args else None)
+
+
+@command("show snmp user")
+async def _show_snmp_user(cli: IOSCli, args: list[str]) -> str:
+    users = cli.device.running.snmp_users
+    if not (users and users.table) and not cli.device.running.lines_under("snmp-server"):
+        return "%SNMP agent not enabled\n"
+    return users.show() if users else ""
 
 
 @command("show boot")

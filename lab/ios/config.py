@@ -18,6 +18,7 @@ from lab.ios.secrets import type7, type9
 INVALID = "% Invalid input detected at '^' marker."
 INCOMPLETE = "% Incomplete command."
 
+ACL_REFERENCE = re.compile(r"^(?:ip access-group|access-class) (\S+) (?:in|out)\b|^snmp-server group .* access (\S+)$")
 INTERFACE_TYPES = ("GigabitEthernet", "TenGigabitEthernet", "FastEthernet", "AppGigabitEthernet", "Vlan",
                    "Loopback", "Port-channel")
 CREATABLE_TYPES = ("Vlan", "Loopback", "Port-channel")
@@ -72,6 +73,7 @@ class RunningConfig:
         self.rules = rules or grammar.RULES
         self.validate = validate  # device-specific check of a line before it is applied (raises ConfigError)
         self.nodes: dict[str, Node] = {}
+        self.snmp_users = None  # the device's SNMPv3 users table (lab.ios.snmp.SnmpUsers): outside the config
         for name in interfaces:
             self.nodes[f"interface {name}"] = Node(f"interface {name}", {})
         for kind, blocks in LINE_BLOCKS.items():
@@ -122,6 +124,19 @@ class RunningConfig:
             name = node.children.get("name") if node.children else None
             vlans[vlan] = name.line.split(" ", 1)[1] if name else f"VLAN{vlan:04d}"
         return vlans
+
+    def dangling_acl_references(self) -> list[str]:
+        """Lines that reference an ACL which does not exist (IOS then filters nothing through them)."""
+        defined = {key.split()[-1] for key in self.nodes if key.startswith("ip access-list ")}
+        found = []
+        for key, node in self.nodes.items():
+            lines = [(key, node.line)] + [(f"{key} / {k}", child.line) for k, child in (node.children or {}).items()]
+            for where, line in lines:
+                match = ACL_REFERENCE.match(line)
+                name = match and (match.group(1) or match.group(2))
+                if name and name not in defined:
+                    found.append(f"{where}: {line}")
+        return found
 
     # -- rendering --------------------------------------------------------------------------------------------
     def render(self, version: str) -> str:
@@ -264,6 +279,9 @@ class ConfigSession:
         body = text[3:] if negate else text
         word = body.split(" ", 1)[0]
         special = {"interface": self._interface, "vlan": self._vlan, "line": self._line, "banner": self._banner_cmd}
+        if body.startswith("snmp-server user ") and self.config.snmp_users is not None:
+            self.stack.clear()
+            return self.config.snmp_users.configure(body, negate)
         if word in special:
             self.stack.clear()
             return special[word](body, negate)

@@ -168,9 +168,7 @@ GLOBAL = [
     R(r"snmp-server community \S+", rf"(?:view \S+ )?(?:RO|RW|ro|rw)(?: {WORD})?"),
     R(r"snmp-server group \S+ v(?:1|2c|3(?: (?:auth|noauth|priv))?)", r"(?:(?:read|write|notify) \S+ ?|"
       r"access (?:ipv6 )?\S+ ?)*"),
-    # SNMPv3 users are kept but never shown in running-config, as on real IOS [I].
-    R(r"snmp-server user \S+ \S+", r"v3 auth (?:sha|md5|sha-2 256) \S+(?: priv (?:aes(?: 128| 192| 256)?|des|3des) "
-      r"\S+)?(?: access \S+)?", hidden=True),
+    # SNMPv3 users (`snmp-server user ...`) are not configuration lines on IOS: lab/ios/snmp.py keeps them.
     R(rf"snmp-server host {IPV4}", r"(?:informs )?(?:version (?:1|2c|3 (?:auth|noauth|priv)) )?\S+(?: \S+)*"),
     R(r"snmp-server enable traps(?: \S+)*", None),
     R(r"snmp-server (?:location|contact)", r".+"),
@@ -202,6 +200,8 @@ INTERFACE = [
     R("switchport port-security violation", r"protect|restrict|shutdown"),
     R(r"switchport port-security mac-address sticky"),
     R("ip address", rf"{IPV4} {IPV4}|dhcp"),
+    R("ip redirects", keep_no=True),
+    R("ip proxy-arp", keep_no=True),
     R(r"ip access-group \S+ (?:in|out)", None, key_format=lambda m: "ip access-group " + m.group(0).split()[-1]),
     R(r"ip dhcp snooping trust"),
     R(r"ip dhcp snooping limit rate", r"\d+"),
@@ -275,8 +275,9 @@ GLOBAL_ORDER = [
 INTERFACE_ORDER = [
     "description", "switchport access", "switchport trunk native", "switchport trunk allowed", "switchport mode",
     "switchport nonegotiate", "switchport voice", "switchport port-security", "switchport", "no switchport",
-    "ip address", "no ip address", "ip access-group", "ip dhcp", "ip arp", "speed", "duplex", "shutdown",
-    "storm-control", "cdp", "no cdp", "lldp", "no lldp", "spanning-tree",
+    "ip address", "no ip address", "ip access-group", "no ip redirects", "no ip proxy-arp",  # [I] order
+    "ip dhcp", "ip arp", "speed", "duplex", "shutdown", "storm-control", "cdp", "no cdp", "lldp", "no lldp",
+    "spanning-tree",
 ]
 ORDERS = {"config": GLOBAL_ORDER, "interface": INTERFACE_ORDER}
 

@@ -15,6 +15,7 @@ from lab.device import register_platform
 from lab.ios import grammar, secrets
 from lab.ios.cli import IOSCli
 from lab.ios.config import ConfigSession, RunningConfig, parse_config
+from lab.ios.snmp import SnmpUsers
 from lab.sshdevice import SSHDevice, Terminal, after
 
 log = logging.getLogger(__name__)
@@ -66,10 +67,23 @@ class IOSSwitch(SSHDevice):
         return model_interfaces(self.model)
 
     def new_config(self) -> RunningConfig:
-        return RunningConfig(self.interfaces_list, self.config_rules, self.validate_config_line)
+        return self._with_snmp_users(RunningConfig(self.interfaces_list, self.config_rules,
+                                                   self.validate_config_line))
 
     def read_config(self, text: str) -> tuple[RunningConfig, list[str]]:
-        return parse_config(text, self.interfaces_list, self.config_rules, self.validate_config_line)
+        config, refused = parse_config(text, self.interfaces_list, self.config_rules, self.validate_config_line)
+        return self._with_snmp_users(config), refused
+
+    def _with_snmp_users(self, config: RunningConfig) -> RunningConfig:
+        """SNMPv3 users live beside the configuration (they survive `configure replace` and reloads)."""
+        if "mac" in self.state:
+            config.snmp_users = SnmpUsers(self.state.setdefault("snmp_users", {}), self.snmp_engine_id)
+        return config
+
+    @property
+    def snmp_engine_id(self) -> str:
+        """IOS's default local engine ID: enterprise 9 (Cisco), format 3 (MAC address) [V: recorded output]."""
+        return "800000090300" + self.state["mac"].replace(":", "").upper()
 
     def validate_config_line(self, mode: str, section: dict, text: str) -> None:
         """Device-specific refusal of a configuration line (raise ConfigError); switches have none."""
@@ -149,6 +163,16 @@ class IOSSwitch(SSHDevice):
         self.state["modified"] = True
         self.state["changed"] = [time.time(), username]
         self.syslog(f"%SYS-5-CONFIG_I: Configured from console by {username} on vty0 (127.0.0.1)")
+
+    def check_acl_references(self, command: str) -> None:
+        """Lab probe, run after every configuration line: record any moment something referenced a missing ACL
+        (status() shows them; the hitless ACL replacement test asserts there are none)."""
+        dangling = self.running.dangling_acl_references()
+        if dangling:
+            events = self.state.setdefault("dangling_acl_events", [])
+            shown = "snmp-server user ... (keys not kept)" if "snmp-server user" in command else command
+            events.append({"command": shown, "references": dangling})
+            del events[:-50]
 
     def syslog(self, message: str) -> None:
         stamp = time.strftime("%b %d %H:%M:%S.000", time.gmtime())
@@ -318,6 +342,7 @@ class IOSSwitch(SSHDevice):
     def status(self) -> dict:
         status = super().status()
         status.update(image=self.state.get("image"), boot_mode=self.state.get("boot_mode"),
+                      dangling_acl_events=self.state.get("dangling_acl_events", []),
                       boot_count=self.state.get("boot_count", 0),
                       reload_reason=self.state.get("reload_reason"), host_key=self.public_host_key()
                       if self._host_key else None)

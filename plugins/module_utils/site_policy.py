@@ -342,6 +342,38 @@ def _check_network(data: dict, report: _Collector) -> None:
                     report.add(("network", key, pos), value, "must be an IP address")
 
 
+def _check_snmp(data: dict, report: _Collector) -> None:
+    snmp = (data.get("network") or {}).get("snmp")
+    if not isinstance(snmp, dict):
+        return
+    users = [(pos, u) for pos, u in enumerate(snmp.get("users") or []) if isinstance(u, dict)]
+    _duplicates(((("network", "snmp", "users", pos, "name"), u.get("name")) for pos, u in users if "name" in u),
+                "SNMP user", report)
+    for pos, user in users:
+        if user.get("auth_key_var") is not None and user.get("auth_key_var") == user.get("priv_key_var"):
+            report.add(("network", "snmp", "users", pos, "priv_key_var"), user["priv_key_var"],
+                       "must differ from auth_key_var: a separate privacy key")
+    if not any(z.get("purpose") == "mgmt" for _, z in _items(data, "zones")):
+        report.add(("network", "snmp"), snmp.get("group"), "SNMP is allowed only from the mgmt zone: add a zone "
+                   "with purpose mgmt")
+
+
+def _check_l3_switch(data: dict, report: _Collector) -> None:
+    name = (data.get("network") or {}).get("l3_switch")
+    if not isinstance(name, str):
+        return
+    devices = {d.get("name"): d for _, d in _items(data, "devices")}
+    if name not in devices:
+        report.add(("network", "l3_switch"), name, "not a device of this policy")
+    elif devices[name].get("platform") not in SWITCH_PLATFORMS:
+        report.add(("network", "l3_switch"), name, f"is a {devices[name].get('platform')}, not a switch")
+    gateways = {z.get("gateway"): z.get("name") for _, z in _items(data, "zones")}
+    for pos, device in _items(data, "devices"):
+        if device.get("address") in gateways:
+            report.add(("devices", pos, "address"), device["address"],
+                       f"is the gateway of zone {gateways[device['address']]} (the SVI address on {name})")
+
+
 def _port_range(value: Any) -> tuple[int, int] | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value, value
@@ -422,6 +454,15 @@ def _check_devices(data: dict, report: _Collector) -> None:
                            f"port already used by {format_path(ports_in_use[where])}")
             else:
                 ports_in_use[where] = ("devices", pos)
+    for pos, device in devices:  # an uplink's own port on this switch: after every device's port is known
+        local = (device.get("uplink") or {}).get("local_interface") if isinstance(device.get("uplink"), dict) \
+            else None
+        if local is not None:
+            where = (device.get("name"), local)
+            if where in ports_in_use:
+                report.add(("devices", pos, "uplink", "local_interface"), local,
+                           f"port already used by {format_path(ports_in_use[where])}")
+            ports_in_use[where] = ("devices", pos, "uplink")
 
 
 def _check_firmware(data: dict, report: _Collector) -> None:
@@ -520,8 +561,8 @@ def _check_wireless(data: dict, report: _Collector) -> None:
 
 
 SEMANTIC_CHECKS = (
-    _check_site, _check_zones, _check_network, _check_services, _check_flows, _check_devices, _check_firmware,
-    _check_maintenance, _check_retention, _check_people, _check_wireless,
+    _check_site, _check_zones, _check_network, _check_snmp, _check_l3_switch, _check_services, _check_flows,
+    _check_devices, _check_firmware, _check_maintenance, _check_retention, _check_people, _check_wireless,
 )
 
 

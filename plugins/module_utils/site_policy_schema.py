@@ -33,6 +33,7 @@ DURATION = r"^([0-9]+[mhdwy])+$"
 TIME_OF_DAY = r"^[0-9]{2}:[0-9]{2}$"
 DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 PORT_RANGE = r"^[0-9]{1,5}-[0-9]{1,5}$"
+SNMP_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
 
 CLI_SAFE_DESCRIPTIONS = {
     IDENTIFIER: "must be a lower-case identifier: a letter, then letters, digits, '-' or '_' (at most 32)",
@@ -53,6 +54,7 @@ CLI_SAFE_DESCRIPTIONS = {
     TIME_OF_DAY: "must be a time of day as HH:MM",
     DATE: "must be a date as YYYY-MM-DD",
     PORT_RANGE: "a port range is written low-high, e.g. 10000-20000",
+    SNMP_NAME: "an SNMP group or user name: letters, digits, '_', '.', '-' (at most 32)",
 }
 
 
@@ -72,6 +74,21 @@ def _list(items: dict, **extra) -> dict:
 VLAN_ID = {"type": "integer", "minimum": 2, "maximum": 4094}
 PORT = {"oneOf": [{"type": "integer", "minimum": 1, "maximum": 65535}, _string(PORT_RANGE)]}
 SWITCH_PORT = _object({"switch": _string(HOSTNAME), "interface": _string(INTERFACE)}, ("switch", "interface"))
+# A switch's uplink: the far switch and its port, and (optional) this switch's own port toward it.
+UPLINK = _object({"switch": _string(HOSTNAME), "interface": _string(INTERFACE),
+                  "local_interface": _string(INTERFACE)}, ("switch", "interface"))
+
+# SNMPv3 only (authPriv): one group, its users; keys come from vault variables (docs/network.md).
+SNMP = _object({
+    "group": _string(SNMP_NAME),
+    "users": _list(_object({
+        "name": _string(SNMP_NAME),
+        "auth": {"enum": ["sha"]},
+        "priv": {"enum": ["aes-128", "aes-192", "aes-256"]},
+        "auth_key_var": _string(VARIABLE),
+        "priv_key_var": _string(VARIABLE),
+    }, ("name", "auth_key_var", "priv_key_var")), minItems=1),
+}, ("group", "users"))
 
 SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -121,6 +138,9 @@ SCHEMA = {
                 "logging_hosts": _list({"type": "string"}),
                 "banner": _string(SAFE_TEXT),
                 "domain_name": _string(NETWORK_HOST),
+                "snmp": SNMP,
+                # the switch that routes between the zones: each zone's gateway is its SVI address there
+                "l3_switch": _string(HOSTNAME),
             }),
             "siem": _object({
                 "host": _string(NETWORK_HOST),
@@ -154,7 +174,7 @@ SCHEMA = {
                 "data_zone": _string(IDENTIFIER),
                 "address": {"type": "string"},
                 "switch_port": SWITCH_PORT,
-                "uplink": SWITCH_PORT,
+                "uplink": UPLINK,
                 "description": _string(SAFE_TEXT),
             }, ("name", "platform", "model", "zone"))),
             "firmware_baselines": _list(_object({

@@ -57,6 +57,18 @@ options:
     choices: [management, vlans, ports, acls]
     default: [management, vlans, ports, acls]
   exec_timeout: {description: VTY/console idle timeout as C(<minutes> <seconds>)., type: str, default: "10 0"}
+  snmp_keys:
+    description:
+      - Vault variable name -> value for every C(auth_key_var) / C(priv_key_var) of the policy's C(network.snmp)
+        users (management area). Values are never returned; commands and diffs show them masked.
+      - IOS cannot show an SNMPv3 key back, so an existing user with the right group and protocols (read with
+        C(show snmp user)) keeps its keys unless O(rotate_snmp_keys=true).
+    type: dict
+    default: {}
+  rotate_snmp_keys:
+    description: Re-send every SNMPv3 user with the keys of O(snmp_keys) (credential rotation).
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -97,6 +109,11 @@ findings:
   returned: always
   type: list
   elements: str
+snmp_users:
+  description: SNMPv3 users as C(show snmp user) reports them after the task (no keys).
+  returned: when the policy has network.snmp and the management area is managed
+  type: list
+  elements: dict
 rolled_back:
   description: True when a failed push was undone with configure replace.
   returned: on failure after a push started
@@ -125,6 +142,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.ios_rend
     switch_facts,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import (
+    SectionChange,
     commands_of,
     diff_config,
     parse_running_config,
@@ -137,6 +155,14 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_c
     require_ssh_libs,
     window_refusal,
     write_backup,
+)
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.snmp import (
+    MASK,
+    SnmpUser,
+    plan_snmp_users,
+    policy_snmp,
+    snmp_user_problems,
+    snmp_users,
 )
 
 
@@ -155,12 +181,31 @@ def lockout_problem(policy: dict, options: SwitchOptions, controller: str | None
             "management_sources, or run from the mgmt zone, so the change cannot lock you out")
 
 
-def intent_problems(policy, device, options):
+def intent_problems(policy, device, options, snmp_check=None):
+    """Read-back check of the whole intent; `snmp_check()` adds the SNMPv3 users (not in the running config)."""
     def check(running_text: str) -> list[str]:
         running = parse_running_config(running_text)
         intent = render_switch(policy, device, switch_facts(running), options)
-        return commands_of(diff_config(intent.sections, intent.banners, running))
+        problems = commands_of(diff_config(intent.sections, intent.banners, running))
+        return problems + (snmp_check() if snmp_check else [])
     return check
+
+
+def snmp_wanted(policy: dict, p: dict, options: SwitchOptions) -> list[SnmpUser] | None:
+    """The policy's SNMPv3 users with their keys, or None when this run does not manage them."""
+    if "management" not in options.areas or not policy_snmp(policy):
+        return None
+    return snmp_users(policy, p["snmp_keys"])
+
+
+def masker(users: list[SnmpUser] | None):
+    secrets = [key for user in users or [] for key in (user.auth_key, user.priv_key)]
+
+    def mask(text: str) -> str:
+        for secret in secrets:
+            text = text.replace(secret, MASK)
+        return text
+    return mask
 
 
 def run(module: AnsibleModule) -> dict:
@@ -172,16 +217,27 @@ def run(module: AnsibleModule) -> dict:
                             layer3=p["layer3"], exec_timeout=p["exec_timeout"], areas=tuple(p["areas"]))
     try:  # every value is checked before any connection is made
         render_switch(policy, p["device"], SwitchFacts(), options)
+        users = snmp_wanted(policy, p, options)
     except (InvalidValue, ValueError) as exc:
         module.fail_json(msg=f"refused before connecting: {exc}")
     result: dict = {"changed": False, "commands": [], "sections": [], "findings": []}
-    with device_session(module, entry["platform"], result) as driver:
+    mask = masker(users)
+    with device_session(module, entry["platform"], result, mask=mask) as driver:
         running_text = driver.get_config()
         running = parse_running_config(running_text)
         intent = render_switch(policy, p["device"], switch_facts(running), options)
         changes = diff_config(intent.sections, intent.banners, running)
         commands = commands_of(changes)
-        result.update(changed=bool(commands), commands=commands, findings=intent.findings,
+        shown = list(commands)
+        if users is not None:
+            device_users = driver.get_snmp_users()
+            result["snmp_users"] = device_users
+            plan = plan_snmp_users(users, device_users, rotate=p["rotate_snmp_keys"])
+            commands, shown = commands + plan.commands, shown + plan.display
+            if plan.commands:
+                changes.append(SectionChange("snmp-server user (show snmp user)", plan.display, plan.before,
+                                             plan.after))
+        result.update(changed=bool(commands), commands=shown, findings=intent.findings,
                       sections=[c.parent for c in changes])
         if module._diff and changes:
             before, after = unified_diff(changes)
@@ -200,10 +256,13 @@ def run(module: AnsibleModule) -> dict:
             result["forced"] = {"reason": p["force_reason"], "refusal": refusal}
         result["backup_file"] = write_backup(p["backup_dir"], p["device"], running_text)
         driver.load_candidate(commands)
+        snmp_check = None if users is None else lambda: snmp_user_problems(users, driver.get_snmp_users())
         try:
-            driver.commit(verify=intent_problems(policy, p["device"], options))
+            driver.commit(verify=intent_problems(policy, p["device"], options, snmp_check))
         finally:
             result["device_backup"] = driver.backup_file
+        if users is not None:
+            result["snmp_users"] = driver.get_snmp_users()
     return result
 
 
@@ -219,6 +278,8 @@ def main() -> None:
             layer3=dict(type="bool"),
             exec_timeout=dict(type="str", default="10 0"),
             areas=dict(type="list", elements="str", choices=list(AREAS), default=list(AREAS)),
+            snmp_keys=dict(type="dict", default={}, no_log=True),
+            rotate_snmp_keys=dict(type="bool", default=False),
             **FORCE_ARGS,
         ),
         required_if=FORCE_REQUIRED_IF,

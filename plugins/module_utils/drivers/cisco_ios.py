@@ -26,6 +26,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfi
     parse_running_config,
     verify_applied,
 )
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.snmp import parse_snmp_users
 
 # How IOS refuses a line; read-back verification is still what decides success.
 IOS_ERROR_PATTERN = r"% ?(?:Invalid|Incomplete|Ambiguous|Unknown|Unrecognized|Bad|Error)|\^\s*$"
@@ -116,6 +117,14 @@ class IOSXEConfigDriver(ConfigDriver):
         if source not in ("running", "startup"):
             raise ValueError(f"source must be 'running' or 'startup', not {source!r}")
         return self._show(f"show {source}-config")
+
+    def get_snmp_users(self) -> list[dict]:
+        """SNMPv3 users as `show snmp user` lists them (ntc-templates records: user_name, group_name,
+        authentication_protocol, privacy_protocol, ...); IOS never shows them in the running config."""
+        try:
+            return parse_snmp_users(self._show("show snmp user"))
+        except UnexpectedOutput as exc:
+            raise UnexpectedOutput(f"{self.name}: {exc}", device=self.name) from exc
 
     # -- candidate life cycle -----------------------------------------------------------------------------------
     def load_candidate(self, lines: list[str]) -> None:

@@ -31,7 +31,10 @@ KINDS = {
     "interface": (r"[A-Za-z][A-Za-z-]*[0-9]+(/[0-9]+)*(\.[0-9]+)?", 40, "an interface name like GigabitEthernet1/0/1"),
     # WPA passphrases: 8..63 printable ASCII (IEEE 802.11i), minus the forbidden characters
     "psk": (r"[\x21-\x7e]{8,63}", 63, "8 to 63 printable ASCII characters without spaces"),
+    # SNMPv3 auth/priv passphrases: one CLI word, at least 8 characters (RFC 3414 recommends >= 8)
+    "snmp_key": (r"[A-Za-z0-9_.,:/@+=%*-]{8,64}", 64, "8 to 64 letters, digits and _ . , : / @ + = % * -"),
 }
+SECRET_KINDS = ("psk", "snmp_key")
 
 # Words that would end or leave configuration mode if they ever became a line of their own.
 MODE_WORDS = {"end", "exit", "quit", "do", "reload", "write", "configure", "commit", "abort"}
@@ -55,9 +58,9 @@ def check_value(value, kind: str, field: str) -> str:
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
         raise InvalidValue(f"{field}: contains control characters")
     if not re.fullmatch(pattern, text):
-        shown = "the value" if kind == "psk" else repr(text)   # a secret is never echoed
+        shown = "the value" if kind in SECRET_KINDS else repr(text)   # a secret is never echoed
         raise InvalidValue(f"{field}: {shown} is not allowed; use {description}")
-    if kind != "psk" and text.strip().lower() in MODE_WORDS:
+    if kind not in SECRET_KINDS and text.strip().lower() in MODE_WORDS:
         raise InvalidValue(f"{field}: {text!r} is a CLI mode keyword")
     return text
 

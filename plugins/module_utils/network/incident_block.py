@@ -65,6 +65,11 @@ def policy_entries(lines: list[str]) -> list[str]:
     return [line for line in lines if not is_incident_entry(line)]
 
 
+def incident_lines(lines: list[str]) -> list[str]:
+    """The incident blocks of an ACL as the device prints them (`<seq> deny ip ...`)."""
+    return [line.strip() for line in lines if is_incident_entry(line)]
+
+
 def incident_entries(lines: list[str] | None) -> dict[int, Ace | str]:
     """Reserved-range entries of an ACL: sequence -> entry (its text when it is not one we can parse)."""
     entries: dict[int, Ace | str] = {}
@@ -108,9 +113,12 @@ def parse_sources(sources: list[str], policy: dict, controller_address: str = ""
 
 
 def switch_zone_acls(policy: dict, running) -> list[str]:
-    """Names of the policy's zone ACLs this switch holds (`ip access-list extended ACL-<ZONE>-IN`)."""
-    return [zone_acl_name(zone) for zone in zones_by_name(policy)
-            if f"ip access-list extended {zone_acl_name(zone)}" in running.sections]
+    """Names of the policy's zone ACLs this switch holds (`ACL-<ZONE>-IN`, or `ACL-<ZONE>-IN-B` after a hitless
+    replacement, see iosconfig.place_acl)."""
+    from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import alternate_name
+    bases = [zone_acl_name(zone) for zone in zones_by_name(policy)]
+    names = [name for base in bases for name in (base, alternate_name(base))]
+    return [name for name in names if f"ip access-list extended {name}" in running.sections]
 
 
 def block_commands(acl: str, current: list[str], sources: list, present: bool) -> list[str]:

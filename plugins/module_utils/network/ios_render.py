@@ -20,10 +20,14 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.acl impo
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import (
+    AclState,
     RunningConfig,
     Section,
+    acl_state,
+    place_acl,
     vlan_list,
 )
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.snmp import snmp_sections
 from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import zones_by_name
 
 WIRELESS_PLATFORMS = ("openwrt", "cisco_wlc9800")
@@ -65,6 +69,8 @@ class SwitchFacts:
     vlans: list[int] = field(default_factory=list)
     vty_lines: list[str] = field(default_factory=list)         # "line vty 0 4", "line vty 5 15"
     has_aux: bool = False
+    snmp_communities: int = 0                                  # SNMP v1/v2c communities configured now
+    acls: AclState = field(default_factory=AclState)          # ACLs and the names in use (hitless replacement)
 
 
 @dataclass
@@ -85,7 +91,8 @@ class IntendedConfig:
 
 
 def switch_facts(running: RunningConfig) -> SwitchFacts:
-    facts = SwitchFacts()
+    facts = SwitchFacts(snmp_communities=sum(line.startswith("snmp-server community ")
+                                             for line in running.global_lines), acls=acl_state(running))
     for parent, children in running.sections.items():
         port = PHYSICAL_PORT_RE.match(parent)
         if port:
@@ -111,7 +118,9 @@ def device(policy: dict, name: str) -> dict:
 def render_switch(policy: dict, switch: str, facts: SwitchFacts, options: SwitchOptions) -> IntendedConfig:
     """The whole intended configuration of `switch`; raises InvalidValue for any unsafe or inconsistent value."""
     me = device(policy, switch)
-    layer3 = options.layer3 if options.layer3 is not None else "uplink" not in me
+    l3_switch = policy.get("network", {}).get("l3_switch")
+    routes = switch == l3_switch if l3_switch else "uplink" not in me
+    layer3 = options.layer3 if options.layer3 is not None else routes
     findings: list[str] = []
     unknown = set(options.areas) - set(AREAS)
     if unknown:
@@ -119,13 +128,16 @@ def render_switch(policy: dict, switch: str, facts: SwitchFacts, options: Switch
     sections: list[Section] = []
     # Global lines first: IOS falls back from a sub-mode to global config for them, but not every CLI does.
     if "management" in options.areas:
-        sections += _management_plane_global(policy)
+        sections += _management_plane_global(policy) + snmp_sections(policy, facts.acls)
+        if facts.snmp_communities:
+            findings.append(f"{switch}: {facts.snmp_communities} SNMP v1/v2c community string(s) removed "
+                            "(cleartext, no per-user authentication; use SNMPv3 network.snmp)")
     if "vlans" in options.areas:
         sections += _vlans(policy, facts, options)
     if "ports" in options.areas:
         sections += _ports(policy, switch, facts, options, findings)
     if "acls" in options.areas and layer3:
-        sections += _zone_acls_and_svis(policy)
+        sections += _zone_acls_and_svis(policy, facts, gateways=switch == l3_switch)
     if "management" in options.areas:
         sections += _management_plane(policy, facts, options)
     else:
@@ -163,9 +175,23 @@ def port_intent(policy: dict, attached: dict) -> dict:
     return {"mode": "access", "access": zones[attached["zone"]]["vlan"]}
 
 
-def uplink_intent(policy: dict) -> dict:
-    vlans = {zone["vlan"] for zone in policy["zones"]}
-    return {"mode": "trunk", "allowed": sorted(vlans), "native": policy.get("network", {}).get("native_vlan")}
+def uplink_intent(policy: dict, downstream: str) -> dict:
+    """Both ends of the link to the switch `downstream`: a trunk pruned to the VLANs used behind it."""
+    return {"mode": "trunk", "allowed": sorted(vlans_behind(policy, downstream)),
+            "native": policy.get("network", {}).get("native_vlan")}
+
+
+def vlans_behind(policy: dict, switch: str, seen: frozenset = frozenset()) -> set[int]:
+    """VLANs `switch` needs from its uplink: its own zone's, its ports' and those of switches chained below it."""
+    zones = zones_by_name(policy)
+    vlans = {zones[device(policy, switch)["zone"]]["vlan"]}
+    for entry in policy.get("devices", []):
+        if (entry.get("switch_port") or {}).get("switch") == switch:
+            intent = port_intent(policy, entry)
+            vlans |= set(intent.get("allowed", [])) | {intent.get("access"), intent.get("voice")} - {None}
+        if (entry.get("uplink") or {}).get("switch") == switch and entry["name"] not in seen | {switch}:
+            vlans |= vlans_behind(policy, entry["name"], seen | {switch})
+    return vlans
 
 
 def intended_ports(policy: dict, switch: str) -> dict[str, tuple[str, dict]]:
@@ -176,9 +202,14 @@ def intended_ports(policy: dict, switch: str) -> dict[str, tuple[str, dict]]:
             link = entry.get(key)
             if link and link["switch"] == switch:
                 name = check_value(link["interface"], "interface", f"devices[{entry['name']}].{key}.interface")
-                what = uplink_intent(policy) if intent else port_intent(policy, entry)
+                what = uplink_intent(policy, entry["name"]) if intent else port_intent(policy, entry)
                 label = f"uplink to {entry['name']}" if intent else f"{entry['name']} ({entry['zone']})"
                 ports[name] = (check_value(label, "text", f"devices[{entry['name']}] description"), what)
+        local = (entry.get("uplink") or {}).get("local_interface")
+        if entry["name"] == switch and local:   # this switch's own end of its uplink
+            name = check_value(local, "interface", f"devices[{switch}].uplink.local_interface")
+            label = check_value(f"uplink to {entry['uplink']['switch']}", "text", f"devices[{switch}] description")
+            ports[name] = (label, uplink_intent(policy, switch))
     return ports
 
 
@@ -219,16 +250,28 @@ def _ports(policy: dict, switch: str, facts: SwitchFacts, options: SwitchOptions
     return sections
 
 
-def _zone_acls_and_svis(policy: dict) -> list[Section]:
+def _zone_acls_and_svis(policy: dict, facts: SwitchFacts, gateways: bool) -> list[Section]:
+    """Zone ACLs and SVIs; with `gateways` (this is the policy's l3_switch) each SVI carries its zone's gateway."""
     sections = []
     zones = zones_by_name(policy)
     for zone, entries in compile_zone_acls(policy).items():
-        acl = zone_acl_name(zone)
-        sections.append(Section(f"ip access-list extended {acl}", [e.cli() for e in entries], ordered=True))
+        acl = place_acl("extended", zone_acl_name(zone), [e.cli() for e in entries], facts.acls)
+        sections += acl.before
         sections.append(Section(f"interface Vlan{zones[zone]['vlan']}",
-                                [f"description zone {zone}", f"ip access-group {acl} in"],
-                                owned=("description", "ip access-group")))
+                                [f"description zone {zone}", *(_gateway_lines(zones[zone]) if gateways else []),
+                                 f"ip access-group {acl.name} in"],
+                                owned=("description", "ip access-group", "ip address")))
+        sections += acl.after
     return sections
+
+
+def _gateway_lines(zone: dict) -> list[str]:
+    """The zone's gateway as the SVI address; no ICMP redirects or proxy ARP from the router of the zones."""
+    network = ipaddress.IPv4Network(zone["subnet"])
+    gateway = _ip(zone["gateway"], f"zones[{zone['name']}].gateway")
+    if ipaddress.ip_address(gateway) not in network:
+        raise InvalidValue(f"zones[{zone['name']}].gateway: {gateway} is not inside {network}")
+    return [f"ip address {gateway} {network.netmask}", "no ip redirects", "no ip proxy-arp"]
 
 
 def _management_plane_global(policy: dict) -> list[Section]:
@@ -240,18 +283,19 @@ def _management_plane_global(policy: dict) -> list[Section]:
 
 
 def _management_plane(policy: dict, facts: SwitchFacts, options: SwitchOptions) -> list[Section]:
-    sections = [Section(f"ip access-list extended {MGMT_ACL}",
-                        [e.cli() for e in management_acl(policy, options.management_sources)], ordered=True)]
+    acl = place_acl("extended", MGMT_ACL, [e.cli() for e in management_acl(policy, options.management_sources)],
+                    facts.acls)
+    sections = list(acl.before)
     timeout = check_value(options.exec_timeout, "text", "exec_timeout")
     if not re.fullmatch(r"\d{1,2} \d{1,2}", timeout):
         raise InvalidValue(f"exec_timeout: {timeout!r} must be '<minutes> <seconds>'")
-    vty = [f"access-class {MGMT_ACL} in", f"exec-timeout {timeout}", "transport input ssh"]
+    vty = [f"access-class {acl.name} in", f"exec-timeout {timeout}", "transport input ssh"]
     for parent in facts.vty_lines or ["line vty 0 15"]:
         sections.append(Section(parent, vty, owned=("access-class", "exec-timeout", "transport input")))
     sections.append(Section("line con 0", [f"exec-timeout {timeout}"], owned=("exec-timeout",)))
     if facts.has_aux:
         sections.append(Section("line aux 0", ["transport input none"], owned=("transport input",)))
-    return sections
+    return sections + acl.after
 
 
 def _ip(value: str, field_name: str) -> str:

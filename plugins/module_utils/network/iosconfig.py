@@ -35,6 +35,7 @@ class Section:
     absent_lines: tuple[str, ...] = ()
     ordered: bool = False
     absent: bool = False
+    carry: list[str] = field(default_factory=list)   # ordered: numbered incident entries to carry into a new ACL
 
 
 @dataclass
@@ -225,13 +226,86 @@ def _diff_ordered(section: Section, current: list[str] | None) -> SectionChange 
     wanted = canonical_children(section.lines)
     if current is not None and canonical_children(policy_entries(current)) == wanted:
         return None
-    # open incident blocks (reserved sequences 1-9, see incident_block.py) survive the rewrite
-    kept = [line for line in current or [] if is_incident_entry(line)]
+    # open incident blocks (reserved sequences 1-9, see incident_block.py) survive the rewrite; a new ACL built
+    # under the alternate name (place_acl) carries those of the ACL it replaces
+    kept = [line for line in (section.carry if current is None else current) if is_incident_entry(line)]
     numbered = [f" {line}" for line in kept] + [f" {10 * (n + 1)} {line}" for n, line in enumerate(wanted)]
-    # Rewriting the whole list keeps the order exact; IOS applies an undefined ACL as permit-all for the few
-    # milliseconds in between, which never locks the operator out.
+    # Rewriting the whole list keeps the order exact; an ACL in use is never rewritten in place (see place_acl).
     commands = ([f"no {section.parent}"] if current is not None else []) + [section.parent] + numbered
     return SectionChange(section.parent, commands, list(current or []), canonical_children(kept) + wanted)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Hitless ACL replacement: a changed ACL is built complete under its alternate name (<NAME> <-> <NAME>-B), the
+# interfaces / lines / SNMP group are re-pointed at it in the same config session, and only then is the old one
+# removed. At no point does anything reference an ACL that does not exist (IOS would permit all through it), nor a
+# half-written one. Sequence-number editing was not chosen: its intermediate states mix old and new entries.
+# ----------------------------------------------------------------------------------------------------------------
+ALTERNATE_SUFFIX = "-B"
+ACL_REFERENCE = re.compile(r"^(?:ip access-group|access-class) (\S+) (?:in|out)\b|^snmp-server group .* access (\S+)$")
+
+
+@dataclass
+class AclState:
+    """The device's ACLs (name -> canonical entries) and the names something references."""
+
+    acls: dict[str, list[str]] = field(default_factory=dict)      # policy entries only
+    incidents: dict[str, list[str]] = field(default_factory=dict)  # open incident blocks (numbered lines)
+    referenced: set[str] = field(default_factory=set)
+
+
+def acl_state(running: RunningConfig) -> AclState:
+    state = AclState()
+    for parent, children in running.sections.items():
+        if parent.startswith("ip access-list "):
+            from ansible_collections.aiphone.hardening.plugins.module_utils.network.incident_block import (
+                incident_lines,
+                policy_entries,
+            )
+            state.acls[parent.split()[-1]] = canonical_children(policy_entries(children))
+            state.incidents[parent.split()[-1]] = incident_lines(children)
+        for line in children:
+            _note_reference(state, line)
+    for line in running.global_lines:
+        _note_reference(state, line)
+    return state
+
+
+def _note_reference(state: AclState, line: str) -> None:
+    match = ACL_REFERENCE.match(line)
+    if match:
+        state.referenced.add(match.group(1) or match.group(2))
+
+
+def alternate_name(name: str) -> str:
+    return name[:-len(ALTERNATE_SUFFIX)] if name.endswith(ALTERNATE_SUFFIX) else name + ALTERNATE_SUFFIX
+
+
+@dataclass
+class AclPlacement:
+    """Where an intended ACL goes: the name to reference, its section (before the references) and the removal of
+    the other name (after them)."""
+
+    name: str
+    before: list[Section]
+    after: list[Section]
+
+
+def place_acl(kind: str, base: str, entries: list[str], state: AclState) -> AclPlacement:
+    """Keep the ACL in use when it already holds `entries`, else build it under the name not in use."""
+    names = (base, base + ALTERNATE_SUFFIX)
+    existing = [name for name in names if name in state.acls]
+    in_use = [name for name in existing if name in state.referenced] or existing
+    current = in_use[0] if in_use else None
+    if current is None:
+        name = base
+    elif state.acls[current] == canonical_children(entries):
+        name = current
+    else:
+        name = alternate_name(current)
+    carry = state.incidents.get(current, []) if current and name != current else []
+    return AclPlacement(name, [Section(f"ip access-list {kind} {name}", entries, ordered=True, carry=carry)],
+                        [Section(f"ip access-list {kind} {alternate_name(name)}", absent=True)])
 
 
 def diff_banner(kind: str, text: str, running: RunningConfig) -> SectionChange | None:
@@ -265,6 +339,8 @@ def verify_applied(commands: list[str], running: RunningConfig) -> list[str]:
         child = command.startswith(" ")
         opens = index + 1 < len(commands) and commands[index + 1].startswith(" ")
         line = normalize(command)
+        if line.startswith(NOT_IN_RUNNING_CONFIG) or line.startswith(tuple(f"no {p}" for p in NOT_IN_RUNNING_CONFIG)):
+            continue
         if not child:
             parent = None
         if line.startswith("banner "):
@@ -302,6 +378,10 @@ def verify_applied(commands: list[str], running: RunningConfig) -> list[str]:
         elif canonical_children(current) != canonical_children(entries):
             problems.append(acl)
     return problems
+
+
+# IOS keeps SNMPv3 users outside the running config: the caller checks them with `show snmp user` (network/snmp.py).
+NOT_IN_RUNNING_CONFIG = ("snmp-server user ",)
 
 
 def _is_parent(line: str) -> bool:

@@ -20,6 +20,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptio
     VerificationFailed,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_lines, check_value
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.snmp import snmp_user_problems
 
 USER_LINE = re.compile(r"^username (?P<user>\S+)(?: privilege (?P<privilege>\d+))?\s")
 
@@ -156,3 +157,57 @@ def rotate_phone_password(make_driver, new_password: str, settle_seconds: float 
     if not result.old_credential_refused:
         result.notes.append("the OLD password still logs in (the phone did not apply the change fully?)")
     return result
+
+# ---------------------------------------------------------------------------------------------------------------
+# SNMPv3 user keys (switches)
+# ---------------------------------------------------------------------------------------------------------------
+SNMP_PROOF_NOTE = ("IOS cannot show SNMPv3 keys back: the new keys were proved by `show snmp user` (user, group and "
+                   "protocols re-created) only; poll the switch from the NMS with the new keys")
+
+
+def plan_snmp_keys(make_driver, current: list) -> None:
+    """Check mode: the current login works and the switch has the policy's users (group and protocols)."""
+    with make_driver(None) as session:
+        _require_policy_users(session, current)
+
+
+def rotate_snmp_keys(make_driver, current: list, new: list) -> RotationResult:
+    """Re-key the policy's SNMPv3 users (`current` -> `new`, network.snmp.SnmpUser lists) on an IOS switch.
+
+    IOS replaces a user's keys in place (there is no second key to keep meanwhile), so the old keys stay known:
+    when the new users cannot be read back, the old keys are sent again and the switch keeps them. The running
+    config is saved only after the read-back succeeded.
+    """
+    result = RotationResult(notes=[SNMP_PROOF_NOTE])
+    with make_driver(None) as session:
+        _require_policy_users(session, current)
+        try:
+            session._push(check_lines([user.cli() for user in new]))
+            problems = snmp_user_problems(new, session.get_snmp_users())
+            if problems:
+                raise VerificationFailed(f"{session.name}: read-back does not show: {'; '.join(problems)}",
+                                         device=session.name)
+            session.save()
+        except DriverError as failure:
+            _restore_snmp_keys(session, current, failure)
+            raise RotationFailed(f"{session.name}: rotation undone, the switch keeps its old SNMPv3 keys: {failure}",
+                                 device=session.name) from failure
+    return result
+
+
+def _require_policy_users(session, users: list) -> None:
+    problems = [p for p in snmp_user_problems(users, session.get_snmp_users()) if not p.startswith("no ")]
+    if problems:
+        raise RotationFailed(f"{session.name}: the SNMPv3 users differ from the policy ({'; '.join(problems)}); "
+                             "converge with playbooks/network.yml first", device=session.name)
+
+
+def _restore_snmp_keys(session, old: list, failure: DriverError) -> None:
+    try:
+        session._push(check_lines([user.cli() for user in old]))
+        if snmp_user_problems(old, session.get_snmp_users()):
+            raise VerificationFailed("the old users do not read back", device=session.name)
+    except DriverError as restore_failure:
+        raise RotationFailed(f"{session.name}: {failure} -- AND RESTORING THE OLD SNMPv3 KEYS FAILED: "
+                             f"{restore_failure}; set them by hand (nothing was saved)", device=session.name) \
+            from failure

@@ -92,7 +92,11 @@ def test_running_config_shows_the_intent(converged, switch_cli):
     unused = access.send_command("show running-config interface GigabitEthernet1/0/7")
     assert "shutdown" in unused and "switchport access vlan 999" in unused
     core = switch_cli("sw-core-01").send_command("show running-config")
-    assert "interface Vlan20\n description zone voice\n ip access-group ACL-VOICE-IN in" in core, core
+    assert ("interface Vlan20\n description zone voice\n ip address 10.10.20.1 255.255.255.0\n"
+            " ip access-group ACL-VOICE-IN in\n no ip redirects\n no ip proxy-arp") in core, core
+    uplink = access.send_command("show running-config interface GigabitEthernet1/1/1")   # policy local_interface
+    assert "switchport mode trunk" in uplink and "switchport trunk allowed vlan 10,20,30,40" in uplink
+    assert "switchport trunk native vlan 998" in uplink
     assert "ip access-list extended ACL-VOICE-IN" in core and " deny ip any any log" in core, core
     assert "no ip http server" in core and "snmp-server community" not in core
     assert "access-class ACL-VTY-MGMT in" in core and "transport input ssh\n" in core

@@ -62,10 +62,11 @@ def test_diff_from_factory_config(policy, factory_running):
     assert any("GigabitEthernet1/0/4" in finding for finding in intent.findings)
     # VLAN 77 is not pruned unless asked
     assert "no vlan 77" not in commands
-    # the permissive ACL is rewritten as a whole, numbered
-    acl = commands.index("no ip access-list extended ACL-VOICE-IN")
-    assert commands[acl + 1] == "ip access-list extended ACL-VOICE-IN"
-    assert commands[acl + 2].startswith(" 10 permit tcp 10.10.20.0 0.0.0.255 10.10.50.0 0.0.0.255 eq 5061")
+    # the permissive ACL is replaced hitlessly: built whole under its alternate name, the SVI re-pointed, then removed
+    acl = commands.index("ip access-list extended ACL-VOICE-IN-B")
+    assert commands[acl + 1].startswith(" 10 permit tcp 10.10.20.0 0.0.0.255 10.10.50.0 0.0.0.255 eq 5061")
+    assert acl < commands.index(" ip access-group ACL-VOICE-IN-B in") < \
+        commands.index("no ip access-list extended ACL-VOICE-IN")
     for vty in ("line vty 0 4", "line vty 5 15"):
         assert vty in commands
     assert " transport input ssh" in commands and " access-class ACL-VTY-MGMT in" in commands
