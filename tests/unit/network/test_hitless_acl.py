@@ -90,3 +90,28 @@ def test_the_probe_sees_an_in_place_rewrite(policy, core):
     [event, *_] = core.state["dangling_acl_events"]
     assert event["command"] == "no ip access-list extended ACL-DATA-IN"
     assert any("ip access-group ACL-DATA-IN in" in ref for ref in event["references"])
+
+
+def test_an_open_incident_block_survives_a_hitless_replacement_and_stays_releasable(policy, core):
+    import ipaddress
+
+    from ansible_collections.aiphone.hardening.plugins.module_utils.network.incident_block import (
+        block_commands,
+        switch_zone_acls,
+    )
+    converge(policy, core)
+    source = [ipaddress.ip_network("198.51.100.7/32")]
+    running = parse_running_config(run(core, "show running-config"))
+    block = block_commands("ACL-DATA-IN", running.sections["ip access-list extended ACL-DATA-IN"], source, True)
+    run(core, "configure terminal", *[c.strip() for c in block], "end")
+    policy["flows"].append({"from": "data", "to": "voice", "service": "sip-tls"})
+    commands = converge(policy, core)                                      # ACL-DATA-IN -> ACL-DATA-IN-B
+    assert "ip access-list extended ACL-DATA-IN-B" in commands
+    new_acl = run(core, "show running-config").split("ip access-list extended ACL-DATA-IN-B", 1)[1]
+    assert new_acl.splitlines()[1].strip() == "1 deny ip host 198.51.100.7 any log"   # still first, before permits
+    assert core.state.get("dangling_acl_events") is None
+    assert converge(policy, core) == []                                   # the kept block is not a difference
+    running = parse_running_config(run(core, "show running-config"))
+    assert "ACL-DATA-IN-B" in switch_zone_acls(policy, running)           # the release finds it under the new name
+    release = block_commands("ACL-DATA-IN-B", running.sections["ip access-list extended ACL-DATA-IN-B"], source, False)
+    assert release == ["ip access-list extended ACL-DATA-IN-B", " no 1"]
