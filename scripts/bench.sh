@@ -8,7 +8,7 @@ export PATH="$ROOT/.venv/bin:$PATH" PYTHONPATH="$ROOT/collections:$ROOT" ANSIBLE
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$ROOT/lab/containers/containers.conf}"
 OUT="$ROOT/reports/bench/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$OUT"
-SELECTED=${BENCH:-lab_scale,network,audit,firmware,hosts,hosts_baseline}
+SELECTED=${BENCH:-lab_scale,links,network,audit,firmware,hosts,hosts_baseline}
 failed=()
 
 bench() {
@@ -21,6 +21,7 @@ bench() {
 }
 
 bench lab_scale python bench/lab_scale.py --report "$OUT/lab_scale.json"
+bench links     python bench/links_bench.py
 bench network   python bench/network_bench.py --size 1000
 bench audit     python bench/audit_bench.py --sizes 50,200,1000 --json "$OUT/audit.json"
 bench firmware  python bench/firmware_bench.py
