@@ -4,7 +4,17 @@ Modelled (vendor-facts): ``wlan <profile> <id> <ssid>`` -> ``(config-wlan)#``, `
 ``security wpa akm dot1x|psk|sae|owe``, ``security wpa akm sae pwe h2e|hnp|both-h2e-hnp``,
 ``security wpa psk set-key ascii 0 <key>``, ``security pmf mandatory|optional``, ``shutdown`` and their ``no``
 forms; ``show wlan summary``, ``show wlan id N``, ``show wlan name P``. A new WLAN starts as the controller creates
-it: WPA2 + 802.1X, shut down. Defaults are not shown in the running config, changes from them are
+it: WPA2 + 802.1X, shut down. Guest client isolation is the WLAN's peer-to-peer blocking (``peer-blocking drop |
+forward-upstream``, off by default: Cisco 9800 configuration guide, "Peer-to-Peer Client Support").
+
+SSID -> VLAN (the 9800 profile-and-tag model, Cisco 9800 configuration guide "Policy Profiles" / "Policy Tags" [V],
+output layouts of the show commands [I]): ``wireless profile policy <name>`` -> ``(config-wireless-policy)#`` with
+``vlan <id|name>``, ``description``, ``shutdown`` (a new policy profile starts shut down); ``wireless tag policy
+<name>`` -> ``(config-policy-tag)#`` with ``wlan <wlan-profile> policy <policy-profile>`` (one policy per WLAN
+profile; setting it again replaces it) and ``description``. APs without a tag of their own use
+``default-policy-tag``, which the factory configuration holds (empty). ``show wireless profile policy detailed
+<name>``, ``show wireless tag policy detailed <name>``, ``show wireless tag policy summary``. The lab does not check
+that a tag names existing profiles (a saved config replays the tag before the WLANs it maps). Defaults are not shown in the running config, changes from them are
 (``no security wpa akm dot1x``) [I]. ``no shutdown`` refuses a WLAN whose security cannot work (WPA3 without SAE /
 802.1X / OWE, SAE without PMF, PSK or SAE without a key); the exact controller wording is not public: the lab's
 messages say [lab].
@@ -18,7 +28,7 @@ from typing import ClassVar
 from lab.device import register_platform
 from lab.ios import grammar
 from lab.ios.cli import COMMANDS, Command, IOSCli
-from lab.ios.config import INVALID, ConfigError, Node
+from lab.ios.config import INVALID, ConfigError, ConfigSession, Node
 from lab.ios.grammar import Rule as R
 from lab.ios.secrets import type7
 from lab.ios.switch import IOSSwitch
@@ -51,13 +61,33 @@ WLAN_RULES = [
     R("broadcast-ssid", keep_no=True),
     R("radio policy dot11", r"24ghz|5ghz|6ghz"),
     R("description", r".+"),
+    R("peer-blocking", r"drop|forward-upstream"),
     R("shutdown", keep_no=True),  # enabled WLANs show `no shutdown`
 ]
-RULES = {**grammar.RULES, "config": [R(r"wlan \S+ \d{1,4} \S+", section="wlan"), *grammar.RULES["config"]],
-         "wlan": WLAN_RULES}
+POLICY_PROFILE_RULES = [
+    R("description", r".+"),
+    R("vlan", grammar.VLAN_ID + "|" + grammar.WORD),
+    R("central switching", keep_no=True),
+    R("shutdown", keep_no=True),  # enabled policy profiles show `no shutdown`
+]
+POLICY_TAG_RULES = [
+    R("description", r".+"),
+    R(rf"wlan {grammar.WORD}", rf"policy {grammar.WORD}"),
+]
+RULES = {**grammar.RULES,
+         "config": [R(r"wlan \S+ \d{1,4} \S+", section="wlan"),
+                    R(rf"wireless profile policy {grammar.WORD}", section="wireless_policy"),
+                    R(rf"wireless tag policy {grammar.WORD}", section="policy_tag"), *grammar.RULES["config"]],
+         "wlan": WLAN_RULES, "wireless_policy": POLICY_PROFILE_RULES, "policy_tag": POLICY_TAG_RULES}
+DEFAULT_POLICY_TAG = "default-policy-tag"
 DEFAULT_ON = {"security wpa wpa2", "security wpa akm dot1x", "broadcast-ssid"}
 grammar.PROMPTS.setdefault("wlan", "config-wlan")
-grammar.ORDERS.setdefault("wlan", ["description", "radio", "broadcast-ssid", "security", "shutdown"])
+grammar.ORDERS.setdefault("wlan", ["description", "radio", "broadcast-ssid", "peer-blocking", "security",
+                                   "shutdown"])
+grammar.PROMPTS.setdefault("wireless_policy", "config-wireless-policy")
+grammar.PROMPTS.setdefault("policy_tag", "config-policy-tag")
+grammar.ORDERS.setdefault("wireless_policy", ["description", "central", "vlan", "shutdown"])
+grammar.ORDERS.setdefault("policy_tag", ["description", "wlan"])
 
 
 def wlan_settings(children: dict[str, Node]) -> dict[str, object]:
@@ -121,6 +151,9 @@ class CatalystWLC(IOSSwitch):
             if text not in section:  # a new WLAN is created shut down
                 section[text] = Node(text, {"shutdown": Node("shutdown")})
             return
+        if mode == "config" and text.startswith("wireless profile policy ") and text not in section:
+            section[text] = Node(text, {"shutdown": Node("shutdown")})  # a new policy profile starts disabled
+            return
         if mode != "wlan":
             return
         key_line = re.fullmatch(r"(?:no )?security wpa psk set-key (?:ascii|hex) ([08]) (\S+)", text)
@@ -140,9 +173,27 @@ class CatalystWLC(IOSSwitch):
                 found.append((int(match.group(2)), match.group(1), match.group(3), wlan_settings(node.children)))
         return sorted(found)
 
+    def policy_profiles(self) -> dict[str, dict[str, str]]:
+        """{policy profile: {"vlan": ..., "enabled": ..., "description": ...}}."""
+        found = {}
+        for key, node in self.running.sections("wireless profile policy").items():
+            children = {k: child.line for k, child in (node.children or {}).items()}
+            found[key.split()[3]] = {
+                "vlan": children.get("vlan", "vlan 1").split(" ", 1)[1],
+                "enabled": children.get("shutdown", "no shutdown") == "no shutdown",
+                "description": children.get("description", "description ").split(" ", 1)[1]}
+        return found
+
+    def policy_tags(self) -> dict[str, list[tuple[str, str]]]:
+        """{policy tag: [(WLAN profile, policy profile), ...]}."""
+        return {key.split()[3]: [(line.split()[1], line.split()[3]) for k, child in (node.children or {}).items()
+                                 if k.startswith("wlan ") for line in [child.line]]
+                for key, node in self.running.sections("wireless tag policy").items()}
+
     def factory_config(self, image: str):
         config = super().factory_config(image)
         config.nodes.pop("snmp-server community public", None)
+        ConfigSession(config).apply(f"wireless tag policy {DEFAULT_POLICY_TAG}")
         return config
 
 
@@ -221,6 +272,36 @@ async def _show_wlan_name(cli: IOSCli, args: list[str]) -> str:
         if args and entry[1] == args[0]:
             return _wlan_detail(*entry)
     return f"WLAN profile {' '.join(args)} does not exist [lab]\n"
+
+
+@_wlc_command("show wireless profile policy detailed", takes_args=True)
+async def _show_policy_profile(cli: IOSCli, args: list[str]) -> str:
+    profile = cli.device.policy_profiles().get(args[0] if len(args) == 1 else "")  # type: ignore[attr-defined]
+    if profile is None:
+        return f"Policy Profile {' '.join(args)} does not exist [lab]\n"
+    return (f"\nPolicy Profile Name                 : {args[0]}\n"
+            f"Description                         : {profile['description']}\n"
+            f"Status                              : {'ENABLED' if profile['enabled'] else 'DISABLED'}\n"
+            f"VLAN                                : {profile['vlan']}\n")
+
+
+@_wlc_command("show wireless tag policy summary")
+async def _show_policy_tags(cli: IOSCli, args: list[str]) -> str:
+    tags = cli.device.policy_tags()  # type: ignore[attr-defined]
+    rows = [f"{name:<33} {len(maps)}" for name, maps in sorted(tags.items())]
+    return "\n".join([f"\nNumber of Policy Tags: {len(tags)}\n", f"{'Policy Tag Name':<33} WLAN Count",
+                      "-" * 60, *rows]) + "\n\n"
+
+
+@_wlc_command("show wireless tag policy detailed", takes_args=True)
+async def _show_policy_tag(cli: IOSCli, args: list[str]) -> str:
+    maps = cli.device.policy_tags().get(args[0] if len(args) == 1 else "")  # type: ignore[attr-defined]
+    if maps is None:
+        return f"Policy Tag {' '.join(args)} does not exist [lab]\n"
+    rows = [f"{wlan:<33} {policy}" for wlan, policy in maps]
+    return "\n".join([f"\nPolicy Tag Name : {args[0]}", "Description     : ", "",
+                      f"Number of WLAN-POLICY maps: {len(maps)}", f"{'WLAN Profile Name':<33} Policy Name",
+                      "-" * 72, *rows]) + "\n\n"
 
 
 CatalystWLC.cli_class = WLCCli

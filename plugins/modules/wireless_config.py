@@ -10,6 +10,8 @@ short_description: WPA3 SSIDs from the site policy on OpenWrt access points and 
 description:
   - One SSID per zone of C(wireless.ssids), mapped to the zone's network/VLAN, WPA3-SAE (or WPA3-Enterprise
     with the policy's RADIUS server), PMF required, SAE hash-to-element, guest client isolation.
+  - On a Catalyst 9800 the VLAN comes from a policy profile per zone, bound to the WLAN in a policy tag;
+    client isolation is the WLAN's peer-to-peer blocking (C(peer-blocking drop)).
   - WPA2/WPA3 transition only for an SSID with C(transition=true) in the policy; it is then returned in
     C(findings) for the audit.
   - Reads the device, sends only the difference (check mode sends nothing), backs the configuration up first,
@@ -36,6 +38,14 @@ options:
       otherwise only set when a WLAN is created). The credentials playbook sets this when rotating.
     type: bool
     default: false
+  c9800_policy_tag:
+    description:
+      - C9800 policy tag that maps each SSID's WLAN profile to its zone's policy profile (C(aiphone-<zone>),
+        C(vlan <zone VLAN>)). APs without a tag of their own use C(default-policy-tag); a site that assigns its
+        own tag to its APs (C(ap <mac>) / C(policy-tag <tag>)) names that tag here.
+      - Only the mappings of the policy's WLANs are managed in the tag; other mappings are left alone.
+    type: str
+    default: default-policy-tag
 """
 
 EXAMPLES = r"""
@@ -94,6 +104,8 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_c
     write_backup,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.wireless import (
+    C9800_DEFAULT_POLICY_TAG,
+    c9800_vlan_sections,
     c9800_wlan_sections,
     findings,
     mask,
@@ -114,10 +126,10 @@ def openwrt_plan(intents, config_text: str, enable_radios: bool) -> tuple[list[s
     return commands, weak_foreign_ifaces(current)
 
 
-def c9800_plan(intents, config_text: str, rotate_keys: bool) -> tuple[list[str], list[str]]:
+def c9800_plan(intents, config_text: str, rotate_keys: bool, policy_tag: str) -> tuple[list[str], list[str]]:
     running = parse_running_config(config_text)
     existing = {parent.split()[1]: parent for parent in running.sections if parent.startswith("wlan ")}
-    sections = c9800_wlan_sections(intents, existing, set_keys=rotate_keys)
+    sections = c9800_wlan_sections(intents, existing, set_keys=rotate_keys) + c9800_vlan_sections(intents, policy_tag)
     return commands_of(diff_config(sections, {}, running)), []
 
 
@@ -125,7 +137,7 @@ def plan(platform: str, intents, config_text: str, params: dict) -> tuple[list[s
     if platform == "openwrt":
         return openwrt_plan(intents, config_text, params["enable_radios"])
     if platform == "cisco_wlc9800":
-        return c9800_plan(intents, config_text, params["rotate_keys"])
+        return c9800_plan(intents, config_text, params["rotate_keys"], params["c9800_policy_tag"])
     raise InvalidValue(f"platform {platform!r} is not a wireless platform (openwrt, cisco_wlc9800)")
 
 
@@ -169,6 +181,7 @@ def main() -> None:
             secrets=dict(type="dict", required=True, no_log=True),
             enable_radios=dict(type="bool", default=True),
             rotate_keys=dict(type="bool", default=False),
+            c9800_policy_tag=dict(type="str", default=C9800_DEFAULT_POLICY_TAG),
             **FORCE_ARGS,
         ),
         required_if=FORCE_REQUIRED_IF,

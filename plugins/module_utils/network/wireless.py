@@ -159,6 +159,20 @@ def weak_foreign_ifaces(current: dict[str, dict[str, str]]) -> list[str]:
 
 
 # -- Cisco Catalyst 9800 -------------------------------------------------------------------------------------------
+# APs without a policy tag of their own use this tag (Cisco 9800 configuration model), so mapping the WLANs in it
+# makes every such AP serve them; a site that tags its APs names its tag instead.
+C9800_DEFAULT_POLICY_TAG = "default-policy-tag"
+
+
+def c9800_wlan_profile(intent: SsidIntent) -> str:
+    return check_value(intent.name, "name", f"SSID {intent.name} (C9800 profile names take no spaces)")
+
+
+def c9800_policy_profile(intent: SsidIntent) -> str:
+    """One policy profile per zone: it carries the zone's VLAN for every SSID of that zone."""
+    return check_value(f"aiphone-{intent.zone}", "name", f"C9800 policy profile of zone {intent.zone}")
+
+
 def c9800_wlan_sections(intents: list[SsidIntent], existing: dict[str, str], set_keys: bool) -> list[Section]:
     """`wlan <profile> <id> <ssid>` sections (vendor-facts C9800 lines). `existing` maps profile -> its
     `wlan ...` parent line, so the id of a WLAN already on the controller is kept. The PSK is sent only when
@@ -170,7 +184,7 @@ def c9800_wlan_sections(intents: list[SsidIntent], existing: dict[str, str], set
         if intent.enterprise:
             raise InvalidValue(f"SSID {intent.name}: WPA3-Enterprise on the C9800 needs an AAA method list; "
                                "not supported by this toolkit version (use wpa3-personal or OpenWrt)")
-        profile = check_value(intent.name, "name", f"SSID {intent.name} (C9800 profile names take no spaces)")
+        profile = c9800_wlan_profile(intent)
         parent = existing.get(profile) or f"wlan {profile} {next(free)} {intent.name}"
         # WPA2 and 802.1X are on by default on a new WLAN: they are switched off explicitly, and the controller
         # shows those `no` lines. Key and PMF come before `no shutdown`: a WLAN is enabled only once consistent.
@@ -183,6 +197,22 @@ def c9800_wlan_sections(intents: list[SsidIntent], existing: dict[str, str], set
                   f"security pmf {'optional' if intent.transition else 'mandatory'}"]
         if profile not in existing or set_keys:
             lines.append(f"security wpa psk set-key ascii 0 {intent.secret}")
+        if intent.isolate:   # client isolation on the 9800 = the WLAN's peer-to-peer blocking
+            lines.append("peer-blocking drop")
         lines.append("no shutdown")
-        sections.append(Section(parent, lines, owned=("security pmf",)))
+        sections.append(Section(parent, lines, owned=("security pmf", "peer-blocking")))
+    return sections
+
+
+def c9800_vlan_sections(intents: list[SsidIntent], policy_tag: str = C9800_DEFAULT_POLICY_TAG) -> list[Section]:
+    """SSID -> VLAN on the 9800: a policy profile per zone (`vlan <id>`, enabled) and the policy tag mapping each
+    WLAN profile to its zone's policy profile. Only our WLANs' mappings are owned in the tag; others stay."""
+    tag = check_value(policy_tag, "name", "C9800 policy tag")
+    profiles = {c9800_policy_profile(intent): intent.vlan for intent in intents}
+    sections = [Section(f"wireless profile policy {name}", [f"vlan {vlan}", "no shutdown"], owned=("vlan",))
+                for name, vlan in profiles.items()]
+    mappings = {c9800_wlan_profile(intent): c9800_policy_profile(intent) for intent in intents}
+    sections.append(Section(f"wireless tag policy {tag}",
+                            [f"wlan {wlan} policy {policy}" for wlan, policy in mappings.items()],
+                            owned=tuple(f"wlan {wlan}" for wlan in mappings)))
     return sections

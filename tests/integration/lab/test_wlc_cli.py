@@ -67,6 +67,28 @@ def test_short_psk_and_unknown_wlan_commands_are_refused(wlc):
     assert "% Invalid input" in wlc.send_command("show wlan bogus")
 
 
+def test_policy_profile_and_tag_map_a_wlan_to_a_vlan(wlc):
+    assert "%" not in wlc.send_config_set(["wireless profile policy lab-pp"])
+    detail = wlc.send_command("show wireless profile policy detailed lab-pp")
+    assert "Status                              : DISABLED" in detail   # a new policy profile starts disabled
+    output = wlc.send_config_set(["wireless profile policy lab-pp", "vlan 40", "no shutdown", "peer-blocking drop"])
+    assert "% Invalid input" in output          # peer-blocking belongs to the WLAN, not to the policy profile
+    assert "%" not in wlc.send_config_set(["wireless tag policy lab-tag", "wlan Clinic-Staff policy lab-pp",
+                                           WPA3_WLAN[0], "peer-blocking drop"])
+    detail = wlc.send_command("show wireless profile policy detailed lab-pp")
+    assert "Status                              : ENABLED" in detail and "VLAN                                : 40" in detail
+    tag = wlc.send_command("show wireless tag policy detailed lab-tag")
+    assert "Number of WLAN-POLICY maps: 1" in tag and "Clinic-Staff                      lab-pp" in tag
+    assert "default-policy-tag" in wlc.send_command("show wireless tag policy summary")
+    running = wlc.send_command("show running-config | section wireless")
+    assert "wireless profile policy lab-pp\n vlan 40\n no shutdown" in running
+    assert "wireless tag policy lab-tag\n wlan Clinic-Staff policy lab-pp" in running
+    assert "% Invalid input" in wlc.send_config_set(["wireless tag policy lab-tag", "wlan Clinic-Staff lab-pp"])
+    wlc.send_config_set(["no wireless tag policy lab-tag", "no wireless profile policy lab-pp",
+                         WPA3_WLAN[0], "no peer-blocking"])
+    assert "lab-" not in wlc.send_command("show running-config | section wireless")
+
+
 def test_transition_mode_wlan_shows_both_generations(wlc):
     wlc.send_config_set(["wlan Clinic-Voice 2 Clinic-Voice", "no security wpa akm dot1x", "security wpa wpa3",
                          "security wpa akm psk", "security wpa akm sae", "security pmf optional",

@@ -60,6 +60,31 @@ def test_wlc_wlans_are_wpa3(fresh_lab, converged, switch_cli):
     assert "security pmf mandatory" in config and "security wpa akm sae pwe h2e" in config
 
 
+def test_wlc_maps_each_ssid_to_its_zone_vlan(fresh_lab, converged, switch_cli):
+    cli = switch_cli(WLC)
+    tag = cli.send_command("show wireless tag policy detailed default-policy-tag")
+    maps = dict(line.split() for line in tag.splitlines() if line.startswith("Clinic-"))
+    assert maps == {"Clinic-Staff": "aiphone-data", "Clinic-Voice": "aiphone-voice", "Clinic-Guest": "aiphone-guest"}
+    for profile, vlan in (("aiphone-data", "30"), ("aiphone-voice", "20"), ("aiphone-guest", "40")):
+        detail = cli.send_command(f"show wireless profile policy detailed {profile}")
+        assert "Status                              : ENABLED" in detail
+        assert f"VLAN                                : {vlan}\n" in detail + "\n"
+    guest = cli.send_command("show running-config | section wlan Clinic-Guest")
+    staff = cli.send_command("show running-config | section wlan Clinic-Staff")
+    assert " peer-blocking drop" in guest and "peer-blocking" not in staff
+
+
+def test_wlc_wrong_vlan_is_put_back(fresh_lab, converged, switch_cli):
+    """A human moves the guest SSID to the data VLAN: the next run puts it back, sending only that."""
+    switch_cli(WLC).send_config_set(["wireless profile policy aiphone-guest", "vlan 30"])
+    again = run_playbook(fresh_lab, "playbooks/wireless.yml", "--limit", WLC)
+    assert again["returncode"] == 0 and again["stats"][WLC]["changed"] == 1
+    report = task_results(again, WLC, "Report what changed")[0]["msg"]
+    assert report["commands"] == ["wireless profile policy aiphone-guest", " no vlan 30", " vlan 40"]
+    detail = switch_cli(WLC).send_command("show wireless profile policy detailed aiphone-guest")
+    assert "VLAN                                : 40" in detail
+
+
 def test_secrets_never_in_output(converged):
     secrets = lab_psks()
     assert secrets and all(secret not in converged["raw"] for secret in secrets)

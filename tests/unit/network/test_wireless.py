@@ -13,6 +13,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfi
     render_sections,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.wireless import (
+    c9800_vlan_sections,
     c9800_wlan_sections,
     findings,
     mask,
@@ -98,3 +99,46 @@ def test_c9800_wlans(policy):
     existing = {p.split()[1]: p for p in running.sections if p.startswith("wlan ")}
     again = c9800_wlan_sections(intents, existing, set_keys=False)
     assert commands_of(diff_config(again, {}, running)) == []
+
+
+def test_c9800_ssid_vlan_mapping(policy):
+    intents = ssid_intents(policy, SECRETS)
+    sections = c9800_vlan_sections(intents)
+    text = "\n".join(render_sections(sections, {}))
+    assert "wireless profile policy aiphone-data\n vlan 30\n no shutdown" in text
+    assert "wireless profile policy aiphone-guest\n vlan 40\n no shutdown" in text
+    assert ("wireless tag policy default-policy-tag\n wlan Clinic-Staff policy aiphone-data\n"
+            " wlan Clinic-Voice policy aiphone-voice\n wlan Clinic-Guest policy aiphone-guest") in text
+    assert commands_of(diff_config(sections, {}, parse_running_config(text))) == []
+
+
+def test_c9800_mapping_fixes_a_wrong_vlan_and_keeps_foreign_mappings(policy):
+    intents = ssid_intents(policy, SECRETS)
+    running = parse_running_config("\n".join([
+        "wireless profile policy aiphone-data", " vlan 99", " shutdown",
+        "wireless tag policy lobby", " wlan Clinic-Staff policy default-policy-profile", " wlan Other policy x"]))
+    commands = commands_of(diff_config(c9800_vlan_sections(intents, "lobby"), {}, running))
+    assert commands[:4] == ["wireless profile policy aiphone-data", " no vlan 99", " vlan 30", " no shutdown"]
+    tag = commands[commands.index("wireless tag policy lobby"):]
+    assert " no wlan Clinic-Staff policy default-policy-profile" in tag
+    assert " wlan Clinic-Staff policy aiphone-data" in tag
+    assert not any("Other" in command for command in commands)
+
+
+def test_c9800_guest_wlan_blocks_peer_to_peer(policy):
+    intents = ssid_intents(policy, SECRETS)
+    text = "\n".join(render_sections(c9800_wlan_sections(intents, {}, set_keys=False), {}))
+    guest = text.split("wlan Clinic-Guest")[1]
+    staff = text.split("wlan Clinic-Staff")[1].split("wlan ")[0]
+    assert " peer-blocking drop" in guest and "peer-blocking" not in staff
+    running = parse_running_config(text.replace("wlan Clinic-Staff 1 Clinic-Staff\n",
+                                                 "wlan Clinic-Staff 1 Clinic-Staff\n peer-blocking drop\n"))
+    existing = {p.split()[1]: p for p in running.sections if p.startswith("wlan ")}
+    commands = commands_of(diff_config(c9800_wlan_sections(intents, existing, False), {}, running))
+    assert commands == ["wlan Clinic-Staff 1 Clinic-Staff", " no peer-blocking drop"]
+
+
+@pytest.mark.parametrize("tag", ["default-policy-tag\nend", "tag;reload", "x" * 33, "end"])
+def test_c9800_hostile_policy_tag_refused(policy, tag):
+    with pytest.raises(InvalidValue):
+        c9800_vlan_sections(ssid_intents(policy, SECRETS), tag)
