@@ -4,8 +4,16 @@ Modelled (vendor-facts): ``wlan <profile> <id> <ssid>`` -> ``(config-wlan)#``, `
 ``security wpa akm dot1x|psk|sae|owe``, ``security wpa akm sae pwe h2e|hnp|both-h2e-hnp``,
 ``security wpa psk set-key ascii 0 <key>``, ``security pmf mandatory|optional``, ``shutdown`` and their ``no``
 forms; ``show wlan summary``, ``show wlan id N``, ``show wlan name P``. A new WLAN starts as the controller creates
-it: WPA2 + 802.1X, shut down. Guest client isolation is the WLAN's peer-to-peer blocking (``peer-blocking drop |
+it: WPA2 + 802.1X, shut down. Defaults are not shown in the running config, changes from them are
+(``no security wpa akm dot1x``) [I]. ``no shutdown`` refuses a WLAN whose security cannot work (WPA3 without SAE /
+802.1X / OWE, SAE without PMF, PSK or SAE without a key); the exact controller wording is not public: the lab's
+messages say [lab]. Guest client isolation is the WLAN's peer-to-peer blocking (``peer-blocking drop |
 forward-upstream``, off by default: Cisco 9800 configuration guide, "Peer-to-Peer Client Support").
+
+WPA3-Enterprise [I: Cisco 9800 configuration guide / WPA3 deployment guide examples]: ``security wpa akm
+dot1x-sha256``, ``security dot1x authentication-list <list>``; ``radius server <name>`` -> ``address ipv4 <ip>
+[auth-port n] [acct-port n]`` (shown with both ports), ``key [0|7] <secret>`` (shown type 7); ``aaa group server
+radius <name>`` -> ``server name <name>``; ``aaa authentication dot1x <list> group <group>``.
 
 SSID -> VLAN (the 9800 profile-and-tag model, Cisco 9800 configuration guide "Policy Profiles" / "Policy Tags" [V],
 output layouts of the show commands [I]): ``wireless profile policy <name>`` -> ``(config-wireless-policy)#`` with
@@ -14,10 +22,7 @@ output layouts of the show commands [I]): ``wireless profile policy <name>`` -> 
 profile; setting it again replaces it) and ``description``. APs without a tag of their own use
 ``default-policy-tag``, which the factory configuration holds (empty). ``show wireless profile policy detailed
 <name>``, ``show wireless tag policy detailed <name>``, ``show wireless tag policy summary``. The lab does not check
-that a tag names existing profiles (a saved config replays the tag before the WLANs it maps). Defaults are not shown in the running config, changes from them are
-(``no security wpa akm dot1x``) [I]. ``no shutdown`` refuses a WLAN whose security cannot work (WPA3 without SAE /
-802.1X / OWE, SAE without PMF, PSK or SAE without a key); the exact controller wording is not public: the lab's
-messages say [lab].
+that a tag names existing profiles (a saved config replays the tag before the WLANs it maps).
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ WLAN_RULES = [
     R("security wpa akm psk", keep_no=True),
     R("security wpa akm sae", keep_no=True),
     R("security wpa akm owe", keep_no=True),
+    R("security wpa akm dot1x-sha256", keep_no=True),
     R("security wpa akm sae pwe", r"h2e|hnp|both-h2e-hnp"),
     R("security wpa akm ft (?:psk|sae|dot1x)", keep_no=True),
     R("security wpa psk set-key (?:ascii|hex)", r"[08] \S+", normalize=_encrypt_key),
@@ -70,6 +76,26 @@ POLICY_PROFILE_RULES = [
     R("central switching", keep_no=True),
     R("shutdown", keep_no=True),  # enabled policy profiles show `no shutdown`
 ]
+def _radius_address(line: str) -> str:
+    """IOS shows the default ports it filled in [I]."""
+    match = re.fullmatch(rf"address ipv4 ({grammar.IPV4})(?: auth-port (\d+))?(?: acct-port (\d+))?", line)
+    return f"address ipv4 {match.group(1)} auth-port {match.group(2) or 1812} acct-port {match.group(3) or 1813}" \
+        if match else line
+
+
+def _radius_key(line: str) -> str:
+    """The shared secret is shown encrypted (type 7, as with service password-encryption) [I]."""
+    match = re.fullmatch(r"key (?:0 )?(\S+)", line)
+    return f"key 7 {type7(match.group(1))}" if match else line
+
+
+RADIUS_SERVER_RULES = [
+    R("address ipv4", rf"{grammar.IPV4}(?: auth-port \d{{1,5}})?(?: acct-port \d{{1,5}})?", normalize=_radius_address),
+    R("key", r"(?:[07] )?\S+", normalize=_radius_key),
+    R("timeout", r"\d+"),
+    R("retransmit", r"\d+"),
+]
+RADIUS_GROUP_RULES = [R(rf"server name {grammar.WORD}", key_format=lambda m: m.group(0))]
 POLICY_TAG_RULES = [
     R("description", r".+"),
     R(rf"wlan {grammar.WORD}", rf"policy {grammar.WORD}"),
@@ -77,8 +103,13 @@ POLICY_TAG_RULES = [
 RULES = {**grammar.RULES,
          "config": [R(r"wlan \S+ \d{1,4} \S+", section="wlan"),
                     R(rf"wireless profile policy {grammar.WORD}", section="wireless_policy"),
-                    R(rf"wireless tag policy {grammar.WORD}", section="policy_tag"), *grammar.RULES["config"]],
-         "wlan": WLAN_RULES, "wireless_policy": POLICY_PROFILE_RULES, "policy_tag": POLICY_TAG_RULES}
+                    R(rf"wireless tag policy {grammar.WORD}", section="policy_tag"),
+                    R(rf"radius server {grammar.WORD}", section="radius_server"),
+                    R(rf"aaa group server radius {grammar.WORD}", section="radius_group"),
+                    R(rf"aaa authentication dot1x (?:default|{grammar.WORD})", rf"group {grammar.WORD}(?: local)?"),
+                    *grammar.RULES["config"]],
+         "wlan": WLAN_RULES, "wireless_policy": POLICY_PROFILE_RULES, "policy_tag": POLICY_TAG_RULES,
+         "radius_server": RADIUS_SERVER_RULES, "radius_group": RADIUS_GROUP_RULES}
 DEFAULT_POLICY_TAG = "default-policy-tag"
 DEFAULT_ON = {"security wpa wpa2", "security wpa akm dot1x", "broadcast-ssid"}
 grammar.PROMPTS.setdefault("wlan", "config-wlan")
@@ -86,6 +117,8 @@ grammar.ORDERS.setdefault("wlan", ["description", "radio", "broadcast-ssid", "pe
                                    "shutdown"])
 grammar.PROMPTS.setdefault("wireless_policy", "config-wireless-policy")
 grammar.PROMPTS.setdefault("policy_tag", "config-policy-tag")
+grammar.PROMPTS.setdefault("radius_server", "config-radius-server")
+grammar.PROMPTS.setdefault("radius_group", "config-sg-radius")
 grammar.ORDERS.setdefault("wireless_policy", ["description", "central", "vlan", "shutdown"])
 grammar.ORDERS.setdefault("policy_tag", ["description", "wlan"])
 
@@ -101,9 +134,11 @@ def wlan_settings(children: dict[str, Node]) -> dict[str, object]:
     pmf = children.get("security pmf")
     return {
         "wpa1": on("security wpa wpa1"), "wpa2": on("security wpa wpa2"), "wpa3": on("security wpa wpa3"),
-        "akm": [akm for akm in ("dot1x", "psk", "sae", "owe") if on(f"security wpa akm {akm}")],
+        "akm": [akm for akm in ("dot1x", "dot1x-sha256", "psk", "sae", "owe") if on(f"security wpa akm {akm}")],
         "pmf": pmf.line.split()[-1] if pmf else "disabled",
         "key": any(key.startswith("security wpa psk set-key") for key in children),
+        "auth_list": children["security dot1x authentication-list"].line.split()[-1]
+        if "security dot1x authentication-list" in children else "",
         "enabled": not on("shutdown"),
     }
 
@@ -113,7 +148,7 @@ def security_problem(settings: dict) -> str | None:
     akm = settings["akm"]
     if not akm:
         return "no AKM is enabled"
-    if settings["wpa3"] and not {"sae", "dot1x", "owe"} & set(akm):
+    if settings["wpa3"] and not {"sae", "dot1x", "dot1x-sha256", "owe"} & set(akm):
         return "WPA3 needs AKM SAE, 802.1X or OWE"
     if "sae" in akm and settings["pmf"] == "disabled":
         return "AKM SAE needs PMF (security pmf mandatory or optional)"
@@ -199,9 +234,10 @@ class CatalystWLC(IOSSwitch):
 
 def _security_text(settings: dict) -> str:
     parts = []
-    for version, ciphers in (("wpa2", ("psk", "dot1x")), ("wpa3", ("sae", "dot1x", "owe"))):
+    names = {"dot1x": "802.1x", "dot1x-sha256": "802.1x-SHA256"}
+    for version, ciphers in (("wpa2", ("psk", "dot1x")), ("wpa3", ("sae", "dot1x", "dot1x-sha256", "owe"))):
         if settings[version]:
-            parts += [f"[{version.upper()}][{akm.upper() if akm != 'dot1x' else '802.1x'}][AES]"
+            parts += [f"[{version.upper()}][{names.get(akm, akm.upper())}][AES]"
                       for akm in settings["akm"] if akm in ciphers]
     return ",".join(parts) or "[open]"
 
@@ -249,10 +285,12 @@ Security
         WPA3 (WPA3 IE)                         : {flag(settings["wpa3"])}
         Auth Key Management
             802.1x                             : {flag("dot1x" in akm)}
+            Dot1x-SHA256                       : {flag("dot1x-sha256" in akm)}
             PSK                                : {flag("psk" in akm)}
             SAE                                : {flag("sae" in akm)}
             OWE                                : {flag("owe" in akm)}
     PMF Support                                : {pmf}
+    802.1x authentication list name            : {settings["auth_list"] or "Disabled"}
 """
 
 

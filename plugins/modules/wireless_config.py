@@ -10,6 +10,9 @@ short_description: WPA3 SSIDs from the site policy on OpenWrt access points and 
 description:
   - One SSID per zone of C(wireless.ssids), mapped to the zone's network/VLAN, WPA3-SAE (or WPA3-Enterprise
     with the policy's RADIUS server), PMF required, SAE hash-to-element, guest client isolation.
+  - WPA3-Enterprise on a Catalyst 9800 adds a RADIUS server (the policy's first C(radius_servers) entry, an IPv4
+    address), a server group and the dot1x method list the WLAN authenticates against (AKM 802.1X-SHA256, PMF
+    required); on OpenWrt C(encryption wpa3) with C(auth_server) / C(auth_port) / C(auth_secret).
   - On a Catalyst 9800 the VLAN comes from a policy profile per zone, bound to the WLAN in a policy tag;
     client isolation is the WLAN's peer-to-peer blocking (C(peer-blocking drop)).
   - WPA2/WPA3 transition only for an SSID with C(transition=true) in the policy; it is then returned in
@@ -34,8 +37,9 @@ options:
     required: true
   enable_radios: {description: Enable the AP's radios (OpenWrt C(wifi-device disabled=0))., type: bool, default: true}
   rotate_keys:
-    description: Send the PSKs even to existing C9800 WLANs (the controller shows keys encrypted, so they are
-      otherwise only set when a WLAN is created). The credentials playbook sets this when rotating.
+    description: Send the PSKs (and the RADIUS secret) even to existing C9800 WLANs (the controller shows keys
+      encrypted, so they are otherwise only set when a WLAN or the RADIUS server is created). The credentials
+      playbook sets this when rotating.
     type: bool
     default: false
   c9800_policy_tag:
@@ -105,6 +109,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_c
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.wireless import (
     C9800_DEFAULT_POLICY_TAG,
+    c9800_aaa_sections,
     c9800_vlan_sections,
     c9800_wlan_sections,
     findings,
@@ -129,7 +134,9 @@ def openwrt_plan(intents, config_text: str, enable_radios: bool) -> tuple[list[s
 def c9800_plan(intents, config_text: str, rotate_keys: bool, policy_tag: str) -> tuple[list[str], list[str]]:
     running = parse_running_config(config_text)
     existing = {parent.split()[1]: parent for parent in running.sections if parent.startswith("wlan ")}
-    sections = c9800_wlan_sections(intents, existing, set_keys=rotate_keys) + c9800_vlan_sections(intents, policy_tag)
+    sections = (c9800_aaa_sections(intents, list(running.sections), set_keys=rotate_keys)
+                + c9800_wlan_sections(intents, existing, set_keys=rotate_keys)
+                + c9800_vlan_sections(intents, policy_tag))
     return commands_of(diff_config(sections, {}, running)), []
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 BANNER_RE = re.compile(r"^banner (\S+) (\^C|.)(.*)$")
 SEQ_RE = re.compile(r"^\d+\s+")
-SECRET_LINE = re.compile(r"^(.*?\b(?:set-key ascii|secret|password)) 0 \S+$")
+SECRET_LINE = re.compile(r"^(.*?\b(?:set-key ascii|secret|password|key)) 0 \S+$")
 
 
 @dataclass

@@ -9,6 +9,7 @@ commands or diffs: they are masked by `mask()`.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import shlex
 from dataclasses import dataclass
@@ -85,9 +86,10 @@ def uci_options(intent: SsidIntent, radio: str) -> dict[str, str]:
     """wifi-iface options per OpenWrt's hostapd.sh: `sae` = WPA3-SAE with PMF 2, `sae-mixed` = transition."""
     options = {"device": radio, "mode": "ap", "ssid": intent.name, "network": intent.zone,
                "isolate": "1" if intent.isolate else "0", "hidden": "1" if intent.hidden else "0", "disabled": "0"}
-    if intent.enterprise:
+    if intent.enterprise:   # `wpa3` = WPA-EAP-SHA256 with PMF 2; `wpa3-mixed` adds WPA-EAP with PMF 1
         host, port = intent.radius
-        options |= {"encryption": "wpa3", "ieee80211w": "2", "auth_server": host, "auth_port": str(port),
+        options |= {"encryption": "wpa3-mixed" if intent.transition else "wpa3",
+                    "ieee80211w": "1" if intent.transition else "2", "auth_server": host, "auth_port": str(port),
                     "auth_secret": intent.secret}
     elif intent.transition:
         options |= {"encryption": "sae-mixed", "ieee80211w": "1", "sae_pwe": "2", "key": intent.secret}
@@ -181,27 +183,82 @@ def c9800_wlan_sections(intents: list[SsidIntent], existing: dict[str, str], set
     free = (n for n in range(1, 4097) if n not in used)
     sections = []
     for intent in intents:
-        if intent.enterprise:
-            raise InvalidValue(f"SSID {intent.name}: WPA3-Enterprise on the C9800 needs an AAA method list; "
-                               "not supported by this toolkit version (use wpa3-personal or OpenWrt)")
         profile = c9800_wlan_profile(intent)
         parent = existing.get(profile) or f"wlan {profile} {next(free)} {intent.name}"
-        # WPA2 and 802.1X are on by default on a new WLAN: they are switched off explicitly, and the controller
-        # shows those `no` lines. Key and PMF come before `no shutdown`: a WLAN is enabled only once consistent.
-        lines = ["no security wpa akm dot1x"]
-        if intent.transition:
-            lines += ["security wpa wpa2", "security wpa akm psk"]
+        if intent.enterprise:
+            lines = _c9800_enterprise_lines(intent)
         else:
-            lines += ["no security wpa wpa2", "no security wpa akm psk"]
-        lines += ["security wpa wpa3", "security wpa akm sae", "security wpa akm sae pwe h2e",
-                  f"security pmf {'optional' if intent.transition else 'mandatory'}"]
-        if profile not in existing or set_keys:
-            lines.append(f"security wpa psk set-key ascii 0 {intent.secret}")
+            lines = _c9800_sae_lines(intent, send_key=profile not in existing or set_keys)
         if intent.isolate:   # client isolation on the 9800 = the WLAN's peer-to-peer blocking
             lines.append("peer-blocking drop")
         lines.append("no shutdown")
-        sections.append(Section(parent, lines, owned=("security pmf", "peer-blocking")))
+        # Lines of the other security type are owned so that switching an SSID between SAE and 802.1X removes them.
+        other = ("security wpa akm sae", "security wpa psk") if intent.enterprise else \
+            ("security wpa akm dot1x-sha256", "security dot1x")
+        sections.append(Section(parent, lines, owned=("security pmf", "peer-blocking", *other)))
     return sections
+
+
+def _c9800_sae_lines(intent: SsidIntent, send_key: bool) -> list[str]:
+    # WPA2 and 802.1X are on by default on a new WLAN: they are switched off explicitly, and the controller
+    # shows those `no` lines. Key and PMF come before `no shutdown`: a WLAN is enabled only once consistent.
+    lines = ["no security wpa akm dot1x"]
+    if intent.transition:
+        lines += ["security wpa wpa2", "security wpa akm psk"]
+    else:
+        lines += ["no security wpa wpa2", "no security wpa akm psk"]
+    lines += ["security wpa wpa3", "security wpa akm sae", "security wpa akm sae pwe h2e",
+              f"security pmf {'optional' if intent.transition else 'mandatory'}"]
+    if send_key:
+        lines.append(f"security wpa psk set-key ascii 0 {intent.secret}")
+    return lines
+
+
+def _c9800_enterprise_lines(intent: SsidIntent) -> list[str]:
+    """WPA3-Enterprise: AKM 802.1X-SHA256, PMF required, 802.1X against the toolkit's AAA method list [I: Cisco
+    WPA3 deployment guide examples]. Transition adds WPA2 with AKM 802.1X (SHA-1) and PMF optional."""
+    lines = ["no security wpa akm psk"]
+    if intent.transition:
+        lines += ["security wpa wpa2", "security wpa akm dot1x"]
+    else:
+        lines += ["no security wpa wpa2", "no security wpa akm dot1x"]
+    return lines + ["security wpa wpa3", "security wpa akm dot1x-sha256",
+                    f"security pmf {'optional' if intent.transition else 'mandatory'}",
+                    f"security dot1x authentication-list {C9800_DOT1X_LIST}"]
+
+
+# The AAA objects the toolkit owns on a 9800 for WPA3-Enterprise (one RADIUS server: the policy's first).
+C9800_RADIUS_SERVER = "aiphone-radius-1"
+C9800_RADIUS_GROUP = "aiphone-radius"
+C9800_DOT1X_LIST = "aiphone-dot1x"
+RADIUS_ACCT_PORT = 1813
+
+
+def c9800_aaa_sections(intents: list[SsidIntent], running_parents: list[str], set_keys: bool) -> list[Section]:
+    """RADIUS server, server group and the dot1x method list the enterprise WLANs authenticate against; [] when
+    no SSID is enterprise. The shared secret is sent when the server is new or `set_keys` (the controller shows
+    it encrypted). `aaa new-model` is required for any AAA method list; logins keep using the local users, IOS's
+    method when no `aaa authentication login` list is configured [I]."""
+    enterprise = [intent for intent in intents if intent.enterprise]
+    if not enterprise:
+        return []
+    host, port = enterprise[0].radius
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        raise InvalidValue(f"wireless.radius_servers[0].host: {host!r} must be an IPv4 address on the C9800 "
+                           "(`address ipv4`)") from None
+    server = f"radius server {C9800_RADIUS_SERVER}"
+    lines = [f"address ipv4 {host} auth-port {port} acct-port {RADIUS_ACCT_PORT}"]
+    if server not in running_parents or set_keys:
+        lines.append(f"key 0 {enterprise[0].secret}")
+    return [
+        Section(None, ["aaa new-model"]),
+        Section(server, lines, owned=("address",)),
+        Section(f"aaa group server radius {C9800_RADIUS_GROUP}", [f"server name {C9800_RADIUS_SERVER}"],
+                owned=("server name",)),
+        Section(None, [f"aaa authentication dot1x {C9800_DOT1X_LIST} group {C9800_RADIUS_GROUP}"]),
+    ]
 
 
 def c9800_vlan_sections(intents: list[SsidIntent], policy_tag: str = C9800_DEFAULT_POLICY_TAG) -> list[Section]:

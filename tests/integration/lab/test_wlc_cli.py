@@ -76,7 +76,8 @@ def test_policy_profile_and_tag_map_a_wlan_to_a_vlan(wlc):
     assert "%" not in wlc.send_config_set(["wireless tag policy lab-tag", "wlan Clinic-Staff policy lab-pp",
                                            WPA3_WLAN[0], "peer-blocking drop"])
     detail = wlc.send_command("show wireless profile policy detailed lab-pp")
-    assert "Status                              : ENABLED" in detail and "VLAN                                : 40" in detail
+    assert "Status                              : ENABLED" in detail
+    assert "VLAN                                : 40" in detail
     tag = wlc.send_command("show wireless tag policy detailed lab-tag")
     assert "Number of WLAN-POLICY maps: 1" in tag and "Clinic-Staff                      lab-pp" in tag
     assert "default-policy-tag" in wlc.send_command("show wireless tag policy summary")
