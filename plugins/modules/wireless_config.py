@@ -94,11 +94,6 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.module_args impo
     FORCE_REQUIRED_IF,
     POLICY_ARGS,
 )
-from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import (
-    commands_of,
-    diff_config,
-    parse_running_config,
-)
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
     device_session,
     load_policy,
@@ -109,43 +104,16 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_c
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.wireless import (
     C9800_DEFAULT_POLICY_TAG,
-    c9800_aaa_sections,
-    c9800_vlan_sections,
-    c9800_wlan_sections,
+    device_plan,
     findings,
     mask,
-    parse_uci_show,
-    radios,
     ssid_intents,
-    uci_commands,
-    weak_foreign_ifaces,
 )
 
 
-def openwrt_plan(intents, config_text: str, enable_radios: bool) -> tuple[list[str], list[str]]:
-    current = parse_uci_show(config_text)
-    commands = uci_commands(intents, current)
-    if enable_radios:
-        commands += [f"uci set wireless.{radio}.disabled=0" for radio in radios(current)
-                     if current[radio].get("disabled") != "0"]
-    return commands, weak_foreign_ifaces(current)
-
-
-def c9800_plan(intents, config_text: str, rotate_keys: bool, policy_tag: str) -> tuple[list[str], list[str]]:
-    running = parse_running_config(config_text)
-    existing = {parent.split()[1]: parent for parent in running.sections if parent.startswith("wlan ")}
-    sections = (c9800_aaa_sections(intents, list(running.sections), set_keys=rotate_keys)
-                + c9800_wlan_sections(intents, existing, set_keys=rotate_keys)
-                + c9800_vlan_sections(intents, policy_tag))
-    return commands_of(diff_config(sections, {}, running)), []
-
-
 def plan(platform: str, intents, config_text: str, params: dict) -> tuple[list[str], list[str]]:
-    if platform == "openwrt":
-        return openwrt_plan(intents, config_text, params["enable_radios"])
-    if platform == "cisco_wlc9800":
-        return c9800_plan(intents, config_text, params["rotate_keys"], params["c9800_policy_tag"])
-    raise InvalidValue(f"platform {platform!r} is not a wireless platform (openwrt, cisco_wlc9800)")
+    return device_plan(platform, intents, config_text, enable_radios=params["enable_radios"],
+                       rotate_keys=params["rotate_keys"], policy_tag=params["c9800_policy_tag"])
 
 
 def run(module: AnsibleModule) -> dict:

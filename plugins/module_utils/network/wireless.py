@@ -16,7 +16,12 @@ from dataclasses import dataclass
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import InvalidValue
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
-from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import Section
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import (
+    Section,
+    commands_of,
+    diff_config,
+    parse_running_config,
+)
 from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import zones_by_name
 
 MASK = "********"
@@ -273,3 +278,49 @@ def c9800_vlan_sections(intents: list[SsidIntent], policy_tag: str = C9800_DEFAU
                             [f"wlan {wlan} policy {policy}" for wlan, policy in mappings.items()],
                             owned=tuple(f"wlan {wlan}" for wlan in mappings)))
     return sections
+
+
+# -- one device: its configuration text -> the commands that bring it to the intent ---------------------------------
+def openwrt_plan(intents: list[SsidIntent], config_text: str, enable_radios: bool) -> tuple[list[str], list[str]]:
+    current = parse_uci_show(config_text)
+    commands = uci_commands(intents, current)
+    if enable_radios:
+        commands += [f"uci set wireless.{radio}.disabled=0" for radio in radios(current)
+                     if current[radio].get("disabled") != "0"]
+    return commands, weak_foreign_ifaces(current)
+
+
+def c9800_plan(intents: list[SsidIntent], config_text: str, rotate_keys: bool,
+               policy_tag: str) -> tuple[list[str], list[str]]:
+    running = parse_running_config(config_text)
+    existing = {parent.split()[1]: parent for parent in running.sections if parent.startswith("wlan ")}
+    sections = (c9800_aaa_sections(intents, list(running.sections), set_keys=rotate_keys)
+                + c9800_wlan_sections(intents, existing, set_keys=rotate_keys)
+                + c9800_vlan_sections(intents, policy_tag))
+    return commands_of(diff_config(sections, {}, running)), []
+
+
+def device_plan(platform: str, intents: list[SsidIntent], config_text: str, enable_radios: bool = True,
+                rotate_keys: bool = False, policy_tag: str = C9800_DEFAULT_POLICY_TAG) -> tuple[list[str], list[str]]:
+    """(commands, findings) for one AP / WLC; `rotate_keys` sends the C9800 keys even to existing objects."""
+    if platform == "openwrt":
+        return openwrt_plan(intents, config_text, enable_radios)
+    if platform == "cisco_wlc9800":
+        return c9800_plan(intents, config_text, rotate_keys, policy_tag)
+    raise InvalidValue(f"platform {platform!r} is not a wireless platform (openwrt, cisco_wlc9800)")
+
+
+C9800_KEY_LINE = re.compile(r"^ security wpa psk set-key (?:ascii|hex) \d (\S+)$")
+
+
+def c9800_stored_keys(config_text: str) -> dict[str, str]:
+    """{WLAN profile: the key as the controller stores it (encrypted)} from a running config."""
+    keys, profile = {}, None
+    for line in config_text.splitlines():
+        if line.startswith("wlan "):
+            profile = line.split()[1]
+        elif not line.startswith(" "):
+            profile = None
+        elif profile and (match := C9800_KEY_LINE.match(line)):
+            keys[profile] = match.group(1)
+    return keys
