@@ -115,6 +115,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.module_args impo
     FORCE_ARGS,
     FORCE_REQUIRED_IF,
 )
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
     load_policy,
     require_ssh_libs,
@@ -231,6 +232,7 @@ def run(module: AnsibleModule) -> dict:
         new_secrets = {**p["secrets"], **new_values}
         new_intents = ssid_intents(policy, new_secrets)     # validates every value before any connection
         ssid_intents(policy, p["secrets"])
+        check_value(p["c9800_policy_tag"], "name", "c9800_policy_tag")
         update = PendingVaultUpdate(p["vault_file"], p["vault_password_file"], new_values)
         if not ssids:
             return result

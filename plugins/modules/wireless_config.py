@@ -94,6 +94,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.module_args impo
     FORCE_REQUIRED_IF,
     POLICY_ARGS,
 )
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
     device_session,
     load_policy,
@@ -122,6 +123,7 @@ def run(module: AnsibleModule) -> dict:
     entry = policy_device(module, policy)
     try:
         intents = ssid_intents(policy, p["secrets"])   # validated before any connection
+        check_value(p["c9800_policy_tag"], "name", "c9800_policy_tag")
     except (InvalidValue, KeyError) as exc:
         module.fail_json(msg=f"refused before connecting: {exc}")
     result: dict = {"changed": False, "commands": [], "findings": findings(policy)}
