@@ -7,7 +7,9 @@ forms; ``show wlan summary``, ``show wlan id N``, ``show wlan name P``. A new WL
 it: WPA2 + 802.1X, shut down. Defaults are not shown in the running config, changes from them are
 (``no security wpa akm dot1x``) [I]. ``no shutdown`` refuses a WLAN whose security cannot work (WPA3 without SAE /
 802.1X / OWE, SAE without PMF, PSK or SAE without a key); the exact controller wording is not public: the lab's
-messages say [lab]. Guest client isolation is the WLAN's peer-to-peer blocking (``peer-blocking drop |
+messages say [lab]. A security line that changes an enabled WLAN is refused with ``% WLAN needs to be disabled
+before performing this operation.`` [I: operators' notes on the 9800 / EWC]; repeating a line it has is accepted.
+Guest client isolation is the WLAN's peer-to-peer blocking (``peer-blocking drop |
 forward-upstream``, off by default: Cisco 9800 configuration guide, "Peer-to-Peer Client Support").
 
 WPA3-Enterprise [I: Cisco 9800 configuration guide / WPA3 deployment guide examples]: ``security wpa akm
@@ -191,6 +193,10 @@ class CatalystWLC(IOSSwitch):
             return
         if mode != "wlan":
             return
+        enabled = section.get("shutdown") is not None and section["shutdown"].line == "no shutdown"
+        if enabled and text.startswith(("security ", "no security ")) \
+                and text not in {node.line for node in section.values()}:
+            raise ConfigError("% WLAN needs to be disabled before performing this operation.")
         key_line = re.fullmatch(r"(?:no )?security wpa psk set-key (?:ascii|hex) ([08]) (\S+)", text)
         if key_line and key_line.group(1) == "0" and not 8 <= len(key_line.group(2)) <= 63:
             raise ConfigError("% PSK length must be between 8 and 63 characters [lab]")

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import InvalidValue
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import (
+    RunningConfig,
     Section,
+    SectionChange,
     commands_of,
     diff_config,
     parse_running_config,
@@ -297,7 +299,20 @@ def c9800_plan(intents: list[SsidIntent], config_text: str, rotate_keys: bool,
     sections = (c9800_aaa_sections(intents, list(running.sections), set_keys=rotate_keys)
                 + c9800_wlan_sections(intents, existing, set_keys=rotate_keys)
                 + c9800_vlan_sections(intents, policy_tag))
-    return commands_of(diff_config(sections, {}, running)), []
+    changes = [shut_while_securing(change, running) for change in diff_config(sections, {}, running)]
+    return commands_of(changes), []
+
+
+def shut_while_securing(change: SectionChange, running: RunningConfig) -> SectionChange:
+    """An enabled 9800 WLAN refuses security changes ("% WLAN needs to be disabled before performing this
+    operation." [I]): such a change is wrapped in `shutdown` ... `no shutdown` (its clients re-join)."""
+    if not (change.parent or "").startswith("wlan ") or "no shutdown" not in (running.children(change.parent) or []):
+        return change
+    body = [command for command in change.commands[1:] if command.strip() != "no shutdown"]
+    if not any(command.strip().startswith(("security ", "no security ")) for command in body):
+        return change
+    return SectionChange(change.parent, [change.parent, " shutdown", *body, " no shutdown"], change.before,
+                         change.after)
 
 
 def device_plan(platform: str, intents: list[SsidIntent], config_text: str, enable_radios: bool = True,

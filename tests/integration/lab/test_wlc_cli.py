@@ -61,10 +61,23 @@ def test_no_shutdown_refuses_security_that_cannot_work(wlc, broken, reason):
     wlc.send_config_set([*WPA3_WLAN, "no security wpa akm psk", "no security wpa wpa2", "no shutdown"])
 
 
+def test_enabled_wlan_refuses_a_security_change_until_shut(wlc):
+    wlc.send_config_set([*WPA3_WLAN, "no shutdown"])
+    assert "Status                                         : Enabled" in wlc.send_command("show wlan id 1")
+    assert "needs to be disabled" in wlc.send_config_set([WPA3_WLAN[0], "security wpa psk set-key ascii 0 "
+                                                                         "another-passphrase-1"])
+    assert "needs to be disabled" not in wlc.send_config_set([WPA3_WLAN[0], "security pmf mandatory"])  # no change
+    output = wlc.send_config_set([WPA3_WLAN[0], "shutdown", "security wpa psk set-key ascii 0 another-passphrase-1",
+                                  "no shutdown"])
+    assert "%" not in output
+    assert "Status                                         : Enabled" in wlc.send_command("show wlan id 1")
+
+
 def test_short_psk_and_unknown_wlan_commands_are_refused(wlc):
-    assert "PSK length" in wlc.send_config_set([WPA3_WLAN[0], "security wpa psk set-key ascii 0 short"])
+    assert "PSK length" in wlc.send_config_set([WPA3_WLAN[0], "shutdown", "security wpa psk set-key ascii 0 short"])
     assert "% Invalid input" in wlc.send_config_set([WPA3_WLAN[0], "security wpa akm bogus"])
     assert "% Invalid input" in wlc.send_command("show wlan bogus")
+    assert "%" not in wlc.send_config_set([WPA3_WLAN[0], "no shutdown"])
 
 
 def test_policy_profile_and_tag_map_a_wlan_to_a_vlan(wlc):

@@ -15,11 +15,13 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfi
     diff_config,
     parse_running_config,
     render_sections,
+    verify_applied,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.wireless import (
     c9800_aaa_sections,
     c9800_vlan_sections,
     c9800_wlan_sections,
+    device_plan,
     findings,
     mask,
     parse_uci_show,
@@ -247,3 +249,22 @@ def test_c9800_switching_an_ssid_to_enterprise_removes_sae_and_its_key(enterpris
                                        {}, running))
     assert {" no security wpa akm sae", " no security wpa akm sae pwe h2e",
             " no security wpa psk set-key ascii 8 XYZ", " security wpa akm dot1x-sha256"} <= set(commands)
+
+
+def test_c9800_security_change_on_an_enabled_wlan_is_wrapped_in_shutdown(policy):
+    intents = ssid_intents(policy, SECRETS)
+    text = "\n".join(render_sections(c9800_wlan_sections(intents, {}, set_keys=False), {}))
+    running = parse_running_config(text.replace("set-key ascii 0", "set-key ascii 8"))
+    commands, _ = device_plan("cisco_wlc9800", intents, text.replace("set-key ascii 0", "set-key ascii 8")
+                              + "\nwireless profile policy aiphone-data\n vlan 30\n no shutdown", rotate_keys=True)
+    staff = commands[commands.index("wlan Clinic-Staff 1 Clinic-Staff"):][:4]
+    assert staff == ["wlan Clinic-Staff 1 Clinic-Staff", " shutdown",
+                     " security wpa psk set-key ascii 0 Staff-Passphrase-2026", " no shutdown"]
+    # the controller afterwards: the transient `shutdown` is not expected in the read-back
+    after = parse_running_config(text.replace("Staff-Passphrase-2026", "NEWKEY").replace("set-key ascii 0",
+                                                                                       "set-key ascii 8"))
+    assert verify_applied(staff, after) == []
+    assert verify_applied(staff[:3], running) == [" shutdown"]      # a WLAN left shut is caught
+    # no security change (only the VLAN mapping): the WLAN is not touched
+    assert "wlan Clinic-Staff 1 Clinic-Staff" not in device_plan("cisco_wlc9800", intents, text.replace(
+        "set-key ascii 0", "set-key ascii 8"))[0]
