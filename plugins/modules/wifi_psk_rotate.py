@@ -98,7 +98,12 @@ rotated:
 refused: {description: Device -> why it refused the new passphrases (secrets masked)., returned: on failure, type: dict}
 reverted: {description: Devices put back on the old passphrases., returned: on failure, type: list, elements: str}
 split: {description: Devices left on the NEW passphrases (could not be put back)., returned: on failure, type: dict}
-findings: {description: A split SSID, for the audit., returned: always, type: list, elements: str}
+findings:
+  description: A split SSID (for the audit); in check mode, a maintenance-window refusal a real run would meet.
+  returned: always
+  type: list
+  elements: str
+forced: {description: The maintenance-window refusal overridden and the reason., returned: when forced, type: dict}
 vault_file: {description: The vault file written., returned: when written, type: str}
 """
 
@@ -237,10 +242,12 @@ def run(module: AnsibleModule) -> dict:
         if not ssids:
             return result
         refusal = window_refusal(policy)
-        if refusal and not p["force"] and not module.check_mode:
-            module.fail_json(msg=f"not rotating the Wi-Fi passphrases: {refusal} (force=true with force_reason "
-                                 "overrides)", **result)
-        if refusal:
+        if refusal and not p["force"]:
+            if not module.check_mode:
+                module.fail_json(msg=f"not rotating the Wi-Fi passphrases: {refusal} (force=true with "
+                                     "force_reason overrides)", **result)
+            result["findings"].append(f"a real run now would be refused: {refusal}")
+        elif refusal:
             result["forced"] = {"reason": p["force_reason"], "refusal": refusal}
         site.preflight(new_intents)
         result["changed"] = True

@@ -62,8 +62,8 @@ def wlc_keys(lab) -> dict[str, str]:
     return {profile: untype7(value) for profile, value in stored.items()}
 
 
-def rotate(lab, audit_dir: Path) -> dict:
-    return run_playbook(lab, "playbooks/rotate_credentials.yml", "--tags", "rotate_wifi", extra_vars={
+def rotate(lab, audit_dir: Path, *args: str) -> dict:
+    return run_playbook(lab, "playbooks/rotate_credentials.yml", "--tags", "rotate_wifi", *args, extra_vars={
         "aiphone_vault_password_file": str(VAULT_PASSWORD_FILE), "aiphone_audit_dir": str(audit_dir),
         "rotate_wifi_force": True, "rotate_wifi_force_reason": "integration test"})
 
@@ -104,6 +104,14 @@ def test_rotation_is_audited_per_ssid_without_values(fresh_lab, rotation):
 def test_wireless_playbook_converged_with_the_new_vault_values(fresh_lab, rotation):
     again = run_playbook(fresh_lab, "playbooks/wireless.yml")
     assert again["returncode"] == 0 and again["stats"][AP]["changed"] == 0 and again["stats"][WLC]["changed"] == 0
+
+
+def test_check_mode_connects_and_plans_but_changes_nothing(fresh_lab, rotation, tmp_path):
+    before, keys = psks(fresh_lab), ap_keys(fresh_lab)
+    report = rotate(fresh_lab, tmp_path, "--check")
+    assert report["returncode"] == 0, report["raw"][-3000:]
+    assert psks(fresh_lab) == before and ap_keys(fresh_lab) == keys and wlc_keys(fresh_lab) == before
+    assert not (tmp_path / "lab").exists()                 # nothing to audit: nothing was rotated
 
 
 def test_a_device_that_refuses_leaves_every_device_on_the_old_passphrase(fresh_lab, rotation, tmp_path):
