@@ -111,7 +111,8 @@ def test_check_mode_connects_and_plans_but_changes_nothing(fresh_lab, rotation, 
     report = rotate(fresh_lab, tmp_path, "--check")
     assert report["returncode"] == 0, report["raw"][-3000:]
     assert psks(fresh_lab) == before and ap_keys(fresh_lab) == keys and wlc_keys(fresh_lab) == before
-    assert not (tmp_path / "lab").exists()                 # nothing to audit: nothing was rotated
+    site = audit_trail.site_dir(str(tmp_path), "lab")
+    assert not Path(site).exists() or audit_trail.read_records(site, kind="credential_rotation") == []
 
 
 def test_a_device_that_refuses_leaves_every_device_on_the_old_passphrase(fresh_lab, rotation, tmp_path):
