@@ -7,7 +7,24 @@ forms; ``show wlan summary``, ``show wlan id N``, ``show wlan name P``. A new WL
 it: WPA2 + 802.1X, shut down. Defaults are not shown in the running config, changes from them are
 (``no security wpa akm dot1x``) [I]. ``no shutdown`` refuses a WLAN whose security cannot work (WPA3 without SAE /
 802.1X / OWE, SAE without PMF, PSK or SAE without a key); the exact controller wording is not public: the lab's
-messages say [lab].
+messages say [lab]. A security line that changes an enabled WLAN is refused with ``% WLAN needs to be disabled
+before performing this operation.`` [I: operators' notes on the 9800 / EWC]; repeating a line it has is accepted.
+Guest client isolation is the WLAN's peer-to-peer blocking (``peer-blocking drop |
+forward-upstream``, off by default: Cisco 9800 configuration guide, "Peer-to-Peer Client Support").
+
+WPA3-Enterprise [I: Cisco 9800 configuration guide / WPA3 deployment guide examples]: ``security wpa akm
+dot1x-sha256``, ``security dot1x authentication-list <list>``; ``radius server <name>`` -> ``address ipv4 <ip>
+[auth-port n] [acct-port n]`` (shown with both ports), ``key [0|7] <secret>`` (shown type 7); ``aaa group server
+radius <name>`` -> ``server name <name>``; ``aaa authentication dot1x <list> group <group>``.
+
+SSID -> VLAN (the 9800 profile-and-tag model, Cisco 9800 configuration guide "Policy Profiles" / "Policy Tags" [V],
+output layouts of the show commands [I]): ``wireless profile policy <name>`` -> ``(config-wireless-policy)#`` with
+``vlan <id|name>``, ``description``, ``shutdown`` (a new policy profile starts shut down); ``wireless tag policy
+<name>`` -> ``(config-policy-tag)#`` with ``wlan <wlan-profile> policy <policy-profile>`` (one policy per WLAN
+profile; setting it again replaces it) and ``description``. APs without a tag of their own use
+``default-policy-tag``, which the factory configuration holds (empty). ``show wireless profile policy detailed
+<name>``, ``show wireless tag policy detailed <name>``, ``show wireless tag policy summary``. The lab does not check
+that a tag names existing profiles (a saved config replays the tag before the WLANs it maps).
 """
 
 from __future__ import annotations
@@ -18,7 +35,7 @@ from typing import ClassVar
 from lab.device import register_platform
 from lab.ios import grammar
 from lab.ios.cli import COMMANDS, Command, IOSCli
-from lab.ios.config import INVALID, ConfigError, Node
+from lab.ios.config import INVALID, ConfigError, ConfigSession, Node
 from lab.ios.grammar import Rule as R
 from lab.ios.secrets import type7
 from lab.ios.switch import IOSSwitch
@@ -40,6 +57,7 @@ WLAN_RULES = [
     R("security wpa akm psk", keep_no=True),
     R("security wpa akm sae", keep_no=True),
     R("security wpa akm owe", keep_no=True),
+    R("security wpa akm dot1x-sha256", keep_no=True),
     R("security wpa akm sae pwe", r"h2e|hnp|both-h2e-hnp"),
     R("security wpa akm ft (?:psk|sae|dot1x)", keep_no=True),
     R("security wpa psk set-key (?:ascii|hex)", r"[08] \S+", normalize=_encrypt_key),
@@ -51,13 +69,60 @@ WLAN_RULES = [
     R("broadcast-ssid", keep_no=True),
     R("radio policy dot11", r"24ghz|5ghz|6ghz"),
     R("description", r".+"),
+    R("peer-blocking", r"drop|forward-upstream"),
     R("shutdown", keep_no=True),  # enabled WLANs show `no shutdown`
 ]
-RULES = {**grammar.RULES, "config": [R(r"wlan \S+ \d{1,4} \S+", section="wlan"), *grammar.RULES["config"]],
-         "wlan": WLAN_RULES}
+POLICY_PROFILE_RULES = [
+    R("description", r".+"),
+    R("vlan", grammar.VLAN_ID + "|" + grammar.WORD),
+    R("central switching", keep_no=True),
+    R("shutdown", keep_no=True),  # enabled policy profiles show `no shutdown`
+]
+def _radius_address(line: str) -> str:
+    """IOS shows the default ports it filled in [I]."""
+    match = re.fullmatch(rf"address ipv4 ({grammar.IPV4})(?: auth-port (\d+))?(?: acct-port (\d+))?", line)
+    return f"address ipv4 {match.group(1)} auth-port {match.group(2) or 1812} acct-port {match.group(3) or 1813}" \
+        if match else line
+
+
+def _radius_key(line: str) -> str:
+    """The shared secret is shown encrypted (type 7, as with service password-encryption) [I]."""
+    match = re.fullmatch(r"key (?:0 )?(\S+)", line)
+    return f"key 7 {type7(match.group(1))}" if match else line
+
+
+RADIUS_SERVER_RULES = [
+    R("address ipv4", rf"{grammar.IPV4}(?: auth-port \d{{1,5}})?(?: acct-port \d{{1,5}})?", normalize=_radius_address),
+    R("key", r"(?:[07] )?\S+", normalize=_radius_key),
+    R("timeout", r"\d+"),
+    R("retransmit", r"\d+"),
+]
+RADIUS_GROUP_RULES = [R(rf"server name {grammar.WORD}", key_format=lambda m: m.group(0))]
+POLICY_TAG_RULES = [
+    R("description", r".+"),
+    R(rf"wlan {grammar.WORD}", rf"policy {grammar.WORD}"),
+]
+RULES = {**grammar.RULES,
+         "config": [R(r"wlan \S+ \d{1,4} \S+", section="wlan"),
+                    R(rf"wireless profile policy {grammar.WORD}", section="wireless_policy"),
+                    R(rf"wireless tag policy {grammar.WORD}", section="policy_tag"),
+                    R(rf"radius server {grammar.WORD}", section="radius_server"),
+                    R(rf"aaa group server radius {grammar.WORD}", section="radius_group"),
+                    R(rf"aaa authentication dot1x (?:default|{grammar.WORD})", rf"group {grammar.WORD}(?: local)?"),
+                    *grammar.RULES["config"]],
+         "wlan": WLAN_RULES, "wireless_policy": POLICY_PROFILE_RULES, "policy_tag": POLICY_TAG_RULES,
+         "radius_server": RADIUS_SERVER_RULES, "radius_group": RADIUS_GROUP_RULES}
+DEFAULT_POLICY_TAG = "default-policy-tag"
 DEFAULT_ON = {"security wpa wpa2", "security wpa akm dot1x", "broadcast-ssid"}
 grammar.PROMPTS.setdefault("wlan", "config-wlan")
-grammar.ORDERS.setdefault("wlan", ["description", "radio", "broadcast-ssid", "security", "shutdown"])
+grammar.ORDERS.setdefault("wlan", ["description", "radio", "broadcast-ssid", "peer-blocking", "security",
+                                   "shutdown"])
+grammar.PROMPTS.setdefault("wireless_policy", "config-wireless-policy")
+grammar.PROMPTS.setdefault("policy_tag", "config-policy-tag")
+grammar.PROMPTS.setdefault("radius_server", "config-radius-server")
+grammar.PROMPTS.setdefault("radius_group", "config-sg-radius")
+grammar.ORDERS.setdefault("wireless_policy", ["description", "central", "vlan", "shutdown"])
+grammar.ORDERS.setdefault("policy_tag", ["description", "wlan"])
 
 
 def wlan_settings(children: dict[str, Node]) -> dict[str, object]:
@@ -71,9 +136,11 @@ def wlan_settings(children: dict[str, Node]) -> dict[str, object]:
     pmf = children.get("security pmf")
     return {
         "wpa1": on("security wpa wpa1"), "wpa2": on("security wpa wpa2"), "wpa3": on("security wpa wpa3"),
-        "akm": [akm for akm in ("dot1x", "psk", "sae", "owe") if on(f"security wpa akm {akm}")],
+        "akm": [akm for akm in ("dot1x", "dot1x-sha256", "psk", "sae", "owe") if on(f"security wpa akm {akm}")],
         "pmf": pmf.line.split()[-1] if pmf else "disabled",
         "key": any(key.startswith("security wpa psk set-key") for key in children),
+        "auth_list": children["security dot1x authentication-list"].line.split()[-1]
+        if "security dot1x authentication-list" in children else "",
         "enabled": not on("shutdown"),
     }
 
@@ -83,7 +150,7 @@ def security_problem(settings: dict) -> str | None:
     akm = settings["akm"]
     if not akm:
         return "no AKM is enabled"
-    if settings["wpa3"] and not {"sae", "dot1x", "owe"} & set(akm):
+    if settings["wpa3"] and not {"sae", "dot1x", "dot1x-sha256", "owe"} & set(akm):
         return "WPA3 needs AKM SAE, 802.1X or OWE"
     if "sae" in akm and settings["pmf"] == "disabled":
         return "AKM SAE needs PMF (security pmf mandatory or optional)"
@@ -121,8 +188,15 @@ class CatalystWLC(IOSSwitch):
             if text not in section:  # a new WLAN is created shut down
                 section[text] = Node(text, {"shutdown": Node("shutdown")})
             return
+        if mode == "config" and text.startswith("wireless profile policy ") and text not in section:
+            section[text] = Node(text, {"shutdown": Node("shutdown")})  # a new policy profile starts disabled
+            return
         if mode != "wlan":
             return
+        enabled = section.get("shutdown") is not None and section["shutdown"].line == "no shutdown"
+        if enabled and text.startswith(("security ", "no security ")) \
+                and text not in {node.line for node in section.values()}:
+            raise ConfigError("% WLAN needs to be disabled before performing this operation.")
         key_line = re.fullmatch(r"(?:no )?security wpa psk set-key (?:ascii|hex) ([08]) (\S+)", text)
         if key_line and key_line.group(1) == "0" and not 8 <= len(key_line.group(2)) <= 63:
             raise ConfigError("% PSK length must be between 8 and 63 characters [lab]")
@@ -140,17 +214,36 @@ class CatalystWLC(IOSSwitch):
                 found.append((int(match.group(2)), match.group(1), match.group(3), wlan_settings(node.children)))
         return sorted(found)
 
+    def policy_profiles(self) -> dict[str, dict[str, str]]:
+        """{policy profile: {"vlan": ..., "enabled": ..., "description": ...}}."""
+        found = {}
+        for key, node in self.running.sections("wireless profile policy").items():
+            children = {k: child.line for k, child in (node.children or {}).items()}
+            found[key.split()[3]] = {
+                "vlan": children.get("vlan", "vlan 1").split(" ", 1)[1],
+                "enabled": children.get("shutdown", "no shutdown") == "no shutdown",
+                "description": children.get("description", "description ").split(" ", 1)[1]}
+        return found
+
+    def policy_tags(self) -> dict[str, list[tuple[str, str]]]:
+        """{policy tag: [(WLAN profile, policy profile), ...]}."""
+        return {key.split()[3]: [(line.split()[1], line.split()[3]) for k, child in (node.children or {}).items()
+                                 if k.startswith("wlan ") for line in [child.line]]
+                for key, node in self.running.sections("wireless tag policy").items()}
+
     def factory_config(self, image: str):
         config = super().factory_config(image)
         config.nodes.pop("snmp-server community public", None)
+        ConfigSession(config).apply(f"wireless tag policy {DEFAULT_POLICY_TAG}")
         return config
 
 
 def _security_text(settings: dict) -> str:
     parts = []
-    for version, ciphers in (("wpa2", ("psk", "dot1x")), ("wpa3", ("sae", "dot1x", "owe"))):
+    names = {"dot1x": "802.1x", "dot1x-sha256": "802.1x-SHA256"}
+    for version, ciphers in (("wpa2", ("psk", "dot1x")), ("wpa3", ("sae", "dot1x", "dot1x-sha256", "owe"))):
         if settings[version]:
-            parts += [f"[{version.upper()}][{akm.upper() if akm != 'dot1x' else '802.1x'}][AES]"
+            parts += [f"[{version.upper()}][{names.get(akm, akm.upper())}][AES]"
                       for akm in settings["akm"] if akm in ciphers]
     return ",".join(parts) or "[open]"
 
@@ -198,10 +291,12 @@ Security
         WPA3 (WPA3 IE)                         : {flag(settings["wpa3"])}
         Auth Key Management
             802.1x                             : {flag("dot1x" in akm)}
+            Dot1x-SHA256                       : {flag("dot1x-sha256" in akm)}
             PSK                                : {flag("psk" in akm)}
             SAE                                : {flag("sae" in akm)}
             OWE                                : {flag("owe" in akm)}
     PMF Support                                : {pmf}
+    802.1x authentication list name            : {settings["auth_list"] or "Disabled"}
 """
 
 
@@ -221,6 +316,36 @@ async def _show_wlan_name(cli: IOSCli, args: list[str]) -> str:
         if args and entry[1] == args[0]:
             return _wlan_detail(*entry)
     return f"WLAN profile {' '.join(args)} does not exist [lab]\n"
+
+
+@_wlc_command("show wireless profile policy detailed", takes_args=True)
+async def _show_policy_profile(cli: IOSCli, args: list[str]) -> str:
+    profile = cli.device.policy_profiles().get(args[0] if len(args) == 1 else "")  # type: ignore[attr-defined]
+    if profile is None:
+        return f"Policy Profile {' '.join(args)} does not exist [lab]\n"
+    return (f"\nPolicy Profile Name                 : {args[0]}\n"
+            f"Description                         : {profile['description']}\n"
+            f"Status                              : {'ENABLED' if profile['enabled'] else 'DISABLED'}\n"
+            f"VLAN                                : {profile['vlan']}\n")
+
+
+@_wlc_command("show wireless tag policy summary")
+async def _show_policy_tags(cli: IOSCli, args: list[str]) -> str:
+    tags = cli.device.policy_tags()  # type: ignore[attr-defined]
+    rows = [f"{name:<33} {len(maps)}" for name, maps in sorted(tags.items())]
+    return "\n".join([f"\nNumber of Policy Tags: {len(tags)}\n", f"{'Policy Tag Name':<33} WLAN Count",
+                      "-" * 60, *rows]) + "\n\n"
+
+
+@_wlc_command("show wireless tag policy detailed", takes_args=True)
+async def _show_policy_tag(cli: IOSCli, args: list[str]) -> str:
+    maps = cli.device.policy_tags().get(args[0] if len(args) == 1 else "")  # type: ignore[attr-defined]
+    if maps is None:
+        return f"Policy Tag {' '.join(args)} does not exist [lab]\n"
+    rows = [f"{wlan:<33} {policy}" for wlan, policy in maps]
+    return "\n".join([f"\nPolicy Tag Name : {args[0]}", "Description     : ", "",
+                      f"Number of WLAN-POLICY maps: {len(maps)}", f"{'WLAN Profile Name':<33} Policy Name",
+                      "-" * 72, *rows]) + "\n\n"
 
 
 CatalystWLC.cli_class = WLCCli

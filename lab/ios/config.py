@@ -169,7 +169,7 @@ class RunningConfig:
             return [pad + node.line]
         lines = [pad + node.line]
         if node.children:
-            child_mode = _child_mode(mode, key)
+            child_mode = _child_mode(mode, key, self.rules)
             for child_key, child in self._ordered(node.children, child_mode):
                 if not child.hidden:
                     lines.extend(self._render_node(child, child_key, child_mode, depth + 1))
@@ -197,14 +197,14 @@ def _type_rank(name: str) -> int:
     return len(INTERFACE_TYPES)
 
 
-def _child_mode(mode: str, key: str) -> str:
+def _child_mode(mode: str, key: str, rules: dict | None = None) -> str:
     if key.startswith("interface "):
         return "interface"
     if key.startswith("vlan "):
         return "vlan"
     if key.startswith("line "):
         return "line"
-    match = grammar.match_line(mode, key)
+    match = grammar.match_line(mode, key, rules)
     if key.startswith("wlan "):
         return "wlan"
     return match[0].section if match and match[0].section else mode

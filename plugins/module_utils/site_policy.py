@@ -558,6 +558,21 @@ def _check_wireless(data: dict, report: _Collector) -> None:
             report.add(path + ("security",), "wpa3-enterprise", "needs wireless.radius_servers")
         if ssid.get("security") == "wpa3-personal" and not ssid.get("psk_var"):
             report.add(path, ssid.get("name"), "wpa3-personal needs psk_var: the vault variable holding the passphrase")
+    _check_c9800_radius(data, wireless, ssids, report)
+
+
+def _check_c9800_radius(data: dict, wireless: dict, ssids: list, report: _Collector) -> None:
+    """A Catalyst 9800 takes its RADIUS server as `address ipv4 <address>`: a host name cannot be rendered."""
+    enterprise = any(s.get("security") == "wpa3-enterprise" for _, s in ssids)
+    wlc = any(d.get("platform") == "cisco_wlc9800" for _, d in _items(data, "devices"))
+    servers = wireless.get("radius_servers") or []
+    if not (enterprise and wlc and servers and isinstance(servers[0], dict)):
+        return
+    try:
+        ipaddress.IPv4Address(str(servers[0].get("host")))
+    except ValueError:
+        report.add(("wireless", "radius_servers", 0, "host"), servers[0].get("host"),
+                   "must be an IPv4 address: the site has a Catalyst 9800 WLC (radius server ... address ipv4)")
 
 
 SEMANTIC_CHECKS = (

@@ -10,6 +10,11 @@ short_description: WPA3 SSIDs from the site policy on OpenWrt access points and 
 description:
   - One SSID per zone of C(wireless.ssids), mapped to the zone's network/VLAN, WPA3-SAE (or WPA3-Enterprise
     with the policy's RADIUS server), PMF required, SAE hash-to-element, guest client isolation.
+  - WPA3-Enterprise on a Catalyst 9800 adds a RADIUS server (the policy's first C(radius_servers) entry, an IPv4
+    address), a server group and the dot1x method list the WLAN authenticates against (AKM 802.1X-SHA256, PMF
+    required); on OpenWrt C(encryption wpa3) with C(auth_server) / C(auth_port) / C(auth_secret).
+  - On a Catalyst 9800 the VLAN comes from a policy profile per zone, bound to the WLAN in a policy tag;
+    client isolation is the WLAN's peer-to-peer blocking (C(peer-blocking drop)).
   - WPA2/WPA3 transition only for an SSID with C(transition=true) in the policy; it is then returned in
     C(findings) for the audit.
   - Reads the device, sends only the difference (check mode sends nothing), backs the configuration up first,
@@ -32,10 +37,19 @@ options:
     required: true
   enable_radios: {description: Enable the AP's radios (OpenWrt C(wifi-device disabled=0))., type: bool, default: true}
   rotate_keys:
-    description: Send the PSKs even to existing C9800 WLANs (the controller shows keys encrypted, so they are
-      otherwise only set when a WLAN is created). The credentials playbook sets this when rotating.
+    description: Send the PSKs (and the RADIUS secret) even to existing C9800 WLANs (the controller shows keys
+      encrypted, so they are otherwise only set when a WLAN or the RADIUS server is created). The credentials
+      playbook sets this when rotating.
     type: bool
     default: false
+  c9800_policy_tag:
+    description:
+      - C9800 policy tag that maps each SSID's WLAN profile to its zone's policy profile (C(aiphone-<zone>),
+        C(vlan <zone VLAN>)). APs without a tag of their own use C(default-policy-tag); a site that assigns its
+        own tag to its APs (C(ap <mac>) / C(policy-tag <tag>)) names that tag here.
+      - Only the mappings of the policy's WLANs are managed in the tag; other mappings are left alone.
+    type: str
+    default: default-policy-tag
 """
 
 EXAMPLES = r"""
@@ -80,11 +94,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.module_args impo
     FORCE_REQUIRED_IF,
     POLICY_ARGS,
 )
-from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import (
-    commands_of,
-    diff_config,
-    parse_running_config,
-)
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
     device_session,
     load_policy,
@@ -94,39 +104,17 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_c
     write_backup,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.wireless import (
-    c9800_wlan_sections,
+    C9800_DEFAULT_POLICY_TAG,
+    device_plan,
     findings,
     mask,
-    parse_uci_show,
-    radios,
     ssid_intents,
-    uci_commands,
-    weak_foreign_ifaces,
 )
 
 
-def openwrt_plan(intents, config_text: str, enable_radios: bool) -> tuple[list[str], list[str]]:
-    current = parse_uci_show(config_text)
-    commands = uci_commands(intents, current)
-    if enable_radios:
-        commands += [f"uci set wireless.{radio}.disabled=0" for radio in radios(current)
-                     if current[radio].get("disabled") != "0"]
-    return commands, weak_foreign_ifaces(current)
-
-
-def c9800_plan(intents, config_text: str, rotate_keys: bool) -> tuple[list[str], list[str]]:
-    running = parse_running_config(config_text)
-    existing = {parent.split()[1]: parent for parent in running.sections if parent.startswith("wlan ")}
-    sections = c9800_wlan_sections(intents, existing, set_keys=rotate_keys)
-    return commands_of(diff_config(sections, {}, running)), []
-
-
 def plan(platform: str, intents, config_text: str, params: dict) -> tuple[list[str], list[str]]:
-    if platform == "openwrt":
-        return openwrt_plan(intents, config_text, params["enable_radios"])
-    if platform == "cisco_wlc9800":
-        return c9800_plan(intents, config_text, params["rotate_keys"])
-    raise InvalidValue(f"platform {platform!r} is not a wireless platform (openwrt, cisco_wlc9800)")
+    return device_plan(platform, intents, config_text, enable_radios=params["enable_radios"],
+                       rotate_keys=params["rotate_keys"], policy_tag=params["c9800_policy_tag"])
 
 
 def run(module: AnsibleModule) -> dict:
@@ -135,6 +123,7 @@ def run(module: AnsibleModule) -> dict:
     entry = policy_device(module, policy)
     try:
         intents = ssid_intents(policy, p["secrets"])   # validated before any connection
+        check_value(p["c9800_policy_tag"], "name", "c9800_policy_tag")
     except (InvalidValue, KeyError) as exc:
         module.fail_json(msg=f"refused before connecting: {exc}")
     result: dict = {"changed": False, "commands": [], "findings": findings(policy)}
@@ -169,6 +158,7 @@ def main() -> None:
             secrets=dict(type="dict", required=True, no_log=True),
             enable_radios=dict(type="bool", default=True),
             rotate_keys=dict(type="bool", default=False),
+            c9800_policy_tag=dict(type="str", default=C9800_DEFAULT_POLICY_TAG),
             **FORCE_ARGS,
         ),
         required_if=FORCE_REQUIRED_IF,

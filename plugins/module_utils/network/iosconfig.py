@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 BANNER_RE = re.compile(r"^banner (\S+) (\^C|.)(.*)$")
 SEQ_RE = re.compile(r"^\d+\s+")
-SECRET_LINE = re.compile(r"^(.*?\b(?:set-key ascii|secret|password)) 0 \S+$")
+SECRET_LINE = re.compile(r"^(.*?\b(?:set-key ascii|secret|password|key)) 0 \S+$")
 
 
 @dataclass
@@ -365,7 +365,7 @@ def verify_applied(commands: list[str], running: RunningConfig) -> list[str]:
         elif SECRET_LINE.match(line):   # stored encrypted: its presence is all a read-back can prove
             if not any(other.startswith(SECRET_LINE.match(line).group(1)) for other in current):
                 problems.append(SECRET_LINE.match(line).group(1) + " <secret>")
-        elif not satisfied(line, current):
+        elif not satisfied(line, current) and not _undone_later(line, commands[index + 1:]):
             problems.append(command)
     from ansible_collections.aiphone.hardening.plugins.module_utils.network.incident_block import (
         edit_in_effect,
@@ -382,6 +382,17 @@ def verify_applied(commands: list[str], running: RunningConfig) -> list[str]:
 
 # IOS keeps SNMPv3 users outside the running config: the caller checks them with `show snmp user` (network/snmp.py).
 NOT_IN_RUNNING_CONFIG = ("snmp-server user ",)
+
+
+def _undone_later(line: str, following: list[str]) -> bool:
+    """A child line negated further down in the same section (a WLAN shut while its security changes, then
+    enabled again) is transient: the read-back is expected to show the later line instead."""
+    for command in following:
+        if not command.startswith(" "):
+            return False
+        if normalize(command) == f"no {line}":
+            return True
+    return False
 
 
 def _is_parent(line: str) -> bool:

@@ -9,13 +9,21 @@ commands or diffs: they are masked by `mask()`.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import shlex
 from dataclasses import dataclass
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import InvalidValue
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
-from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import Section
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import (
+    RunningConfig,
+    Section,
+    SectionChange,
+    commands_of,
+    diff_config,
+    parse_running_config,
+)
 from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import zones_by_name
 
 MASK = "********"
@@ -85,9 +93,10 @@ def uci_options(intent: SsidIntent, radio: str) -> dict[str, str]:
     """wifi-iface options per OpenWrt's hostapd.sh: `sae` = WPA3-SAE with PMF 2, `sae-mixed` = transition."""
     options = {"device": radio, "mode": "ap", "ssid": intent.name, "network": intent.zone,
                "isolate": "1" if intent.isolate else "0", "hidden": "1" if intent.hidden else "0", "disabled": "0"}
-    if intent.enterprise:
+    if intent.enterprise:   # `wpa3` = WPA-EAP-SHA256 with PMF 2; `wpa3-mixed` adds WPA-EAP with PMF 1
         host, port = intent.radius
-        options |= {"encryption": "wpa3", "ieee80211w": "2", "auth_server": host, "auth_port": str(port),
+        options |= {"encryption": "wpa3-mixed" if intent.transition else "wpa3",
+                    "ieee80211w": "1" if intent.transition else "2", "auth_server": host, "auth_port": str(port),
                     "auth_secret": intent.secret}
     elif intent.transition:
         options |= {"encryption": "sae-mixed", "ieee80211w": "1", "sae_pwe": "2", "key": intent.secret}
@@ -159,6 +168,20 @@ def weak_foreign_ifaces(current: dict[str, dict[str, str]]) -> list[str]:
 
 
 # -- Cisco Catalyst 9800 -------------------------------------------------------------------------------------------
+# APs without a policy tag of their own use this tag (Cisco 9800 configuration model), so mapping the WLANs in it
+# makes every such AP serve them; a site that tags its APs names its tag instead.
+C9800_DEFAULT_POLICY_TAG = "default-policy-tag"
+
+
+def c9800_wlan_profile(intent: SsidIntent) -> str:
+    return check_value(intent.name, "name", f"SSID {intent.name} (C9800 profile names take no spaces)")
+
+
+def c9800_policy_profile(intent: SsidIntent) -> str:
+    """One policy profile per zone: it carries the zone's VLAN for every SSID of that zone."""
+    return check_value(f"aiphone-{intent.zone}", "name", f"C9800 policy profile of zone {intent.zone}")
+
+
 def c9800_wlan_sections(intents: list[SsidIntent], existing: dict[str, str], set_keys: bool) -> list[Section]:
     """`wlan <profile> <id> <ssid>` sections (vendor-facts C9800 lines). `existing` maps profile -> its
     `wlan ...` parent line, so the id of a WLAN already on the controller is kept. The PSK is sent only when
@@ -167,22 +190,152 @@ def c9800_wlan_sections(intents: list[SsidIntent], existing: dict[str, str], set
     free = (n for n in range(1, 4097) if n not in used)
     sections = []
     for intent in intents:
-        if intent.enterprise:
-            raise InvalidValue(f"SSID {intent.name}: WPA3-Enterprise on the C9800 needs an AAA method list; "
-                               "not supported by this toolkit version (use wpa3-personal or OpenWrt)")
-        profile = check_value(intent.name, "name", f"SSID {intent.name} (C9800 profile names take no spaces)")
+        profile = c9800_wlan_profile(intent)
         parent = existing.get(profile) or f"wlan {profile} {next(free)} {intent.name}"
-        # WPA2 and 802.1X are on by default on a new WLAN: they are switched off explicitly, and the controller
-        # shows those `no` lines. Key and PMF come before `no shutdown`: a WLAN is enabled only once consistent.
-        lines = ["no security wpa akm dot1x"]
-        if intent.transition:
-            lines += ["security wpa wpa2", "security wpa akm psk"]
+        if intent.enterprise:
+            lines = _c9800_enterprise_lines(intent)
         else:
-            lines += ["no security wpa wpa2", "no security wpa akm psk"]
-        lines += ["security wpa wpa3", "security wpa akm sae", "security wpa akm sae pwe h2e",
-                  f"security pmf {'optional' if intent.transition else 'mandatory'}"]
-        if profile not in existing or set_keys:
-            lines.append(f"security wpa psk set-key ascii 0 {intent.secret}")
+            lines = _c9800_sae_lines(intent, send_key=profile not in existing or set_keys)
+        if intent.isolate:   # client isolation on the 9800 = the WLAN's peer-to-peer blocking
+            lines.append("peer-blocking drop")
         lines.append("no shutdown")
-        sections.append(Section(parent, lines, owned=("security pmf",)))
+        # Lines of the other security type are owned so that switching an SSID between SAE and 802.1X removes them.
+        other = ("security wpa akm sae", "security wpa psk") if intent.enterprise else \
+            ("security wpa akm dot1x-sha256", "security dot1x")
+        sections.append(Section(parent, lines, owned=("security pmf", "peer-blocking", *other)))
     return sections
+
+
+def _c9800_sae_lines(intent: SsidIntent, send_key: bool) -> list[str]:
+    # WPA2 and 802.1X are on by default on a new WLAN: they are switched off explicitly, and the controller
+    # shows those `no` lines. Key and PMF come before `no shutdown`: a WLAN is enabled only once consistent.
+    lines = ["no security wpa akm dot1x"]
+    if intent.transition:
+        lines += ["security wpa wpa2", "security wpa akm psk"]
+    else:
+        lines += ["no security wpa wpa2", "no security wpa akm psk"]
+    lines += ["security wpa wpa3", "security wpa akm sae", "security wpa akm sae pwe h2e",
+              f"security pmf {'optional' if intent.transition else 'mandatory'}"]
+    if send_key:
+        lines.append(f"security wpa psk set-key ascii 0 {intent.secret}")
+    return lines
+
+
+def _c9800_enterprise_lines(intent: SsidIntent) -> list[str]:
+    """WPA3-Enterprise: AKM 802.1X-SHA256, PMF required, 802.1X against the toolkit's AAA method list [I: Cisco
+    WPA3 deployment guide examples]. Transition adds WPA2 with AKM 802.1X (SHA-1) and PMF optional."""
+    lines = ["no security wpa akm psk"]
+    if intent.transition:
+        lines += ["security wpa wpa2", "security wpa akm dot1x"]
+    else:
+        lines += ["no security wpa wpa2", "no security wpa akm dot1x"]
+    return lines + ["security wpa wpa3", "security wpa akm dot1x-sha256",
+                    f"security pmf {'optional' if intent.transition else 'mandatory'}",
+                    f"security dot1x authentication-list {C9800_DOT1X_LIST}"]
+
+
+# The AAA objects the toolkit owns on a 9800 for WPA3-Enterprise (one RADIUS server: the policy's first).
+C9800_RADIUS_SERVER = "aiphone-radius-1"
+C9800_RADIUS_GROUP = "aiphone-radius"
+C9800_DOT1X_LIST = "aiphone-dot1x"
+RADIUS_ACCT_PORT = 1813
+
+
+def c9800_aaa_sections(intents: list[SsidIntent], running_parents: list[str], set_keys: bool) -> list[Section]:
+    """RADIUS server, server group and the dot1x method list the enterprise WLANs authenticate against; [] when
+    no SSID is enterprise. The shared secret is sent when the server is new or `set_keys` (the controller shows
+    it encrypted). `aaa new-model` is required for any AAA method list; logins keep using the local users, IOS's
+    method when no `aaa authentication login` list is configured [I]."""
+    enterprise = [intent for intent in intents if intent.enterprise]
+    if not enterprise:
+        return []
+    host, port = enterprise[0].radius
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        raise InvalidValue(f"wireless.radius_servers[0].host: {host!r} must be an IPv4 address on the C9800 "
+                           "(`address ipv4`)") from None
+    server = f"radius server {C9800_RADIUS_SERVER}"
+    lines = [f"address ipv4 {host} auth-port {port} acct-port {RADIUS_ACCT_PORT}"]
+    if server not in running_parents or set_keys:
+        lines.append(f"key 0 {enterprise[0].secret}")
+    return [
+        Section(None, ["aaa new-model"]),
+        Section(server, lines, owned=("address",)),
+        Section(f"aaa group server radius {C9800_RADIUS_GROUP}", [f"server name {C9800_RADIUS_SERVER}"],
+                owned=("server name",)),
+        Section(None, [f"aaa authentication dot1x {C9800_DOT1X_LIST} group {C9800_RADIUS_GROUP}"]),
+    ]
+
+
+def c9800_vlan_sections(intents: list[SsidIntent], policy_tag: str = C9800_DEFAULT_POLICY_TAG) -> list[Section]:
+    """SSID -> VLAN on the 9800: a policy profile per zone (`vlan <id>`, enabled) and the policy tag mapping each
+    WLAN profile to its zone's policy profile. Only our WLANs' mappings are owned in the tag; others stay."""
+    tag = check_value(policy_tag, "name", "C9800 policy tag")
+    profiles = {c9800_policy_profile(intent): intent.vlan for intent in intents}
+    sections = [Section(f"wireless profile policy {name}", [f"vlan {vlan}", "no shutdown"], owned=("vlan",))
+                for name, vlan in profiles.items()]
+    mappings = {c9800_wlan_profile(intent): c9800_policy_profile(intent) for intent in intents}
+    sections.append(Section(f"wireless tag policy {tag}",
+                            [f"wlan {wlan} policy {policy}" for wlan, policy in mappings.items()],
+                            owned=tuple(f"wlan {wlan}" for wlan in mappings)))
+    return sections
+
+
+# -- one device: its configuration text -> the commands that bring it to the intent ---------------------------------
+def openwrt_plan(intents: list[SsidIntent], config_text: str, enable_radios: bool) -> tuple[list[str], list[str]]:
+    current = parse_uci_show(config_text)
+    commands = uci_commands(intents, current)
+    if enable_radios:
+        commands += [f"uci set wireless.{radio}.disabled=0" for radio in radios(current)
+                     if current[radio].get("disabled") != "0"]
+    return commands, weak_foreign_ifaces(current)
+
+
+def c9800_plan(intents: list[SsidIntent], config_text: str, rotate_keys: bool,
+               policy_tag: str) -> tuple[list[str], list[str]]:
+    running = parse_running_config(config_text)
+    existing = {parent.split()[1]: parent for parent in running.sections if parent.startswith("wlan ")}
+    sections = (c9800_aaa_sections(intents, list(running.sections), set_keys=rotate_keys)
+                + c9800_wlan_sections(intents, existing, set_keys=rotate_keys)
+                + c9800_vlan_sections(intents, policy_tag))
+    changes = [shut_while_securing(change, running) for change in diff_config(sections, {}, running)]
+    return commands_of(changes), []
+
+
+def shut_while_securing(change: SectionChange, running: RunningConfig) -> SectionChange:
+    """An enabled 9800 WLAN refuses security changes ("% WLAN needs to be disabled before performing this
+    operation." [I]): such a change is wrapped in `shutdown` ... `no shutdown` (its clients re-join)."""
+    if not (change.parent or "").startswith("wlan ") or "no shutdown" not in (running.children(change.parent) or []):
+        return change
+    body = [command for command in change.commands[1:] if command.strip() != "no shutdown"]
+    if not any(command.strip().startswith(("security ", "no security ")) for command in body):
+        return change
+    return SectionChange(change.parent, [change.parent, " shutdown", *body, " no shutdown"], change.before,
+                         change.after)
+
+
+def device_plan(platform: str, intents: list[SsidIntent], config_text: str, enable_radios: bool = True,
+                rotate_keys: bool = False, policy_tag: str = C9800_DEFAULT_POLICY_TAG) -> tuple[list[str], list[str]]:
+    """(commands, findings) for one AP / WLC; `rotate_keys` sends the C9800 keys even to existing objects."""
+    if platform == "openwrt":
+        return openwrt_plan(intents, config_text, enable_radios)
+    if platform == "cisco_wlc9800":
+        return c9800_plan(intents, config_text, rotate_keys, policy_tag)
+    raise InvalidValue(f"platform {platform!r} is not a wireless platform (openwrt, cisco_wlc9800)")
+
+
+C9800_KEY_LINE = re.compile(r"^ security wpa psk set-key (?:ascii|hex) \d (\S+)$")
+
+
+def c9800_stored_keys(config_text: str) -> dict[str, str]:
+    """{WLAN profile: the key as the controller stores it (encrypted)} from a running config."""
+    keys, profile = {}, None
+    for line in config_text.splitlines():
+        if line.startswith("wlan "):
+            profile = line.split()[1]
+        elif not line.startswith(" "):
+            profile = None
+        elif profile and (match := C9800_KEY_LINE.match(line)):
+            keys[profile] = match.group(1)
+    return keys

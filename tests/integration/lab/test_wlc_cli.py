@@ -61,10 +61,46 @@ def test_no_shutdown_refuses_security_that_cannot_work(wlc, broken, reason):
     wlc.send_config_set([*WPA3_WLAN, "no security wpa akm psk", "no security wpa wpa2", "no shutdown"])
 
 
+def test_enabled_wlan_refuses_a_security_change_until_shut(wlc):
+    wlc.send_config_set([*WPA3_WLAN, "no shutdown"])
+    assert "Status                                         : Enabled" in wlc.send_command("show wlan id 1")
+    assert "needs to be disabled" in wlc.send_config_set([WPA3_WLAN[0], "security wpa psk set-key ascii 0 "
+                                                                         "another-passphrase-1"])
+    assert "needs to be disabled" not in wlc.send_config_set([WPA3_WLAN[0], "security pmf mandatory"])  # no change
+    output = wlc.send_config_set([WPA3_WLAN[0], "shutdown", "security wpa psk set-key ascii 0 another-passphrase-1",
+                                  "no shutdown"])
+    assert "%" not in output
+    assert "Status                                         : Enabled" in wlc.send_command("show wlan id 1")
+
+
 def test_short_psk_and_unknown_wlan_commands_are_refused(wlc):
-    assert "PSK length" in wlc.send_config_set([WPA3_WLAN[0], "security wpa psk set-key ascii 0 short"])
+    assert "PSK length" in wlc.send_config_set([WPA3_WLAN[0], "shutdown", "security wpa psk set-key ascii 0 short"])
     assert "% Invalid input" in wlc.send_config_set([WPA3_WLAN[0], "security wpa akm bogus"])
     assert "% Invalid input" in wlc.send_command("show wlan bogus")
+    assert "%" not in wlc.send_config_set([WPA3_WLAN[0], "no shutdown"])
+
+
+def test_policy_profile_and_tag_map_a_wlan_to_a_vlan(wlc):
+    assert "%" not in wlc.send_config_set(["wireless profile policy lab-pp"])
+    detail = wlc.send_command("show wireless profile policy detailed lab-pp")
+    assert "Status                              : DISABLED" in detail   # a new policy profile starts disabled
+    output = wlc.send_config_set(["wireless profile policy lab-pp", "vlan 40", "no shutdown", "peer-blocking drop"])
+    assert "% Invalid input" in output          # peer-blocking belongs to the WLAN, not to the policy profile
+    assert "%" not in wlc.send_config_set(["wireless tag policy lab-tag", "wlan Clinic-Staff policy lab-pp",
+                                           WPA3_WLAN[0], "peer-blocking drop"])
+    detail = wlc.send_command("show wireless profile policy detailed lab-pp")
+    assert "Status                              : ENABLED" in detail
+    assert "VLAN                                : 40" in detail
+    tag = wlc.send_command("show wireless tag policy detailed lab-tag")
+    assert "Number of WLAN-POLICY maps: 1" in tag and "Clinic-Staff                      lab-pp" in tag
+    assert "default-policy-tag" in wlc.send_command("show wireless tag policy summary")
+    running = wlc.send_command("show running-config | section wireless")
+    assert "wireless profile policy lab-pp\n vlan 40\n no shutdown" in running
+    assert "wireless tag policy lab-tag\n wlan Clinic-Staff policy lab-pp" in running
+    assert "% Invalid input" in wlc.send_config_set(["wireless tag policy lab-tag", "wlan Clinic-Staff lab-pp"])
+    wlc.send_config_set(["no wireless tag policy lab-tag", "no wireless profile policy lab-pp",
+                         WPA3_WLAN[0], "no peer-blocking"])
+    assert "lab-" not in wlc.send_command("show running-config | section wireless")
 
 
 def test_transition_mode_wlan_shows_both_generations(wlc):

@@ -60,6 +60,31 @@ def test_wlc_wlans_are_wpa3(fresh_lab, converged, switch_cli):
     assert "security pmf mandatory" in config and "security wpa akm sae pwe h2e" in config
 
 
+def test_wlc_maps_each_ssid_to_its_zone_vlan(fresh_lab, converged, switch_cli):
+    cli = switch_cli(WLC)
+    tag = cli.send_command("show wireless tag policy detailed default-policy-tag")
+    maps = dict(line.split() for line in tag.splitlines() if line.startswith("Clinic-"))
+    assert maps == {"Clinic-Staff": "aiphone-data", "Clinic-Voice": "aiphone-voice", "Clinic-Guest": "aiphone-guest"}
+    for profile, vlan in (("aiphone-data", "30"), ("aiphone-voice", "20"), ("aiphone-guest", "40")):
+        detail = cli.send_command(f"show wireless profile policy detailed {profile}")
+        assert "Status                              : ENABLED" in detail
+        assert f"VLAN                                : {vlan}\n" in detail + "\n"
+    guest = cli.send_command("show running-config | section wlan Clinic-Guest")
+    staff = cli.send_command("show running-config | section wlan Clinic-Staff")
+    assert " peer-blocking drop" in guest and "peer-blocking" not in staff
+
+
+def test_wlc_wrong_vlan_is_put_back(fresh_lab, converged, switch_cli):
+    """A human moves the guest SSID to the data VLAN: the next run puts it back, sending only that."""
+    switch_cli(WLC).send_config_set(["wireless profile policy aiphone-guest", "vlan 30"])
+    again = run_playbook(fresh_lab, "playbooks/wireless.yml", "--limit", WLC)
+    assert again["returncode"] == 0 and again["stats"][WLC]["changed"] == 1
+    report = task_results(again, WLC, "Report what changed")[0]["msg"]
+    assert report["commands"] == ["wireless profile policy aiphone-guest", " no vlan 30", " vlan 40"]
+    detail = switch_cli(WLC).send_command("show wireless profile policy detailed aiphone-guest")
+    assert "VLAN                                : 40" in detail
+
+
 def test_secrets_never_in_output(converged):
     secrets = lab_psks()
     assert secrets and all(secret not in converged["raw"] for secret in secrets)
@@ -93,3 +118,45 @@ def test_configuration_refused_by_hostapd_is_rolled_back(fresh_lab, converged):
         assert parse_uci_show(dev.get_config()) == before
         status, _, err = dev.run("wifi reload")
         assert status == 0, err
+
+
+RADIUS_SECRET = "Lab-Radius-Secret-2026"
+
+
+def test_wpa3_enterprise_on_wlc_and_ap(fresh_lab, converged, switch_cli, tmp_path):
+    """The staff SSID moves to WPA3-Enterprise: RADIUS + dot1x method list + 802.1X-SHA256 on the WLC, `wpa3`
+    on the AP (the real hostapd accepts it); the RADIUS secret never shows; a second run sends nothing."""
+    import yaml
+    policy = yaml.safe_load((REPO / "inventories/lab/site_policy.yml").read_text())
+    policy["wireless"]["radius_servers"] = [{"host": "10.10.10.7", "port": 1812, "secret_var": "vault_radius_secret"}]
+    policy["wireless"]["ssids"][0] = {"name": "Clinic-Staff", "zone": "data", "security": "wpa3-enterprise"}
+    policy_file = tmp_path / "site_policy.yml"
+    policy_file.write_text(yaml.safe_dump(policy))
+    extra = {"aiphone_site_policy_file": str(policy_file), "vault_radius_secret": RADIUS_SECRET}
+    first = run_playbook(fresh_lab, "playbooks/wireless.yml", extra_vars=extra)
+    assert first["returncode"] == 0, first["raw"][-3000:]
+    assert first["stats"][WLC]["changed"] == 1 and first["stats"][AP]["changed"] == 1
+    assert RADIUS_SECRET not in first["raw"]
+
+    cli = switch_cli(WLC)
+    running = cli.send_command("show running-config")
+    assert RADIUS_SECRET not in running
+    assert "radius server aiphone-radius-1\n address ipv4 10.10.10.7 auth-port 1812 acct-port 1813\n key 7 " in running
+    assert "aaa authentication dot1x aiphone-dot1x group aiphone-radius" in running
+    staff = cli.send_command("show wlan name Clinic-Staff")
+    assert "Dot1x-SHA256                       : Enabled" in staff and "SAE                                : Disabled" \
+        in staff and "PMF Support                                : Required" in staff
+    assert "802.1x authentication list name            : aiphone-dot1x" in staff
+    assert "Status                                         : Enabled" in staff
+
+    with ap(fresh_lab) as dev:
+        config = parse_uci_show(dev.get_config())
+        status, _, err = dev.run("wifi reload")       # the committed config passes the real hostapd check
+    assert status == 0, err
+    iface = config["aiphone_data_radio0"]
+    assert (iface["encryption"], iface["ieee80211w"], iface["auth_server"], iface["auth_port"]) == \
+        ("wpa3", "2", "10.10.10.7", "1812")
+    assert "key" not in iface
+
+    again = run_playbook(fresh_lab, "playbooks/wireless.yml", extra_vars=extra)
+    assert again["returncode"] == 0 and again["stats"][WLC]["changed"] == 0 and again["stats"][AP]["changed"] == 0

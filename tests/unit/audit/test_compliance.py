@@ -176,3 +176,12 @@ def test_report_files_history_and_nautobot_shape(policy, tmp_path):
     assert "<script" not in html and "http://" not in html and "https://" not in html
     for path in files.values():
         assert CANARY not in Path(path).read_text()
+
+
+def test_enterprise_ssids_are_wpa3_and_transition_stays_a_named_exception(policy):
+    enterprise = copy.deepcopy(policy)
+    enterprise["wireless"]["radius_servers"] = [{"host": "10.10.10.7", "secret_var": "vault_radius_secret"}]
+    enterprise["wireless"]["ssids"][0] = {"name": "Clinic-Staff", "zone": "data", "security": "wpa3-enterprise"}
+    outcome = CHECKS["policy.wifi_wpa3"](_ctx(enterprise))
+    assert outcome.status == "pass" and outcome.detail == "3 SSID(s) on WPA3, 1 conscious exception(s)"
+    assert [finding.split(":")[0] for finding in outcome.findings] == ["Clinic-Voice"]

@@ -1,4 +1,8 @@
 # -*- coding: utf-8 -*-
+import asyncio
+import copy
+import shutil
+
 import pytest
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import InvalidValue
@@ -11,9 +15,13 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfi
     diff_config,
     parse_running_config,
     render_sections,
+    verify_applied,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.wireless import (
+    c9800_aaa_sections,
+    c9800_vlan_sections,
     c9800_wlan_sections,
+    device_plan,
     findings,
     mask,
     parse_uci_show,
@@ -21,6 +29,8 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.wireless
     uci_commands,
     uci_options,
 )
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import validate_site_policy
+from lab.hostapd import hostapd_accepts, render_wireless
 
 SECRETS = {"vault_wifi_staff_psk": "Staff-Passphrase-2026", "vault_wifi_voice_psk": "Voice-Passphrase-2026",
            "vault_wifi_guest_psk": "Guest-Passphrase-2026"}
@@ -98,3 +108,163 @@ def test_c9800_wlans(policy):
     existing = {p.split()[1]: p for p in running.sections if p.startswith("wlan ")}
     again = c9800_wlan_sections(intents, existing, set_keys=False)
     assert commands_of(diff_config(again, {}, running)) == []
+
+
+def test_c9800_ssid_vlan_mapping(policy):
+    intents = ssid_intents(policy, SECRETS)
+    sections = c9800_vlan_sections(intents)
+    text = "\n".join(render_sections(sections, {}))
+    assert "wireless profile policy aiphone-data\n vlan 30\n no shutdown" in text
+    assert "wireless profile policy aiphone-guest\n vlan 40\n no shutdown" in text
+    assert ("wireless tag policy default-policy-tag\n wlan Clinic-Staff policy aiphone-data\n"
+            " wlan Clinic-Voice policy aiphone-voice\n wlan Clinic-Guest policy aiphone-guest") in text
+    assert commands_of(diff_config(sections, {}, parse_running_config(text))) == []
+
+
+def test_c9800_mapping_fixes_a_wrong_vlan_and_keeps_foreign_mappings(policy):
+    intents = ssid_intents(policy, SECRETS)
+    running = parse_running_config("\n".join([
+        "wireless profile policy aiphone-data", " vlan 99", " shutdown",
+        "wireless tag policy lobby", " wlan Clinic-Staff policy default-policy-profile", " wlan Other policy x"]))
+    commands = commands_of(diff_config(c9800_vlan_sections(intents, "lobby"), {}, running))
+    assert commands[:4] == ["wireless profile policy aiphone-data", " no vlan 99", " vlan 30", " no shutdown"]
+    tag = commands[commands.index("wireless tag policy lobby"):]
+    assert " no wlan Clinic-Staff policy default-policy-profile" in tag
+    assert " wlan Clinic-Staff policy aiphone-data" in tag
+    assert not any("Other" in command for command in commands)
+
+
+def test_c9800_guest_wlan_blocks_peer_to_peer(policy):
+    intents = ssid_intents(policy, SECRETS)
+    text = "\n".join(render_sections(c9800_wlan_sections(intents, {}, set_keys=False), {}))
+    guest = text.split("wlan Clinic-Guest")[1]
+    staff = text.split("wlan Clinic-Staff")[1].split("wlan ")[0]
+    assert " peer-blocking drop" in guest and "peer-blocking" not in staff
+    running = parse_running_config(text.replace("wlan Clinic-Staff 1 Clinic-Staff\n",
+                                                 "wlan Clinic-Staff 1 Clinic-Staff\n peer-blocking drop\n"))
+    existing = {p.split()[1]: p for p in running.sections if p.startswith("wlan ")}
+    commands = commands_of(diff_config(c9800_wlan_sections(intents, existing, False), {}, running))
+    assert commands == ["wlan Clinic-Staff 1 Clinic-Staff", " no peer-blocking drop"]
+
+
+@pytest.mark.parametrize("tag", ["default-policy-tag\nend", "tag;reload", "x" * 33, "end"])
+def test_c9800_hostile_policy_tag_refused(policy, tag):
+    with pytest.raises(InvalidValue):
+        c9800_vlan_sections(ssid_intents(policy, SECRETS), tag)
+
+
+RADIUS_SECRET = "Radius-Shared-Secret-2026"
+
+
+@pytest.fixture
+def enterprise_policy(policy):
+    """The lab policy with the staff SSID on WPA3-Enterprise against one RADIUS server."""
+    policy["wireless"]["radius_servers"] = [{"host": "10.10.10.7", "port": 1812, "secret_var": "vault_radius_secret"}]
+    staff = policy["wireless"]["ssids"][0]
+    staff["security"] = "wpa3-enterprise"
+    staff.pop("psk_var")
+    validate_site_policy(policy)
+    return policy
+
+
+def enterprise_intents(policy):
+    return ssid_intents(policy, {**SECRETS, "vault_radius_secret": RADIUS_SECRET})
+
+
+def test_c9800_wpa3_enterprise_wlan_and_aaa(enterprise_policy):
+    intents = enterprise_intents(enterprise_policy)
+    sections = c9800_aaa_sections(intents, [], set_keys=False) + c9800_wlan_sections(intents, {}, set_keys=False)
+    text = "\n".join(render_sections(sections, {}))
+    assert "aaa new-model" in text
+    assert f"radius server aiphone-radius-1\n address ipv4 10.10.10.7 auth-port 1812 acct-port 1813\n key 0 " \
+           f"{RADIUS_SECRET}" in text
+    assert "aaa group server radius aiphone-radius\n server name aiphone-radius-1" in text
+    assert "aaa authentication dot1x aiphone-dot1x group aiphone-radius" in text
+    staff = text.split("wlan Clinic-Staff")[1].split("wlan ")[0]
+    for line in ("no security wpa wpa2", "no security wpa akm dot1x", "security wpa wpa3",
+                 "security wpa akm dot1x-sha256", "security pmf mandatory",
+                 "security dot1x authentication-list aiphone-dot1x", "no shutdown"):
+        assert f" {line}\n" in staff + "\n"
+    assert "sae" not in staff and "set-key" not in staff
+    assert RADIUS_SECRET not in mask(text, intents)
+    # as the controller shows it: the key encrypted; a second plan sends nothing (the key is not re-sent)
+    running = parse_running_config(text.replace(f"key 0 {RADIUS_SECRET}", "key 7 0822455D0A16")
+                                   .replace("set-key ascii 0", "set-key ascii 8"))
+    existing = {p.split()[1]: p for p in running.sections if p.startswith("wlan ")}
+    again = c9800_aaa_sections(intents, list(running.sections), False) + c9800_wlan_sections(intents, existing, False)
+    assert commands_of(diff_config(again, {}, running)) == []
+    rotated = c9800_aaa_sections(intents, list(running.sections), set_keys=True)
+    assert f" key 0 {RADIUS_SECRET}" in commands_of(diff_config(rotated, {}, running))
+
+
+def test_c9800_enterprise_transition_keeps_wpa2_dot1x(enterprise_policy):
+    enterprise_policy["wireless"]["ssids"][0] |= {"transition": True, "transition_reason": "old laptops"}
+    intents = enterprise_intents(enterprise_policy)
+    text = "\n".join(render_sections(c9800_wlan_sections(intents, {}, set_keys=False), {}))
+    staff = text.split("wlan Clinic-Staff")[1].split("wlan ")[0]
+    assert " security wpa wpa2\n security wpa akm dot1x\n" in staff and " security pmf optional" in staff
+    assert any("Clinic-Staff: WPA2/WPA3 transition" in finding for finding in findings(enterprise_policy))
+
+
+def test_c9800_radius_host_must_be_an_address(enterprise_policy):
+    enterprise_policy["wireless"]["radius_servers"][0]["host"] = "radius.lab.example"
+    with pytest.raises(InvalidValue, match="IPv4 address"):
+        c9800_aaa_sections(enterprise_intents(enterprise_policy), [], False)
+
+
+def test_no_aaa_without_enterprise_ssids(policy):
+    assert c9800_aaa_sections(ssid_intents(policy, SECRETS), [], False) == []
+
+
+@pytest.mark.skipif(shutil.which("hostapd") is None, reason="hostapd not installed")
+@pytest.mark.parametrize(("transition", "encryption", "key_mgmt", "pmf"), [
+    (False, "wpa3", "WPA-EAP-SHA256", "2"),
+    (True, "wpa3-mixed", "WPA-EAP WPA-EAP-SHA256", "1"),
+])
+def test_openwrt_wpa3_enterprise_is_accepted_by_hostapd(enterprise_policy, transition, encryption, key_mgmt, pmf):
+    if transition:
+        enterprise_policy["wireless"]["ssids"][0] |= {"transition": True, "transition_reason": "old laptops"}
+    staff = enterprise_intents(enterprise_policy)[0]
+    options = uci_options(staff, "radio0")
+    assert (options["encryption"], options["ieee80211w"]) == (encryption, pmf)
+    assert (options["auth_server"], options["auth_port"], options["auth_secret"]) == ("10.10.10.7", "1812",
+                                                                                     RADIUS_SECRET)
+    assert "key" not in options
+    (bss,) = render_wireless([("wifi-device", "radio0", {"type": "mac80211", "band": "2g", "channel": "1"}),
+                              ("wifi-iface", "staff", options)])
+    conf = dict(line.split("=", 1) for line in bss.bss_lines)
+    assert conf["wpa_key_mgmt"] == key_mgmt and conf["ieee80211w"] == pmf and conf["ieee8021x"] == "1"
+    accepted, message = asyncio.run(hostapd_accepts(bss))     # the real hostapd parses and starts the BSS
+    assert accepted, message
+
+
+def test_c9800_switching_an_ssid_to_enterprise_removes_sae_and_its_key(enterprise_policy):
+    personal_policy = copy.deepcopy(enterprise_policy)
+    personal_policy["wireless"]["ssids"][0] |= {"security": "wpa3-personal", "psk_var": "vault_wifi_staff_psk"}
+    personal = ssid_intents(personal_policy, SECRETS)
+    text = "\n".join(render_sections(c9800_wlan_sections(personal, {}, set_keys=False), {}))
+    running = parse_running_config(text.replace("set-key ascii 0 Staff-Passphrase-2026", "set-key ascii 8 XYZ"))
+    existing = {p.split()[1]: p for p in running.sections if p.startswith("wlan ")}
+    commands = commands_of(diff_config(c9800_wlan_sections(enterprise_intents(enterprise_policy), existing, False),
+                                       {}, running))
+    assert {" no security wpa akm sae", " no security wpa akm sae pwe h2e",
+            " no security wpa psk set-key ascii 8 XYZ", " security wpa akm dot1x-sha256"} <= set(commands)
+
+
+def test_c9800_security_change_on_an_enabled_wlan_is_wrapped_in_shutdown(policy):
+    intents = ssid_intents(policy, SECRETS)
+    text = "\n".join(render_sections(c9800_wlan_sections(intents, {}, set_keys=False), {}))
+    running = parse_running_config(text.replace("set-key ascii 0", "set-key ascii 8"))
+    commands, _ = device_plan("cisco_wlc9800", intents, text.replace("set-key ascii 0", "set-key ascii 8")
+                              + "\nwireless profile policy aiphone-data\n vlan 30\n no shutdown", rotate_keys=True)
+    staff = commands[commands.index("wlan Clinic-Staff 1 Clinic-Staff"):][:4]
+    assert staff == ["wlan Clinic-Staff 1 Clinic-Staff", " shutdown",
+                     " security wpa psk set-key ascii 0 Staff-Passphrase-2026", " no shutdown"]
+    # the controller afterwards: the transient `shutdown` is not expected in the read-back
+    after = parse_running_config(text.replace("Staff-Passphrase-2026", "NEWKEY").replace("set-key ascii 0",
+                                                                                       "set-key ascii 8"))
+    assert verify_applied(staff, after) == []
+    assert verify_applied(staff[:3], running) == [" shutdown"]      # a WLAN left shut is caught
+    # no security change (only the VLAN mapping): the WLAN is not touched
+    assert "wlan Clinic-Staff 1 Clinic-Staff" not in device_plan("cisco_wlc9800", intents, text.replace(
+        "set-key ascii 0", "set-key ascii 8"))[0]
