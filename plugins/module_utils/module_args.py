@@ -32,3 +32,11 @@ AUDIT_ARGS = dict(
     audit_dir=dict(type="path", default="audit"),
     site=dict(type="str", required=True),
 )
+
+# aiphone.hardening.credential_vault
+ROTATION_ARGS = dict(
+    vault_file=dict(type="path", required=True),
+    vault_password_file=dict(type="path", required=True, no_log=False),
+    audit_dir=dict(type="path", required=True),
+    site=dict(type="str", required=True),
+)

@@ -31,6 +31,7 @@ description:
 version_added: "1.0.0"
 author: aiphone-hardening contributors
 extends_documentation_fragment:
+  - aiphone.hardening.credential_vault
   - aiphone.hardening.check_mode_no_diff
   - aiphone.hardening.device_connection
 options:
@@ -52,12 +53,6 @@ options:
     description: Use this value instead of a generated one (8-63 printable characters, no injection characters).
     type: str
   length: {description: Length of a generated secret (at least 16)., type: int, default: 24}
-  vault_file:
-    description:
-      - Encrypted vars file receiving the new value, created when missing (e.g. C(host_vars/<device>/vault.yml)).
-    type: path
-    required: true
-  vault_password_file: {description: Vault password file (or script) of O(vault_file)., type: path, required: true}
   vault_variable: {description: Variable of O(vault_file) set to the new secret., type: str, default: ansible_password}
   settle_timeout:
     description: Phones only - seconds to wait for the new password to log in (provisioning fetch included).
@@ -74,8 +69,6 @@ options:
       token: {description: Bearer token of O(provisioning.upload_url)., type: str}
   sip_port: {description: Yealink only - the phone's SIP port for the check-sync NOTIFY (default 5060)., type: int}
   sip_user: {description: Yealink only - SIP user of the NOTIFY request URI (default the device name)., type: str}
-  audit_dir: {description: Root directory of the audit trails., type: path, required: true}
-  site: {description: Site name (directory of its trail under O(audit_dir))., type: str, required: true}
 """
 
 EXAMPLES = r"""
@@ -134,7 +127,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import DriverError, InvalidValue
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.registry import get_driver
-from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import CONNECTION_ARGS
+from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import CONNECTION_ARGS, ROTATION_ARGS
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
     driver_arguments,
@@ -261,13 +254,12 @@ def run(module: AnsibleModule) -> dict:
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
+            **ROTATION_ARGS,
             **CONNECTION_ARGS,
             device=dict(type="str", required=True),
             platform=dict(type="str", required=True, choices=["cisco_ios", "cisco_wlc9800", *PHONES]),
             new_password=dict(type="str", no_log=True),
             length=dict(type="int", default=24, no_log=False),
-            vault_file=dict(type="path", required=True),
-            vault_password_file=dict(type="path", required=True, no_log=False),
             vault_variable=dict(type="str", default="ansible_password", no_log=False),
             settle_timeout=dict(type="int", default=120),
             provisioning=dict(type="dict", options=dict(
@@ -275,8 +267,6 @@ def main() -> None:
                 token=dict(type="str", no_log=True))),
             sip_port=dict(type="int"),
             sip_user=dict(type="str"),
-            audit_dir=dict(type="path", required=True),
-            site=dict(type="str", required=True),
         ),
         supports_check_mode=True,
     )

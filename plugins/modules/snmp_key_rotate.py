@@ -26,6 +26,7 @@ description:
 version_added: "1.0.0"
 author: aiphone-hardening contributors
 extends_documentation_fragment:
+  - aiphone.hardening.credential_vault
   - aiphone.hardening.check_mode_no_diff
   - aiphone.hardening.device_connection
   - aiphone.hardening.site_policy_device
@@ -35,13 +36,6 @@ options:
     type: dict
     required: true
   length: {description: Length of a generated key (at least 16)., type: int, default: 24}
-  vault_file:
-    description: Encrypted vars file receiving the new values, created when missing (C(host_vars/<device>/vault.yml)).
-    type: path
-    required: true
-  vault_password_file: {description: Vault password file (or script) of O(vault_file)., type: path, required: true}
-  audit_dir: {description: Root directory of the audit trails., type: path, required: true}
-  site: {description: Site name (directory of its trail under O(audit_dir))., type: str, required: true}
 """
 
 EXAMPLES = r"""
@@ -84,7 +78,11 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import DriverError, InvalidValue
-from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import CONNECTION_ARGS, POLICY_ARGS
+from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import (
+    CONNECTION_ARGS,
+    POLICY_ARGS,
+    ROTATION_ARGS,
+)
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
     load_policy,
     make_driver,
@@ -158,13 +156,10 @@ def run(module: AnsibleModule) -> dict:
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
+            **ROTATION_ARGS,
             **POLICY_ARGS, **CONNECTION_ARGS,
             current_keys=dict(type="dict", required=True, no_log=True),
             length=dict(type="int", default=24, no_log=False),
-            vault_file=dict(type="path", required=True),
-            vault_password_file=dict(type="path", required=True, no_log=False),
-            audit_dir=dict(type="path", required=True),
-            site=dict(type="str", required=True),
         ),
         supports_check_mode=True,
     )
