@@ -47,10 +47,8 @@ test-unit: setup-python
 test-integration: setup
 	$(VENV)/bin/pytest -q --durations=25 tests/integration
 
-# hosts_baseline is left out of `make test` until its idempotence failure is fixed (audit_logging's setuid list changes
-# once os_baseline installs its packages, which also fires data_retention's flush_handlers). Run it with
-# `make test-molecule MOLECULE_SCENARIOS=hosts_baseline`; an empty MOLECULE_SCENARIOS runs every scenario.
-MOLECULE_SCENARIOS ?= network_lab hosts_security
+# Every scenario under molecule/ by default; MOLECULE_SCENARIOS="network_lab" runs a subset.
+MOLECULE_SCENARIOS ?= network_lab hosts_security hosts_baseline
 test-molecule: setup
 	@bash scripts/run-molecule.sh $(MOLECULE_SCENARIOS)
 
