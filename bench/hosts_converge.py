@@ -10,6 +10,7 @@ Prints a JSON report (``--report FILE`` also writes it); asserts nothing (figure
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import re
@@ -30,8 +31,26 @@ HOSTS = [{"name": "pbx-01", "image": "localhost/debian-bookworm-ansible:latest"}
          {"name": "ai-gw-01", "image": "localhost/debian-trixie-ansible:latest"}]
 
 
+def throwaway_siem_ca() -> str:
+    """PEM of a CA made for this run: forwarding is configured as on a real site (no SIEM answers; rsyslog queues)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bench SIEM CA")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now)
+                   .not_valid_after(now + datetime.timedelta(days=1))
+                   .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                   .sign(key, hashes.SHA256()))
+    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
 def write_inventory(run_dir: Path, host_vars: dict) -> Path:
-    inventory = {"all": {"vars": {"aiphone_site_policy_file": str(REPO / "inventories" / "lab" / "site_policy.yml")},
+    inventory = {"all": {"vars": {"aiphone_site_policy_file": str(REPO / "inventories" / "lab" / "site_policy.yml"),
+                                  "audit_logging_siem_ca_pem": throwaway_siem_ca()},
                          "children": {"linux_hosts": {"hosts": host_vars}}}}
     path = run_dir / "hosts.yml"
     path.write_text(yaml.safe_dump(inventory, sort_keys=False))
@@ -50,7 +69,10 @@ def run_playbook(inventory: Path, tags: str | None, *extra: str) -> dict:
     seconds = round(time.monotonic() - start, 1)
     recap = {host: dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", counters))
              for host, counters in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", result.stdout, re.MULTILINE)}
+    failures = re.findall(r"^TASK \[(.*?)\].*\n(?:(?!TASK \[).*\n)*?(?:fatal|failed): \[(\S+)\][^{]*(\{.*)$",
+                          result.stdout, re.MULTILINE)
     return {"seconds": seconds, "rc": result.returncode, "recap": recap,
+            "failures": [{"task": task, "host": host, "result": detail[:1500]} for task, host, detail in failures],
             "tail": result.stdout[-2000:] if result.returncode else ""}
 
 
