@@ -150,10 +150,10 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfi
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
     device_session,
+    enforce_window,
     load_policy,
     policy_device,
     require_ssh_libs,
-    window_refusal,
     write_backup,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.snmp import (
@@ -248,12 +248,7 @@ def run(module: AnsibleModule) -> dict:
         problem = lockout_problem(policy, options, p["controller_address"] or driver.controller_address())
         if problem:
             module.fail_json(msg=problem, **result)
-        refusal = window_refusal(policy)
-        if refusal and not p["force"]:
-            module.fail_json(msg=f"not changing {p['device']}: {refusal} (force=true with force_reason "
-                                 "overrides)", **result)
-        if refusal:
-            result["forced"] = {"reason": p["force_reason"], "refusal": refusal}
+        enforce_window(module, policy, p, result, f"changing {p['device']}")
         result["backup_file"] = write_backup(p["backup_dir"], p["device"], running_text)
         driver.load_candidate(commands)
         snmp_check = None if users is None else lambda: snmp_user_problems(users, driver.get_snmp_users())

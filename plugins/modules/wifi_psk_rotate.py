@@ -122,9 +122,9 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.module_args impo
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
+    enforce_window,
     load_policy,
     require_ssh_libs,
-    window_refusal,
     write_backup,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.wireless import (
@@ -241,14 +241,9 @@ def run(module: AnsibleModule) -> dict:
         update = PendingVaultUpdate(p["vault_file"], p["vault_password_file"], new_values)
         if not ssids:
             return result
-        refusal = window_refusal(policy)
-        if refusal and not p["force"]:
-            if not module.check_mode:
-                module.fail_json(msg=f"not rotating the Wi-Fi passphrases: {refusal} (force=true with "
-                                     "force_reason overrides)", **result)
+        refusal = enforce_window(module, policy, p, result, "rotating the Wi-Fi passphrases")
+        if refusal and not p["force"]:   # check mode: the plan says what a real run would meet
             result["findings"].append(f"a real run now would be refused: {refusal}")
-        elif refusal:
-            result["forced"] = {"reason": p["force_reason"], "refusal": refusal}
         site.preflight(new_intents)
         result["changed"] = True
         if module.check_mode:

@@ -97,10 +97,10 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.module_args impo
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
     device_session,
+    enforce_window,
     load_policy,
     policy_device,
     require_ssh_libs,
-    window_refusal,
     write_backup,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.wireless import (
@@ -137,12 +137,7 @@ def run(module: AnsibleModule) -> dict:
                               "before_header": f"{p['device']} config", "after_header": "commands"}
         if not commands or module.check_mode:
             return result
-        refusal = window_refusal(policy)
-        if refusal and not p["force"]:
-            module.fail_json(msg=f"not changing {p['device']}: {refusal} (force=true with force_reason "
-                                 "overrides)", **result)
-        if refusal:
-            result["forced"] = {"reason": p["force_reason"], "refusal": refusal}
+        enforce_window(module, policy, p, result, f"changing {p['device']}")
         result["backup_file"] = write_backup(p["backup_dir"], p["device"], text)
         driver.load_candidate(commands)
         driver.commit(verify=lambda after: plan(entry["platform"], intents, after,

@@ -90,3 +90,16 @@ def write_backup(backup_dir: str, device: str, text: str, suffix: str = "cfg") -
 def window_refusal(policy: dict) -> str | None:
     """Why a change must not run now (outside every maintenance window), or None."""
     return MaintenanceSchedule.from_policy(policy).refusal(utc_now())
+
+
+def enforce_window(module, policy: dict, params: dict, result: dict, what: str) -> str | None:
+    """Fail the module outside every maintenance window unless forced; a forced run records why in `result`.
+
+    Returns the refusal (None inside a window) so a caller in check mode can report it instead.
+    """
+    refusal = window_refusal(policy)
+    if refusal and not params["force"] and not module.check_mode:
+        module.fail_json(msg=f"not {what}: {refusal} (force=true with force_reason overrides)", **result)
+    if refusal and params["force"]:
+        result["forced"] = {"reason": params["force_reason"], "refusal": refusal}
+    return refusal
