@@ -3,7 +3,8 @@
 The container tests (test_host_firewall_traffic.py) prove the zone x service matrix over IPv4. Here the rendered
 ruleset is loaded with real nftables into a namespace `fw` (a PBX in the `ai` zone), a namespace `peer` holds one
 source address per zone (IPv4 and IPv6, on one link), and a small TCP server in `fw` answers on every port the
-policy mentions. What is proved by connections, counters and the kernel log, not by reading the ruleset text:
+policy mentions. What is proved by connections (tests/integration/traffic.py: a drop is silence from an address that
+answered ARP/NDP), counters and the kernel log, not by reading the ruleset text:
 - IPv6 follows the same zone rules as IPv4 once `zone_ipv6` maps the zones to prefixes, and without that mapping
   IPv6 is dropped (never left open);
 - new SIP-TLS connections above the rate are dropped per source address, another source is unaffected;
@@ -20,6 +21,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from traffic import run_probe, verdicts
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.nftables_render import render_host_ruleset
 from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import load_site_policy
@@ -48,24 +50,6 @@ SERVER = textwrap.dedent("""
         for key, _ in selector.select():
             connection, _ = key.fileobj.accept(); connection.close()
 """)
-
-PROBE = textwrap.dedent("""
-    import json, socket, sys
-    results = []
-    for source, target, port in json.loads(sys.argv[1]):
-        family = socket.AF_INET6 if ":" in target else socket.AF_INET
-        with socket.socket(family, socket.SOCK_STREAM) as probe:
-            probe.settimeout(float(sys.argv[2]))
-            probe.bind((source, 0))
-            try:
-                probe.connect((target, port)); results.append("open")
-            except (TimeoutError, socket.timeout):
-                results.append("dropped")
-            except ConnectionRefusedError:
-                results.append("refused")
-    print(json.dumps(results))
-""")
-
 
 def _run(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(args, check=check, capture_output=True, text=True, timeout=120, **kwargs)
@@ -115,8 +99,10 @@ class Link:
         _in(self.fw, "nft", "-f", "-", input=ruleset)
 
     def probe(self, attempts: list[tuple[str, str, int]], timeout: float = 1.0) -> list[str]:
-        result = _in(self.peer, sys.executable, "-c", PROBE, json.dumps(attempts), str(timeout))
-        return json.loads(result.stdout)
+        """Verdicts (open / dropped / refused / broken: ...) of TCP connects (source, target, port), in order."""
+        targets = [f"{target} tcp/{port} from {source}" for source, target, port in attempts]
+        return verdicts(run_probe(["ip", "netns", "exec", self.peer], targets, timeout=timeout,
+                                  python=sys.executable, workers=1))
 
     def counter(self, comment: str) -> int:
         """Packets counted by the rules (IPv4 and IPv6) carrying this comment."""

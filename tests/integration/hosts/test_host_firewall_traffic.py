@@ -2,16 +2,18 @@
 probes every service port of both hardened hosts (zone `ai`) with real TCP connects and UDP round trips.
 
 The expected matrix below is written from the lab policy's flows by hand (not computed by the renderer under test).
-Controls: with the table removed every probe succeeds (so a "blocked" result is the firewall, not a missing
-listener); removing one allow rule or adding one accept rule is seen by the probes (the check can fail)."""
+A blocked probe counts only as a drop from a live address (tests/integration/traffic.py: silence, with the target's
+ARP entry complete), never a name, route or local error. Controls: with the table removed every probe succeeds (so a
+"blocked" result is the firewall, not a missing listener); removing one allow rule or adding one accept rule is seen
+by the probes (the check can fail)."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 
 import pytest
+from traffic import by_target, run_probe
 
 from .conftest import HOSTS, REPO_ROOT, HardenedHosts, podman
 
@@ -50,46 +52,31 @@ for spec in sys.argv[1:]:
 threading.Event().wait()
 """
 
-# Runs in a probe container: checks every (address, proto, port) in parallel, prints {"addr proto/port": bool}.
-PROBE = r"""
-import json, socket, sys, concurrent.futures as cf
-def check(target):
-    addr, spec = target.split(" "); proto, port = spec.split("/")
-    try:
-        if proto == "tcp":
-            socket.create_connection((addr, int(port)), timeout=2).close(); return True
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
-        s.sendto(b"probe", (addr, int(port))); return s.recvfrom(512)[0] == b"probe"
-    except OSError:
-        return False
-targets = sys.argv[1:]
-with cf.ThreadPoolExecutor(64) as pool:
-    print(json.dumps(dict(zip(targets, pool.map(check, targets)))))
-"""
-
-
 def target_address(zone: str, index: int) -> str:
     return f"10.231.{ZONES[zone]}.{10 + index}"
 
 
-def probe_all(probes: dict[str, str]) -> dict[tuple[str, str, str, int], bool]:
-    """{(zone, host, proto, port): connected} for every zone probe, host and probed port."""
+def probe_all(probes: dict[str, str]) -> dict[tuple[str, str, str, int], str]:
+    """{(zone, host, proto, port): verdict} (open / dropped / refused / broken: ...) for every zone probe, host and
+    probed port."""
     results = {}
     for zone, container in probes.items():
         targets = [f"{target_address(zone, i)} {proto}/{port}" for i in range(len(HOSTS)) for proto, port in PROBES]
-        answer = json.loads(podman("exec", container, "python3", "-c", PROBE, *targets))
+        answer = by_target(run_probe(["podman", "exec", container], targets))
         for i, host in enumerate(sorted(HOSTS)):
             for proto, port in PROBES:
                 results[(zone, host, proto, port)] = answer[f"{target_address(zone, i)} {proto}/{port}"]
     return results
 
 
-def expected(host: str) -> dict[tuple[str, str, str, int], bool]:
-    return {(zone, host, proto, port): (proto, port) in ALLOWED[zone] for zone in ZONES for proto, port in PROBES}
+def expected(host: str) -> dict[tuple[str, str, str, int], str]:
+    """The policy's verdicts: open where a flow allows it, dropped (silence from a live host) everywhere else."""
+    return {(zone, host, proto, port): "open" if (proto, port) in ALLOWED[zone] else "dropped"
+            for zone in ZONES for proto, port in PROBES}
 
 
 def mismatches(results, host: str) -> list[str]:
-    return [f"{zone} -> {h} {proto}/{port}: {'connects' if got else 'blocked'}"
+    return [f"{zone} -> {h} {proto}/{port}: {got}"
             for (zone, h, proto, port), want in expected(host).items()
             if (got := results[(zone, h, proto, port)]) != want]
 
@@ -156,7 +143,7 @@ def test_every_port_answers_without_the_firewall(hardened_hosts, zone_probes):
         results = probe_all(zone_probes)
     finally:
         reload_firewall(hardened_hosts, host)
-    unanswered = [key for key, got in results.items() if key[1] == host and not got]
+    unanswered = [(key, got) for key, got in results.items() if key[1] == host and got != "open"]
     assert unanswered == []
 
 
@@ -165,7 +152,7 @@ def test_removing_an_allow_rule_is_detected(hardened_hosts, zone_probes):
     nft(hardened_hosts, host, "delete", "rule", "inet", "aiphone_host", "input", "handle",
         rule_handle(hardened_hosts, host, "sip-tls from voice"))
     try:
-        assert mismatches(probe_all(zone_probes), host) == ["voice -> pbx-01 tcp/5061: blocked"]
+        assert mismatches(probe_all(zone_probes), host) == ["voice -> pbx-01 tcp/5061: dropped"]
     finally:
         reload_firewall(hardened_hosts, host)
     assert mismatches(probe_all(zone_probes), host) == []
@@ -176,7 +163,7 @@ def test_an_extra_accept_rule_is_detected(hardened_hosts, zone_probes):
     nft(hardened_hosts, host, "insert", "rule", "inet", "aiphone_host", "input", "ip", "saddr", "10.231.40.0/24",
         "tcp", "dport", "443", "accept")
     try:
-        assert mismatches(probe_all(zone_probes), host) == ["guest -> ai-gw-01 tcp/443: connects"]
+        assert mismatches(probe_all(zone_probes), host) == ["guest -> ai-gw-01 tcp/443: open"]
     finally:
         reload_firewall(hardened_hosts, host)
 

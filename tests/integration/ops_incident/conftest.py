@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from traffic import run_probe, verdicts
 
 IMAGE = "localhost/debian-bookworm-ansible:latest"
 REPO = Path(__file__).resolve().parents[3]
@@ -41,9 +42,10 @@ class IncidentHost:
     inventory_file: Path
     run_dir: Path
 
-    def probe_from_source(self, port: int) -> bool:
-        result = podman("exec", self.source, "nc", "-z", "-w", "2", self.address, str(port), check=False)
-        return result.returncode == 0
+    def probe_from_source(self, port: int) -> str:
+        """The verdict (open / dropped / refused / broken: ...) of a TCP connect from the outside container."""
+        [verdict] = verdicts(run_probe(["podman", "exec", self.source], [f"{self.address} tcp/{port}"]))
+        return verdict
 
     def exec(self, *command: str) -> subprocess.CompletedProcess:
         return podman("exec", self.name, *command, check=False)

@@ -6,7 +6,6 @@ voice service port refuses; undo -> it answers. Second runs change nothing; ever
 
 from __future__ import annotations
 
-import socket
 import sys
 from pathlib import Path
 
@@ -15,16 +14,15 @@ from conftest import SERVICE_PORT
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "network"))
 from network_helpers import run_playbook, task_results
+from traffic import probe_here, verdicts
 
 from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
 
 
-def reachable(address: str, port: int) -> bool:
-    try:
-        with socket.create_connection((address, port), timeout=2):
-            return True
-    except OSError:
-        return False
+def verdict(address: str, port: int) -> str:
+    """From the controller: open / dropped (silence from a live address) / refused / broken: ..."""
+    [result] = verdicts(probe_here([f"{address} tcp/{port}"]))
+    return result
 
 
 @pytest.fixture(scope="module")
@@ -46,30 +44,30 @@ def host_changed(report, host, task_fragment: str) -> bool:
 def test_isolate_host_round_trip(incident_host, audit_dir):
     h = incident_host
     isolate = {"incident_target": h.name, "incident_scope": "host", "incident_management_sources": [f"{h.gateway}/32"]}
-    assert reachable(h.address, SERVICE_PORT) and reachable(h.address, 22)
+    assert verdict(h.address, SERVICE_PORT) == "open" and verdict(h.address, 22) == "open"
     report = play(h, audit_dir, "playbooks/incident_isolate.yml", **isolate)
     assert host_changed(report, h, "Apply the incident rules")
-    assert not reachable(h.address, SERVICE_PORT)              # dropped
-    assert not h.probe_from_source(22)                         # not from outside the management path either
-    assert reachable(h.address, 22)                            # the management path is kept
+    assert verdict(h.address, SERVICE_PORT) == "dropped"
+    assert h.probe_from_source(22) == "dropped"               # not from outside the management path either
+    assert verdict(h.address, 22) == "open"                   # the management path is kept
     report = play(h, audit_dir, "playbooks/incident_isolate.yml", **isolate)
     assert not host_changed(report, h, "Incident")             # idempotent
     report = play(h, audit_dir, "playbooks/incident_isolate.yml", incident_state="absent", **isolate)
     assert host_changed(report, h, "Apply the incident rules")
-    assert reachable(h.address, SERVICE_PORT) and h.probe_from_source(SERVICE_PORT)
+    assert verdict(h.address, SERVICE_PORT) == "open" and h.probe_from_source(SERVICE_PORT) == "open"
     assert h.exec("nft", "list", "table", "inet", "aiphone_incident").returncode != 0   # table gone
 
 
 def test_block_source_round_trip(incident_host, audit_dir):
     h = incident_host
     block = {"incident_linux_group": h.name, "incident_sources": [h.source_address]}
-    assert h.probe_from_source(SERVICE_PORT)
+    assert h.probe_from_source(SERVICE_PORT) == "open"
     play(h, audit_dir, "playbooks/incident_block_source.yml", **block)
-    assert not h.probe_from_source(SERVICE_PORT)
-    assert reachable(h.address, SERVICE_PORT)                  # everybody else still gets through
+    assert h.probe_from_source(SERVICE_PORT) == "dropped"
+    assert verdict(h.address, SERVICE_PORT) == "open"         # everybody else still gets through
     assert not host_changed(play(h, audit_dir, "playbooks/incident_block_source.yml", **block), h, "Incident")
     play(h, audit_dir, "playbooks/incident_block_source.yml", incident_state="absent", **block)
-    assert h.probe_from_source(SERVICE_PORT)
+    assert h.probe_from_source(SERVICE_PORT) == "open"
 
 
 def test_blocking_the_management_path_is_refused(incident_host, audit_dir):
@@ -81,24 +79,24 @@ def test_blocking_the_management_path_is_refused(incident_host, audit_dir):
         "incident_sources": [f"{h.gateway}/24"]})
     [result] = task_results(report, h.name, "Apply the incident rules")
     assert result["failed"] and "management path" in result["msg"]
-    assert reachable(h.address, 22)
+    assert verdict(h.address, 22) == "open"
     play(h, audit_dir, "playbooks/incident_isolate.yml", incident_target=h.name, incident_scope="host",
          incident_state="absent", incident_management_sources=[f"{h.gateway}/32"])
-    assert reachable(h.address, SERVICE_PORT)
+    assert verdict(h.address, SERVICE_PORT) == "open"
 
 
 def test_ai_safe_mode_round_trip(incident_host, audit_dir):
     h = incident_host
     safe = {"incident_ai_hosts": h.name}
     play(h, audit_dir, "playbooks/incident_ai_safe_mode.yml", **safe)
-    assert not reachable(h.address, SERVICE_PORT)
+    assert verdict(h.address, SERVICE_PORT) == "refused"     # the service is stopped, the host is up
     h.exec("systemctl", "start", "aiphone-voice-agent.service")   # a dependency or an admin starting it: held down
     assert h.exec("systemctl", "is-active", "aiphone-voice-agent.service").stdout.strip() != "active"
     assert not host_changed(play(h, audit_dir, "playbooks/incident_ai_safe_mode.yml", **safe), h, "Incident")
     play(h, audit_dir, "playbooks/incident_ai_safe_mode.yml", incident_state="absent", **safe)
     h.exec("sh", "-c", "for i in $(seq 50); do python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", "
            f"{SERVICE_PORT}), 1)' && break; sleep 0.1; done")
-    assert reachable(h.address, SERVICE_PORT)
+    assert verdict(h.address, SERVICE_PORT) == "open"
 
 
 def test_host_actions_are_audited(incident_host, audit_dir):
