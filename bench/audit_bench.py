@@ -73,13 +73,21 @@ def floor_process(inventory_file: Path, workers: int) -> int:
     return int(result.stdout.strip().splitlines()[-1])
 
 
+def inventory_hosts(group: dict) -> dict[str, dict]:
+    """Every host of a YAML inventory group and of its children, however deep (a group may hold only children)."""
+    hosts = dict((group or {}).get("hosts") or {})
+    for child in ((group or {}).get("children") or {}).values():
+        for name, host_vars in inventory_hosts(child).items():
+            hosts.setdefault(name, host_vars or {})
+    return hosts
+
+
 def floor(inventory_file: Path, workers: int) -> int:
     """The same reads as the audit, with nothing around them: drivers' get_facts() over a thread pool."""
-    groups = yaml.safe_load(inventory_file.read_text())["all"]["children"]
+    everything = inventory_hosts(yaml.safe_load(inventory_file.read_text())["all"])
     known_hosts = inventory_file.parent.parent / "known_hosts"
     credentials = lab_credentials()
-    hosts = [(name, hv) for group in groups.values() for name, hv in group["hosts"].items()
-             if hv.get("platform") not in (None, "linux")]
+    hosts = [(name, hv) for name, hv in everything.items() if hv.get("platform") not in (None, "linux")]
 
     def read(item):
         name, hv = item
@@ -131,7 +139,7 @@ def measure(size: int, workers: int, with_ios_facts: bool) -> dict:
         try:
             inventory_file = run_dir / "inventory" / "hosts.yml"
             groups = yaml.safe_load(inventory_file.read_text())["all"]["children"]
-            switches = len(groups.get("switches", {}).get("hosts", {}))
+            switches = len(inventory_hosts(groups.get("switches", {})))
             row = {"size": size, "switches": switches}
             row["floor_s"], row["floor_read"] = timed(floor_process, inventory_file, workers)
             row["toolkit_s"], _ = timed(toolkit, inventory_file, work, workers)

@@ -99,6 +99,9 @@ def main() -> None:
     print(text)
     if args.report:
         args.report.write_text(text)
+    failed = [run for run in ("first_converge", "idempotent_rerun", "check_mode_rerun") if report[run]["rc"]]
+    if failed:
+        raise SystemExit(f"hosts.yml failed in: {', '.join(failed)} (see the report above)")
 
 
 if __name__ == "__main__":
