@@ -39,7 +39,10 @@ lint: setup-python
 validate: setup-python
 	$(PY) -m scripts.validate_policy $(SITE)
 
-test: setup lint test-unit test-integration test-molecule
+# The integration tests and the molecule scenarios run side by side (scripts/test-suites.sh): most of their time
+# is spent waiting on SSH, reloads and containers, not on the two cores.
+test: setup lint test-unit
+	@MOLECULE_SCENARIOS="$(MOLECULE_SCENARIOS)" bash scripts/test-suites.sh
 
 test-unit: setup-python
 	$(VENV)/bin/pytest -q tests/unit
