@@ -80,10 +80,8 @@ def probe(address: str, proto: str, port: int, timeout: float = 2.0, source: str
             sock.settimeout(timeout)
             if source:
                 sock.bind((source, 0))
-            if proto == "tcp":
-                sock.connect(sockaddr)
-            else:
-                sock.connect(sockaddr)         # a connected UDP socket reports ICMP errors on recv
+            sock.connect(sockaddr)             # for UDP: a connected socket reports ICMP errors on recv
+            if proto == "udp":
                 sock.send(b"aiphone-probe")
                 if sock.recv(512) != b"aiphone-probe":
                     raise OSError(errno.EPROTO, "unexpected reply")
