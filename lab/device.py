@@ -32,6 +32,17 @@ FAULTS: dict[str, str] = {
     "busy_in_call": "the phone is in a call: safe reboots are postponed",
     "http_5xx": "every HTTP request answers params['status'] (default 500)",
     "poly_4001": "the Poly REST API answers Status 4001 (device busy)",
+    # Configuration-session faults of IOS-style CLIs (lab/ios/faults.py says where each is seen on real boxes)
+    "refuse_line": "config lines matching params['match'] (regex) are refused with params['answer'] "
+                   "(default 'No such command', no %), not applied",
+    "drop_line": "config lines matching params['match'] (regex) are accepted without a word but not applied",
+    "no_end": "`end` is unknown in configuration mode (only `exit` leaves it)",
+    "write_answers_ok": "`write memory` / `copy running-config startup-config` confirm with params['answer'] "
+                        "(default 'OK') instead of [OK]",
+    "copy_flash_error": "`copy running-config flash:<file>` answers 'Error opening running-config (Timed out)' "
+                        "(no %) and writes nothing",
+    "close_after_lines": "the session is closed right after the params['lines']-th configuration line (once)",
+    "no_configure_replace": "`configure replace` is not in this software (% Invalid input)",
 }
 
 

@@ -53,34 +53,42 @@ class Terminal:
         self._pending += data
 
     async def readline(self, echo: bool = True) -> str:
-        """The next line typed (without its line end); echoed as it is consumed unless ``echo`` is False."""
+        """The next line typed (without its line end); echoed as it is consumed unless ``echo`` is False.
+
+        The echo of what one packet brought is written at once (as a device does), not one SSH message per
+        character."""
         line: list[str] = []
+        echoed: list[str] = []
         while True:
-            while not self._pending:
-                await self._more_input()
+            if not self._pending:
+                if echoed:
+                    self.write("".join(echoed))
+                    echoed.clear()
+                while not self._pending:
+                    await self._more_input()
             char, self._pending = self._pending[0], self._pending[1:]
             if char == "\n" and self._after_cr:  # CRLF is one line end
                 self._after_cr = False
                 continue
             self._after_cr = char == "\r"
             if char in "\r\n":
-                self.write("\n")
+                self.write("".join(echoed) + "\n")
                 return "".join(line)
             if char in "\x08\x7f":
                 if line:
                     line.pop()
                     if echo:
-                        self.write("\b \b")
+                        echoed.append("\b \b")
             elif char == "\x1a":  # Ctrl-Z: IOS treats it as `end`
-                self.write("^Z\n")
+                self.write("".join(echoed) + "^Z\n")
                 return "\x1a"
             elif char == "\x03":
-                self.write("^C\n")
+                self.write("".join(echoed) + "^C\n")
                 return ""
             elif char.isprintable() or char == "\t":
                 line.append(char)
                 if echo:
-                    self.write(char)
+                    echoed.append(char)
 
     async def read_key(self) -> str:
         """One keystroke, not echoed (for --More-- and [confirm])."""

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from lab.ios import show
+from lab.ios import faults, show
 from lab.ios.config import INCOMPLETE, INVALID, ConfigError, ConfigSession
 from lab.sshdevice import SessionClosed, Terminal
 
@@ -58,6 +58,7 @@ class IOSCli:
         self.privilege = device.privilege_of(username)
         self.config: ConfigSession | None = None
         self.changed = False
+        self.config_lines = 0   # configuration lines received in this session (fault close_after_lines)
 
     # -- session loop -----------------------------------------------------------------------------------------
     def prompt(self) -> str:
@@ -153,16 +154,26 @@ class IOSCli:
         if stripped.startswith("do ") and not self.config.in_banner:
             await self._exec(stripped[3:], len(self.prompt()) + 3)
             return
-        try:
-            output = self.config.apply(line)
-            if not stripped.startswith(("end", "exit")) and stripped:
-                self.changed = True
-        except ConfigError as error:
-            output = (_marker(len(self.prompt()) + error.column) if error.message == INVALID
-                      else error.message + "\n")
+        self.config_lines += bool(stripped)
+        faulty = None if self.config.in_banner else faults.line_fault(self.device, stripped)
+        if faulty is not None:
+            output = faulty
+        elif stripped == "end" and self.device.fault("no_end") is not None:
+            output = _marker(len(self.prompt()))
+        else:
+            try:
+                output = self.config.apply(line)
+                if not stripped.startswith(("end", "exit")) and stripped:
+                    self.changed = True
+            except ConfigError as error:
+                output = (_marker(len(self.prompt()) + error.column) if error.message == INVALID
+                          else error.message + "\n")
         if output:
             self.term.write(output.rstrip("\n") + "\n")
         self.device.check_acl_references(stripped)
+        if faults.close_now(self.device, self.config_lines):
+            self.device.record_cut(self.config_lines, stripped)
+            raise SessionClosed(f"fault close_after_lines after {stripped!r}")
         if self.config.done:
             self.config = None
             if self.changed:
@@ -407,6 +418,8 @@ async def _configure_terminal(cli: IOSCli, args: list[str]) -> str:
 @command("configure replace", takes_args=True)
 async def _configure_replace(cli: IOSCli, args: list[str]) -> str:
     sw = cli.device
+    if sw.fault("no_configure_replace") is not None:
+        return _marker(len(cli.prompt()) + len("configure "))
     if not args or not re.fullmatch(r"(?:flash|bootflash):/?\S+", args[0]) or args[1:] not in ([], ["force"]):
         return _marker(len(cli.prompt()) + len("configure replace "))
     try:
@@ -433,7 +446,7 @@ async def _configure_replace(cli: IOSCli, args: list[str]) -> str:
 async def _save(cli: IOSCli) -> str:
     cli.device.write_startup(cli.device.running)
     cli.device.save_state(cli.device.state)
-    return "Building configuration...\n[OK]\n"
+    return faults.save_answer(cli.device) or "Building configuration...\n[OK]\n"
 
 
 @command("write memory")
@@ -456,6 +469,8 @@ async def _copy(cli: IOSCli, args: list[str]) -> str:
     if "running-config".startswith(source) and re.fullmatch(r"(?:flash|bootflash):/?\S+", target):
         path = sw.flash_path(target)
         await cli.ask(f"Destination filename [{path.name}]? ")
+        if sw.fault("copy_flash_error") is not None:
+            return faults.COPY_FLASH_ERROR + "\n"
         text = sw.running.render(sw.version)
         if len(text) > sw.flash_free():
             return f"%Error writing flash:/{path.name} (No space left on device)\n"

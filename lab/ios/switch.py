@@ -42,7 +42,9 @@ class IOSSwitch(SSHDevice):
     """
 
     platform = "cisco_ios"
-    supported_faults = SSHDevice.supported_faults | {"no_return_after_reload", "boots_old_version"}
+    supported_faults = SSHDevice.supported_faults | {"no_return_after_reload", "boots_old_version", "refuse_line",
+                                                     "drop_line", "no_end", "write_answers_ok", "copy_flash_error",
+                                                     "close_after_lines", "no_configure_replace"}
     flash_capacity = 64 * 1024 * 1024
     model_family = "CAT9K_IOSXE"
     software_name = "Catalyst L3 Switch Software"
@@ -173,6 +175,15 @@ class IOSSwitch(SSHDevice):
             shown = "snmp-server user ... (keys not kept)" if "snmp-server user" in command else command
             events.append({"command": shown, "references": dangling})
             del events[:-50]
+
+    def record_cut(self, line_number: int, command: str) -> None:
+        """Fault close_after_lines: keep the running config as it was when the session was cut (status() shows it:
+        the test of a change stopped half-way looks at that state, not at the one after the rollback)."""
+        self.state["cut"] = {"line": line_number, "command": command, "running": self.running.render(self.version)}
+        self.save_state(self.state)
+
+    def fault_log(self, message: str) -> None:
+        log.info("%s: fault %s", self.name, message)
 
     def syslog(self, message: str) -> None:
         stamp = time.strftime("%b %d %H:%M:%S.000", time.gmtime())
@@ -342,7 +353,7 @@ class IOSSwitch(SSHDevice):
     def status(self) -> dict:
         status = super().status()
         status.update(image=self.state.get("image"), boot_mode=self.state.get("boot_mode"),
-                      dangling_acl_events=self.state.get("dangling_acl_events", []),
+                      dangling_acl_events=self.state.get("dangling_acl_events", []), cut=self.state.get("cut"),
                       boot_count=self.state.get("boot_count", 0),
                       reload_reason=self.state.get("reload_reason"), host_key=self.public_host_key()
                       if self._host_key else None)

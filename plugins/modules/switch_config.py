@@ -114,10 +114,20 @@ snmp_users:
   returned: when the policy has network.snmp and the management area is managed
   type: list
   elements: dict
+device_backup_problem:
+  description: Why no backup could be written to (and proved on) the device's flash; the change then went on with
+    the controller-side backup only, and a failure names that file as the one to restore.
+  returned: when the flash backup failed
+  type: str
 rolled_back:
   description: True when a failed push was undone with configure replace.
   returned: on failure after a push started
   type: bool
+problems:
+  description: Every line the device refused or the read-back did not show (the message lists the first ten).
+  returned: on failure of a change
+  type: list
+  elements: str
 """
 
 import ipaddress
@@ -253,9 +263,14 @@ def run(module: AnsibleModule) -> dict:
         driver.load_candidate(commands)
         snmp_check = None if users is None else lambda: snmp_user_problems(users, driver.get_snmp_users())
         try:
-            driver.commit(verify=intent_problems(policy, p["device"], options, snmp_check))
+            driver.commit(verify=intent_problems(policy, p["device"], options, snmp_check),
+                          controller_backup=result["backup_file"])
         finally:
             result["device_backup"] = driver.backup_file
+            if driver.backup_problem:
+                result["device_backup_problem"] = driver.backup_problem
+                module.warn(f"{p['device']}: no backup on the device ({driver.backup_problem}); the change went on "
+                            f"with the controller-side backup {result['backup_file']} only")
         if users is not None:
             result["snmp_users"] = driver.get_snmp_users()
     return result

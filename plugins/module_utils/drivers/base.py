@@ -128,8 +128,30 @@ class ConfigDriver(Driver):
                 self.rollback()
             except DriverError as restore_failure:
                 raise VerificationFailed(f"{failure} -- AND THE ROLLBACK FAILED: {restore_failure}{by_hand}",
-                                         device=self.name) from failure
+                                         device=self.name, problems=failure.problems) from failure
             raise
+
+
+SHOWN_PROBLEMS = 10
+
+
+def listed(problems: list[str], shown: int = SHOWN_PROBLEMS) -> str:
+    """The first `shown` problems, then how many more (the caller returns the whole list beside the message)."""
+    more = len(problems) - shown
+    return "; ".join(problems[:shown]) + (f"; and {more} more (all of them in `problems`)" if more > 0 else "")
+
+
+def change_failure(device: str, cause: str, problems: list[str], rollback_error: str | None,
+                   restore: str) -> str:
+    """The operator's message of a failed change, in this order: device, the cause and what was refused or
+    missing, whether the rollback worked and, when it did not, what to restore by hand and from where."""
+    cause = cause.removeprefix(f"{device}: ")
+    text = f"{device}: change failed: {cause}"
+    if problems:
+        text += f". Refused or missing ({len(problems)}): {listed(problems)}"
+    if rollback_error is None:
+        return text + ". ROLLED BACK: the running config is the pre-change one again (read back and compared)"
+    return text + f". THE ROLLBACK FAILED: {rollback_error.removeprefix(f'{device}: ')}. RESTORE BY HAND: {restore}"
 
 
 class FirmwareDriver(Driver):

@@ -7,9 +7,10 @@ from __future__ import annotations
 class DriverError(Exception):
     """Base of every driver failure; `device` names the device when known."""
 
-    def __init__(self, message: str, device: str | None = None):
+    def __init__(self, message: str, device: str | None = None, problems: list[str] | None = None):
         super().__init__(message)
         self.device = device
+        self.problems = list(problems or [])   # every refused / missing item (a message shows the first ten)
 
 
 class ConnectionFailed(DriverError):

@@ -8,24 +8,64 @@ named driver exceptions so modules report what went wrong instead of matching st
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import socket
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import (
     AuthenticationFailed,
     ConnectionFailed,
+    DriverError,
     HostKeyMismatch,
 )
 
 try:
     import paramiko
     from netmiko import ConnectHandler
-    from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
+    from netmiko.exceptions import (
+        NetmikoAuthenticationException,
+        NetmikoBaseException,
+        NetmikoTimeoutException,
+        ReadTimeout,
+    )
     HAS_SSH_LIBS = True
     SSH_IMPORT_ERROR = None
+    # What netmiko / paramiko / sockets raise when a session goes wrong half-way: a closed channel (OSError,
+    # EOFError), a prompt that never came (ReadTimeout), a mode it could not enter or leave (ValueError).
+    SESSION_ERRORS: tuple = (OSError, EOFError, ValueError, NetmikoBaseException, paramiko.SSHException)
 except ImportError as exc:  # reported by the module with missing_required_lib
     HAS_SSH_LIBS = False
     SSH_IMPORT_ERROR = exc
+    SESSION_ERRORS = (OSError, EOFError, ValueError)
+    ReadTimeout = TimeoutError
+
+
+def short_error(exc: BaseException, limit: int = 240) -> str:
+    """One line of a library error: netmiko's "Pattern not detected ... Things you might try to fix this: ..."
+    advice is cut, whitespace folded, the rest capped at `limit` characters."""
+    text = re.split(r"\bThings you might try", str(exc), maxsplit=1)[0]
+    text = " ".join(text.split()) or type(exc).__name__
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _session_problem(exc: BaseException) -> str:
+    if isinstance(exc, ReadTimeout):
+        return f"no answer in time (slow or hung device): {short_error(exc)}"
+    if isinstance(exc, (EOFError, OSError)) or "closed" in str(exc).lower() or "socket" in str(exc).lower():
+        return f"the session was closed: {short_error(exc)}"
+    return f"{type(exc).__name__}: {short_error(exc)}"
+
+
+@contextlib.contextmanager
+def session_step(name: str, step: str):
+    """Any library exception inside a step of a device session becomes ConnectionFailed naming device and step."""
+    try:
+        yield
+    except DriverError:
+        raise
+    except SESSION_ERRORS as exc:
+        raise ConnectionFailed(f"{name}: {step}: {_session_problem(exc)}", device=name) from exc
 
 
 def _require_known_hosts(known_hosts_file: str | None, name: str) -> str:

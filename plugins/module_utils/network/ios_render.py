@@ -233,8 +233,7 @@ def _ports(policy: dict, switch: str, facts: SwitchFacts, options: SwitchOptions
         unknown = sorted(set(named) - set(facts.interfaces))
         if unknown:
             raise InvalidValue(f"{switch}: the policy names ports the switch does not have: {', '.join(unknown)}")
-    sections = [Section(f"interface {port}", port_lines(description, intent), owned=PORT_OWNED)
-                for port, (description, intent) in named.items() if port not in protected]
+    sections = []
     blackhole = policy.get("network", {}).get("blackhole_vlan")
     for port in facts.interfaces:
         if port in named or port in protected:
@@ -247,7 +246,9 @@ def _ports(policy: dict, switch: str, facts: SwitchFacts, options: SwitchOptions
         lines = [f"description {UNUSED_DESCRIPTION}", "switchport mode access"]
         lines += [f"switchport access vlan {blackhole}"] if blackhole else []
         sections.append(Section(f"interface {port}", lines + ["shutdown"], owned=PORT_OWNED))
-    return sections
+    # unused ports are parked (closing) before the ports the policy names are set (possibly opening)
+    return sections + [Section(f"interface {port}", port_lines(description, intent), owned=PORT_OWNED)
+                       for port, (description, intent) in named.items() if port not in protected]
 
 
 def _zone_acls_and_svis(policy: dict, facts: SwitchFacts, gateways: bool) -> list[Section]:

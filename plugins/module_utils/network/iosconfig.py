@@ -204,7 +204,7 @@ def diff_section(section: Section, running: RunningConfig) -> SectionChange | No
     stale += [line for line in section.absent_lines if line in current and line not in stale]
     if not missing and not stale and (section.parent is None or section.parent in running.sections):
         return None
-    commands = [f"no {line}" for line in stale] + missing
+    commands = restrictive_first([f"no {line}" for line in stale] + missing)
     if section.parent is not None:
         commands = [section.parent] + [f" {command}" for command in commands]
     if section.parent is None:  # global lines: show only what changes, not the whole config
@@ -212,6 +212,19 @@ def diff_section(section: Section, running: RunningConfig) -> SectionChange | No
                              missing)
     after = [line for line in current if line not in stale and line_key(line) not in new_keys] + missing
     return SectionChange(section.parent, commands, list(current), after)
+
+
+# Within a section, what closes goes before what opens, so that a change stopped half-way is never more open than
+# both its start and its end: a port is shut before its VLAN changes, and opened (`no shutdown`) last; an SVI gets
+# its inbound ACL before its address makes it route (the ACL itself exists by then: change_phases).
+FIRST_LINES = ("shutdown", "ip access-group ", "access-class ")
+LAST_LINES = ("no shutdown",)
+
+
+def restrictive_first(commands: list[str]) -> list[str]:
+    def rank(command: str) -> int:
+        return 0 if command.startswith(FIRST_LINES) else 2 if command in LAST_LINES else 1
+    return sorted(commands, key=rank)
 
 
 def _under(line: str, prefix: str) -> bool:
@@ -402,6 +415,104 @@ def _is_parent(line: str) -> bool:
 def _replaced_later(target: str, commands: list[str]) -> bool:
     """`no ip access-list extended X` followed by its re-creation: the section is expected to exist."""
     return any(normalize(command) == target for command in commands)
+
+
+ACL_PHASE = "ACL definitions"
+PHASES = (ACL_PHASE, "changes", "removal of unused ACLs")
+
+
+def _blocks(commands: list[str]) -> list[list[str]]:
+    """Top-level lines with their indented children."""
+    blocks: list[list[str]] = []
+    for command in commands:
+        if command.startswith(" ") and blocks:
+            blocks[-1].append(command)
+        else:
+            blocks.append([command])
+    return blocks
+
+
+def change_phases(commands: list[str]) -> list[tuple[str, list[str]]]:
+    """The commands of a change in the order that keeps every intermediate state no more open than the start:
+    (1) ACL definitions (an ACL rewritten in place is one not referenced, see place_acl), so that they exist
+    before anything points at them; (2) everything else, in order (interfaces, lines, SNMP group re-pointed);
+    (3) `no ip access-list` of ACLs nothing points at any more. Empty phases are left out."""
+    blocks = _blocks(commands)
+    created = {normalize(block[0]) for block in blocks if block[0].startswith("ip access-list ")}
+    phases: dict[str, list[str]] = {name: [] for name in PHASES}
+    for block in blocks:
+        head = normalize(block[0])
+        if head.startswith("ip access-list ") or (head.startswith("no ip access-list ") and head[3:] in created):
+            phases[PHASES[0]] += block
+        elif head.startswith("no ip access-list "):
+            phases[PHASES[2]] += block
+        else:
+            phases[PHASES[1]] += block
+    return [(name, lines) for name, lines in phases.items() if lines]
+
+
+# Sections IOS creates on demand, and removes with `no <parent>` (physical ports and vty/con lines always exist).
+REMOVABLE_SECTIONS = ("interface Vlan", "interface Loopback", "interface Port-channel", "interface Tunnel",
+                      "ip access-list ", "vlan ")
+
+
+def _negate(line: str) -> str:
+    return line[3:] if line.startswith("no ") else f"no {line}"
+
+
+def _restore_lines(wanted: list[str], current: list[str]) -> list[str]:
+    """Commands that turn the lines `current` of one section into `wanted` (order is IOS's business)."""
+    add = [line for line in wanted if line not in current]
+    add_keys = {line_key(line) for line in add}
+    stale = [line for line in current if line not in wanted and line_key(line) not in add_keys]
+    return [_negate(line) for line in stale] + add
+
+
+def restore_commands(before: RunningConfig, now: RunningConfig) -> list[str]:
+    """The commands that bring `now` back to `before`, for a device without `configure replace` (or without a
+    backup on flash): sent through `change_phases` they never leave a reference to a missing ACL either."""
+    commands: list[str] = []
+    for parent in now.sections:
+        if parent not in before.sections and parent.startswith(REMOVABLE_SECTIONS):
+            commands.append(f"no {parent}")
+    for parent, lines in before.sections.items():
+        current = now.sections.get(parent)
+        if parent.startswith("ip access-list "):
+            if current is None or canonical_children(current) != canonical_children(lines):
+                commands += ([f"no {parent}"] if current is not None else []) + [parent] + [f" {x}" for x in lines]
+            continue
+        changes = _restore_lines(lines, current or [])
+        if changes or current is None:
+            commands += [parent] + [f" {change}" for change in changes]
+    commands += _restore_lines(before.global_lines, now.global_lines)
+    for kind in set(before.banners) | set(now.banners):
+        if before.banners.get(kind, "").strip() != now.banners.get(kind, "").strip():
+            commands.append(f"banner {kind} ^C{before.banners[kind]}^C" if kind in before.banners
+                            else f"no banner {kind}")
+    return commands
+
+
+def _printed_default(line: str, *configs: list[str]) -> bool:
+    """`no service password-encryption` on one side, neither form on the other: IOS prints some defaults as a
+    `no` line once they have been set and unset, so the two configurations mean the same."""
+    return line.startswith("no ") and not any(line[3:] in lines for lines in configs) and \
+        sum(line in lines for lines in configs) == 1
+
+
+def config_differences(expected: RunningConfig, actual: RunningConfig) -> list[str]:
+    """Sections (and global lines) where two configurations differ; lines compared as sets except in ACLs."""
+    def key(parent: str, lines: list[str] | None):
+        if lines is None:
+            return None
+        return canonical_children(lines) if parent.startswith("ip access-list ") else set(lines)
+    differ = [parent for parent in dict.fromkeys([*expected.sections, *actual.sections])
+              if key(parent, expected.sections.get(parent)) != key(parent, actual.sections.get(parent))]
+    differ += [f"{'missing' if line in expected.global_lines else 'extra'}: {line}"
+               for line in set(expected.global_lines) ^ set(actual.global_lines)
+               if not _printed_default(line, expected.global_lines, actual.global_lines)]
+    differ += [f"banner {kind}" for kind in set(expected.banners) | set(actual.banners)
+               if expected.banners.get(kind, "").strip() != actual.banners.get(kind, "").strip()]
+    return differ
 
 
 def render_sections(sections: list[Section], banners: dict[str, str]) -> list[str]:

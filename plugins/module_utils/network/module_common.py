@@ -74,6 +74,8 @@ def device_session(module, platform: str, result: dict | None = None, mask: Call
     except DriverError as exc:
         refused = "refused: " if isinstance(exc, InvalidValue) else ""
         extra = {} if result is None else dict(result, rolled_back=getattr(driver, "rolled_back", False))
+        if exc.problems:
+            extra["problems"] = [mask(problem) for problem in exc.problems]
         module.fail_json(msg=refused + mask(str(exc)), error=type(exc).__name__, device=exc.device, **extra)
 
 
