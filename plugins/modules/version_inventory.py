@@ -11,9 +11,11 @@ description:
     APIs ...) with a thread pool - one module invocation for the whole site, so 1,000 devices do not cost 1,000
     Ansible tasks - and reports each host separately in C(hosts).
   - Adds the Linux hosts' facts gathered by Ansible (I(linux_hosts)), compares every device with the approved
-    C(firmware_baselines) of the site policy (C(compliant), C(outdated), C(unknown_model), C(unreachable)) and
-    keeps the date each version was first seen, and who changed it when the change was ours (from the audit trail),
-    in C(<audit_dir>/<site>/versions-state.json).
+    C(firmware_baselines) of the site policy (C(compliant), C(outdated), C(unknown_model), C(unreachable),
+    C(unparsed): it answered in a shape the parser does not understand, its first lines quoted) and keeps the
+    date each version was first seen, and who changed it when the change was ours (from the audit trail), in
+    C(<audit_dir>/<site>/versions-state.json). Model, serial and version come from the device only; what it did
+    not report is listed in the entry's C(missing).
   - Read-only on every device. Writes on the controller only - the state file, C(inventory.json) and
     C(inventory.csv) under I(report_dir), and an C(inventory_snapshot) record in the site's audit trail; in check
     mode it reads the devices and writes nothing.
@@ -100,7 +102,7 @@ summary:
   description: Number of devices per status.
   returned: always
   type: dict
-  sample: {"compliant": 7, "outdated": 1, "unknown_model": 2, "unreachable": 0}
+  sample: {"compliant": 7, "outdated": 1, "unknown_model": 2, "unreachable": 0, "unparsed": 0}
 hosts:
   description:
     - Per device - status, version, baseline version and detail (what the per-host report prints). Every other

@@ -193,7 +193,8 @@ def firmware_baseline(ctx: Context) -> Outcome:
         return Outcome(NO_EVIDENCE, "no device inventory in this run")
     outdated = [f"{d['name']}: {d['detail']}" for d in devices if d["status"] == "outdated"]
     unknown = [f"{d['name']}: {d['detail']}" for d in devices if d["status"] == "unknown_model"]
-    unreachable = [f"{d['name']}: unreachable ({d['detail']})" for d in devices if d["status"] == "unreachable"]
+    unreachable = [f"{d['name']}: {d['status']} ({d['detail']})" for d in devices
+                   if d["status"] in ("unreachable", "unparsed")]
     if outdated or unknown:
         return Outcome(FAIL, f"{len(outdated)} outdated, {len(unknown)} without an approved baseline",
                        outdated + unknown + unreachable)

@@ -125,7 +125,7 @@ class IOSXEConfigDriver(ConfigDriver):
 
     def _show(self, command: str, **kwargs):
         with session_step(self.name, f"`{command}`"):
-            return self.connection.send_command(command, read_timeout=max(self.timeout, 10), **kwargs)
+            return self.connection.send_command(command, read_timeout=self.timeout, **kwargs)
 
     # -- facts --------------------------------------------------------------------------------------------------
     def get_facts(self) -> DeviceFacts:
@@ -319,7 +319,7 @@ class IOSXEConfigDriver(ConfigDriver):
             if output.rstrip().endswith("?"):
                 output += self.connection.send_command("\n", expect_string=r"#\s*$", strip_prompt=False,
                                                        read_timeout=max(self.timeout, timeout))
-        return output
+        return re.sub(self._prompt_pattern(), "", output.rstrip()).rstrip()
 
     def backup_to_flash(self) -> str:
         """`copy running-config <fs>:<name>`, proved by its "N bytes copied" and by `dir` listing the file."""
@@ -374,8 +374,7 @@ class IOSXEConfigDriver(ConfigDriver):
         """`write memory`, accepted only when the device confirms ([OK] / OK) and says nothing else."""
         output = self._send_exec("write memory")
         said = [line.strip() for line in output.replace("\r", "").splitlines()
-                if line.strip() and not line.strip().startswith("Building configuration")
-                and not re.fullmatch(self._prompt_pattern(), line.strip())]
+                if line.strip() and not line.strip().startswith("Building configuration")]
         if len(said) != 1 or said[0] not in SAVE_CONFIRMATIONS:
             raise CommandRejected(f"{self.name}: the change is in the running config (read back and verified) but "
                                   f"`write memory` did not confirm: the device answered {_quote(output)}; save it "

@@ -5,14 +5,28 @@ Status of each device (one of STATUSES):
   outdated       runs another version (older, or newer than approved: `direction` says which)
   unknown_model  no baseline for its platform/model (or the device reports another model than the policy lists)
   unreachable    could not be read (the reason is in `error`)
+  unparsed       answered, but in a shape the parser does not understand (the first lines are quoted in `detail`)
+
+Model, serial and version come from the device only: what it did not report is a finding (`missing`), never
+filled in from the site policy.
 """
 
 from __future__ import annotations
 
 import re
 
-COMPLIANT, OUTDATED, UNKNOWN_MODEL, UNREACHABLE = "compliant", "outdated", "unknown_model", "unreachable"
-STATUSES = (COMPLIANT, OUTDATED, UNKNOWN_MODEL, UNREACHABLE)
+COMPLIANT, OUTDATED, UNKNOWN_MODEL, UNREACHABLE, UNPARSED = ("compliant", "outdated", "unknown_model", "unreachable",
+                                                             "unparsed")
+STATUSES = (COMPLIANT, OUTDATED, UNKNOWN_MODEL, UNREACHABLE, UNPARSED)
+# what a read that reached the device but could not understand it raises (drivers.exceptions.UnexpectedOutput)
+UNPARSED_ERRORS = ("UnexpectedOutput",)
+REPORTED_FACTS = {"model": "model", "serial": "serial number", "os_version": "software version"}
+
+
+def missing_facts(facts: dict) -> list[str]:
+    """Findings: the identity facts the device did not report (empty counts as not reported)."""
+    return [f"the device did not report its {label}" for key, label in REPORTED_FACTS.items()
+            if not str(facts.get(key) or "").strip()]
 
 
 def version_key(version: str) -> tuple[int, ...]:
@@ -35,14 +49,20 @@ def baselines_by_model(policy: dict) -> dict[tuple[str, str], dict]:
 
 
 def assess(name: str, platform: str, policy_model: str | None, facts: dict | None, error: str | None,
-           baselines: dict[tuple[str, str], dict]) -> dict:
+           baselines: dict[tuple[str, str], dict], error_type: str | None = None) -> dict:
     """Status, baseline and explanation of one device."""
     if error is not None:
-        return {"status": UNREACHABLE, "baseline_version": None, "detail": error}
+        status = UNPARSED if error_type in UNPARSED_ERRORS else UNREACHABLE
+        return {"status": status, "baseline_version": None, "detail": error}
     facts = facts or {}
-    reported_model = facts.get("model") or policy_model
+    if not facts.get("model"):
+        baseline = baselines.get((platform, policy_model))
+        return {"status": UNKNOWN_MODEL, "baseline_version": baseline and baseline["version"],
+                "detail": "the device did not report its model" + (
+                    f" (the site policy lists {policy_model!r}; not assumed)" if policy_model else "")}
+    reported_model = facts["model"]
     baseline = baselines.get((platform, reported_model)) or baselines.get((platform, policy_model))
-    if policy_model and facts.get("model") and not _same_model(facts["model"], policy_model):
+    if policy_model and not _same_model(facts["model"], policy_model):
         return {"status": UNKNOWN_MODEL, "baseline_version": baseline and baseline["version"],
                 "detail": f"device reports model {facts['model']!r}, the site policy lists {policy_model!r}"}
     if baseline is None:

@@ -93,7 +93,7 @@ def _entry(result: HostResult, policy_device: dict, baselines: dict, versions: d
            now: dt.datetime) -> tuple[dict, bool]:
     facts = result.facts
     assessment = baseline.assess(result.name, result.platform, policy_device.get("model"), facts, result.error,
-                                 baselines)
+                                 baselines, result.error_type)
     now_text = iso(now)
     os_seen, changed = state.observe(versions, result.name, "os", facts.get("os_version"), now_text, ours)
     packages = {}
@@ -105,7 +105,8 @@ def _entry(result: HostResult, policy_device: dict, baselines: dict, versions: d
     uptime = facts.get("uptime_seconds")
     entry = {
         "name": result.name, "platform": result.platform,
-        "model": facts.get("model") or policy_device.get("model"),
+        "model": facts.get("model"),    # what the device says, never the policy's (missing says what it did not)
+        "missing": baseline.missing_facts(facts) if result.error is None else [],
         "serial": facts.get("serial"), "hostname": facts.get("hostname"), "version": facts.get("os_version"),
         "image": facts.get("image"), "uptime_seconds": uptime,
         "last_reboot": iso(now - dt.timedelta(seconds=int(uptime))) if isinstance(uptime, int) else None,

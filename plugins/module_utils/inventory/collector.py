@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers import exceptions as drv_exc
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers import registry
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.ssh import short_error
 
 DEFAULT_WORKERS = 64
-# Failures that mean "we could not read the device" (reported as unreachable, with the named reason).
+# Failures that mean "we could not read the device" (reported as unreachable, or unparsed for UnexpectedOutput, with
+# the named reason); any other exception of one device is caught too: it fails that device's entry, never the run.
 READ_FAILURES = (drv_exc.DriverError, OSError, TimeoutError, EOFError)
 
 
@@ -66,12 +68,15 @@ def read_one(target: Target, driver_for: Callable[[str], type] = registry.get_dr
         result.error, result.error_type = str(exc), "UnsupportedPlatform"
     except READ_FAILURES as exc:
         result.error, result.error_type = _describe(exc, target), type(exc).__name__
+    except Exception as exc:  # a library error of one device fails that device's entry, named
+        result.error, result.error_type = _describe(exc, target), type(exc).__name__
     result.seconds = round(time.monotonic() - started, 3)
     return result
 
 
 def _describe(exc: BaseException, target: Target) -> str:
-    text = str(exc) or type(exc).__name__
+    """One line naming the cause (netmiko's multi-line "Things you might try" advice cut)."""
+    text = short_error(exc, limit=400)
     if target.password and target.password in text:   # a driver must not echo it; make sure anyway
         text = text.replace(target.password, "********")
     return text

@@ -19,6 +19,11 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.acl impo
     zone_acl_name,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.ios_interfaces import (
+    Interface,
+    canonical,
+    parse_interface,
+)
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import (
     AclState,
     RunningConfig,
@@ -31,12 +36,12 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.snmp imp
 from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import zones_by_name
 
 WIRELESS_PLATFORMS = ("openwrt", "cisco_wlc9800")
-PHYSICAL_PORT_RE = re.compile(
-    r"^interface ((?:Gigabit|TenGigabit|TwoGigabit|FiveGigabit|TwentyFiveGig|FortyGigabit|HundredGig|Fast)"
-    r"\S*\d+/\d+/\d+)$")
 # Ports of the uplink network module (Gi1/1/1, Te1/1/4 ...): without a declared local uplink port we cannot tell
 # which one carries the site, so they are never parked unless the policy names them.
 UPLINK_MODULE_PORT_RE = re.compile(r"^\S+\d+/1/\d+$")
+# A port that reaches the switch itself (out-of-band management) is never parked: a VRF like Mgmt-vrf (Catalyst
+# 9000 GigabitEthernet0/0) or a routed address on it.
+MGMT_PORT_LINES = re.compile(r"^(?:vrf forwarding|ip vrf forwarding|ip address \d)|^no switchport$")
 RESERVED_VLANS = {1, 1002, 1003, 1004, 1005}
 MGMT_ACL = "ACL-VTY-MGMT"
 PORT_OWNED = ("description", "switchport mode", "switchport access vlan", "switchport voice vlan",
@@ -65,6 +70,7 @@ class SwitchFacts:
     """What the renderer needs to know about the device (from its running config)."""
 
     interfaces: list[str] = field(default_factory=list)       # physical ports, device order
+    management_ports: list[str] = field(default_factory=list)  # out-of-band management ports (never parked)
     trunk_ports: list[str] = field(default_factory=list)       # ports in trunk mode now
     vlans: list[int] = field(default_factory=list)
     vty_lines: list[str] = field(default_factory=list)         # "line vty 0 4", "line vty 5 15"
@@ -91,21 +97,38 @@ class IntendedConfig:
 
 
 def switch_facts(running: RunningConfig) -> SwitchFacts:
+    """What the renderer needs from a parsed running config; an interface of a kind it cannot classify is refused
+    (InvalidValue), never skipped."""
     facts = SwitchFacts(snmp_communities=sum(line.startswith("snmp-server community ")
                                              for line in running.global_lines), acls=acl_state(running))
+    ports = []
     for parent, children in running.sections.items():
-        port = PHYSICAL_PORT_RE.match(parent)
-        if port:
-            facts.interfaces.append(port.group(1))
-            if "switchport mode trunk" in children:
-                facts.trunk_ports.append(port.group(1))
+        if parent.startswith("interface "):
+            port = parse_interface(parent.split(" ", 1)[1], f"running config `{parent}`")
+            if port.physical:
+                ports.append((port, children))
         elif re.fullmatch(r"vlan \d+", parent):
             facts.vlans.append(int(parent.split()[1]))
         elif parent.startswith("line vty "):
             facts.vty_lines.append(parent)
         elif parent == "line aux 0":
             facts.has_aux = True
+    stacked = any(port.parts == 3 for port, _ in ports)
+    for port, children in ports:
+        if is_management_port(port, children, stacked):
+            facts.management_ports.append(port.name)
+            continue
+        facts.interfaces.append(port.name)
+        if "switchport mode trunk" in children:
+            facts.trunk_ports.append(port.name)
     return facts
+
+
+def is_management_port(port: Interface, children: list[str], stacked: bool) -> bool:
+    """FastEthernet0 (2960 management), GigabitEthernet0/0 beside switch/module/port names (Catalyst 9000), or a
+    port in a VRF / with an address."""
+    return port.parts == 1 or (stacked and port.parts == 2 and port.number == "0/0") or \
+        any(MGMT_PORT_LINES.match(line) for line in children)
 
 
 def device(policy: dict, name: str) -> dict:
@@ -201,13 +224,15 @@ def intended_ports(policy: dict, switch: str) -> dict[str, tuple[str, dict]]:
         for key, intent in (("switch_port", None), ("uplink", "uplink")):
             link = entry.get(key)
             if link and link["switch"] == switch:
-                name = check_value(link["interface"], "interface", f"devices[{entry['name']}].{key}.interface")
+                where = f"devices[{entry['name']}].{key}.interface"
+                name = canonical(check_value(link["interface"], "interface", where), where)
                 what = uplink_intent(policy, entry["name"]) if intent else port_intent(policy, entry)
                 label = f"uplink to {entry['name']}" if intent else f"{entry['name']} ({entry['zone']})"
                 ports[name] = (check_value(label, "text", f"devices[{entry['name']}] description"), what)
         local = (entry.get("uplink") or {}).get("local_interface")
         if entry["name"] == switch and local:   # this switch's own end of its uplink
-            name = check_value(local, "interface", f"devices[{switch}].uplink.local_interface")
+            where = f"devices[{switch}].uplink.local_interface"
+            name = canonical(check_value(local, "interface", where), where)
             label = check_value(f"uplink to {entry['uplink']['switch']}", "text", f"devices[{switch}] description")
             ports[name] = (label, uplink_intent(policy, switch))
     return ports
@@ -228,13 +253,18 @@ def port_lines(description: str, intent: dict) -> list[str]:
 def _ports(policy: dict, switch: str, facts: SwitchFacts, options: SwitchOptions,
            findings: list[str]) -> list[Section]:
     named = intended_ports(policy, switch)
-    protected = {check_value(p, "interface", "protected_interfaces") for p in options.protected_interfaces}
+    protected = {canonical(check_value(p, "interface", "protected_interfaces"), "protected_interfaces")
+                 for p in options.protected_interfaces}
     if facts.interfaces:
         unknown = sorted(set(named) - set(facts.interfaces))
         if unknown:
             raise InvalidValue(f"{switch}: the policy names ports the switch does not have: {', '.join(unknown)}")
     sections = []
     blackhole = policy.get("network", {}).get("blackhole_vlan")
+    for port in facts.management_ports:
+        if port in named:
+            raise InvalidValue(f"{switch}: the policy puts a device on {port}, the switch's management port")
+        findings.append(f"{switch} {port}: management port left untouched")
     for port in facts.interfaces:
         if port in named or port in protected:
             continue

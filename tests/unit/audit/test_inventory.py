@@ -105,7 +105,7 @@ def test_statuses_follow_the_baseline(tmp_path):
     assert by_name["sw-down"]["status"] == "unreachable" and by_name["sw-down"]["error_type"] == "ConnectionFailed"
     assert by_name["sw-deny"]["error_type"] == "AuthenticationFailed"
     assert by_name["ghost"]["status"] == "unreachable" and "not in the Ansible inventory" in by_name["ghost"]["detail"]
-    assert inventory["summary"] == {"compliant": 2, "outdated": 1, "unknown_model": 1, "unreachable": 3}
+    assert inventory["summary"] == {"compliant": 2, "outdated": 1, "unknown_model": 1, "unreachable": 3, "unparsed": 0}
     assert by_name["sw-1"]["last_reboot"] == "2026-11-27T19:00:00Z"
     assert SECRET not in json.dumps(inventory)
 
