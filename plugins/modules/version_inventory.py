@@ -12,7 +12,7 @@ description:
     Ansible tasks - and reports each host separately in C(hosts).
   - Adds the Linux hosts' facts gathered by Ansible (I(linux_hosts)), compares every device with the approved
     C(firmware_baselines) of the site policy (C(compliant), C(outdated), C(unknown_model), C(unreachable),
-    C(unparsed): it answered in a shape the parser does not understand, its first lines quoted) and keeps the
+    C(unparsed) - it answered in a shape the parser does not understand, its first lines quoted) and keeps the
     date each version was first seen, and who changed it when the change was ours (from the audit trail), in
     C(<audit_dir>/<site>/versions-state.json). Model, serial and version come from the device only; what it did
     not report is listed in the entry's C(missing).
