@@ -116,6 +116,10 @@ def build_topology(policy: dict, base_port: int = DEFAULT_BASE_PORT, **options: 
         if platform == "yealink":
             # as a site admin provisions it: Action URI accepted from the management station (here, the controller)
             extra.setdefault("action_uri_limit_ip", LOOPBACK_CONTROLLER)
+            # and with the settings the toolkit relies on already applied (its drivers provision them too); the
+            # factory defaults (both 1) are modelled and tested in tests/integration/lab/test_phones_yealink.py
+            extra.setdefault("notify_reboot_enable", False)
+            extra.setdefault("show_action_uri_option", False)
         devices.append(DeviceSpec(device["name"], platform, model, version, port, extra))
     return Topology(policy, devices, linux)
 

@@ -6,8 +6,12 @@ trigger ``http://<phone>/admin/upgrade?<url>``.
 [I] (public client code and admin guides, not a vendor API reference): the template defaults and their macros
 ($PN $MAC $SCHEME $SERVIP $PORT $PATH $ERR); the status page labels "Product Name:", "Software Version:",
 "MAC Address:", "Serial Number:" (NOC project's Linksys.VoIP.get_version) and ``/admin/status.xml`` (pyciscospa);
-``/admin/resync?<profile url>`` and ``Profile_Rule`` with the ``$MA`` macro; ``/admin/spacfg.xml`` (the parameter dump);
-HTTP Basic auth on /admin/.
+``/admin/resync?<profile url>`` and ``Profile_Rule`` with the ``$MA`` macro; HTTP Basic auth on /admin/. The
+status.xml field names are confirmed only on SPA ATAs (vendor-facts.md "Corrections").
+[V] (Cisco MPP admin guide, wazo-provd-plugins ``wazo_cisco_sip`` templates; vendor-facts.md "Corrections"): the
+parameter dump is ``/admin/cfg.xml``; the admin password is ``Admin_Password``, 8-127 characters of at least three
+of the four classes (lower, upper, digit, other) - a value breaking the rule is refused and the password stays;
+``Admin_Passwd`` is the SPA5xx name, unknown to an MPP phone (ignored).
 
 The upgrade log is kept per phone in :attr:`CiscoMppPhone.log` (what the phone sends to its syslog server).
 """
@@ -26,9 +30,19 @@ from lab.device import register_platform
 from lab.phones.http import UNSAFE_VALUE, HttpPhone, version_key
 
 DEFAULT_RETRY_DELAY = "3600"
-# The admin password of the web UI / Basic auth [V: public provisioning templates, e.g. wazo-provd-plugins' Cisco
-# SPA/MPP flat-profile]; a profile without it leaves the password unchanged [I].
-ADMIN_PASSWORD = "Admin_Passwd"
+# The admin password of the web UI / Basic auth on MPP 3PCC [V: Cisco MPP admin guide; wazo-provd-plugins
+# wazo_cisco_sip]; a profile without it leaves the password unchanged [I]. Admin_Passwd is the SPA5xx name.
+ADMIN_PASSWORD = "Admin_Password"
+SPA_ADMIN_PASSWORD = "Admin_Passwd"
+
+
+def password_rule_broken(value: str) -> str:
+    """Why ``value`` breaks the MPP admin password rule (8-127 characters, 3 of 4 classes), or ""."""
+    if not 8 <= len(value) <= 127:
+        return f"{len(value)} characters (8-127 allowed)"
+    classes = sum((any(c.islower() for c in value), any(c.isupper() for c in value),
+                   any(c.isdigit() for c in value), any(not c.isalnum() for c in value)))
+    return "" if classes >= 3 else f"{classes} character classes (3 of lower, upper, digit, other needed)"
 
 
 def expand(template: str, macros: dict[str, str]) -> str:
@@ -56,7 +70,13 @@ class CiscoMppPhone(HttpPhone):
         return {"Profile_Rule": f"{provisioning_url}$MA.xml"} if provisioning_url else {}
 
     def admin_password_from(self, values: dict[str, str]) -> str | None:
-        return values.pop(ADMIN_PASSWORD, None)
+        if values.pop(SPA_ADMIN_PASSWORD, None) is not None:
+            self.logline(f"{SPA_ADMIN_PASSWORD}: unknown parameter on this phone (the SPA5xx name), ignored")
+        password = values.pop(ADMIN_PASSWORD, None)
+        if password is not None and (problem := password_rule_broken(password)):
+            self.logline(f"{ADMIN_PASSWORD} refused: {problem}")
+            return None
+        return password
 
     async def route(self, request: web.BaseRequest) -> web.StreamResponse:
         if not self.authorized(request, self.credentials.username, self.credentials.password):
@@ -64,7 +84,7 @@ class CiscoMppPhone(HttpPhone):
         handler = {
             "/admin/status": self._status_page,
             "/admin/status.xml": self._status_xml,
-            "/admin/spacfg.xml": self._config_xml,
+            "/admin/cfg.xml": self._config_xml,
             "/admin/upgrade": self._upgrade,
             "/admin/resync": self._resync,
             "/admin/reboot": self._reboot,

@@ -7,10 +7,21 @@ Request/response shapes of config/get (``{"data": [names]}`` → ``{"data": {nam
 names) and the 404 of a disabled API follow public client code (rdbahm/Posh-UCS UcsRest.psm1) [I]; the HTTP status
 paired with each Poly status code is [I] as well.
 
-Provisioning [I]: on updateConfiguration the phone fetches ``<mac>.cfg`` (else ``000000000000.cfg``) from
-``device.prov.serverName``: an XML master file whose ``APPLICATION`` element names the firmware
-(``APP_FILE_PATH_<model>`` before ``APP_FILE_PATH``) and the ``CONFIG_FILES`` whose element attributes are parameters.
-A firmware build that differs from the running one is installed by a (safe) reboot.
+Replies checked against tests/conformance/poly/ (TrioSimulator's published replies, Posh-UCS, PSVVX): ``device/info``
+has exactly the fields of the published reply - ``ModelNumber`` spelled with a blank (``"VVX 450"``), no serial
+number, ``UpTimeSinceLastReboot`` as ``"0 Day 0:12:25"`` / ``"20 Days 16:11:42"``; ``lineInfo`` entries carry no
+call state; ``GET /api/v1/webCallControl/callStatus`` does (a call object while in a call; no ``data`` otherwise
+[I: Posh-UCS reads a reply without call data as "no call in progress"]).
+
+``device.*`` parameters apply only with ``device.set = 1`` and their own ``<name>.set = 1`` (in the same request or
+file, or already set) [V third-party: wazo-provd-plugins Polycom base.tpl, orchestratevc README]; without them they
+are ignored and logged, as the phone does.
+
+Provisioning [V third-party: Polycom's default master file, wazo-provd-plugins ``wazo_polycom``]: on
+updateConfiguration the phone fetches ``<mac>.cfg`` (else ``000000000000.cfg``) from ``device.prov.serverName``: an
+XML master file whose ``APPLICATION`` element names the firmware - ``APP_FILE_PATH_<model>`` on the
+``APPLICATION_<model>`` child before ``APP_FILE_PATH`` - and the ``CONFIG_FILES`` whose element attributes are
+parameters. A firmware build that differs from the running one is installed by a (safe) reboot.
 """
 
 from __future__ import annotations
@@ -56,10 +67,23 @@ def poly_response(code: str, data=None) -> web.Response:
 
 
 def uptime_text(seconds: int) -> str:
+    """``"0 Day 0:12:25"``, ``"1 Day …"``, ``"20 Days 16:11:42"`` (TrioSimulator's published replies; the plural
+    from 2 days on is [I])."""
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
-    return f"{days} day {hours}:{minutes:02d}:{secs:02d}"
+    return f"{days} {'Day' if days < 2 else 'Days'} {hours}:{minutes:02d}:{secs:02d}"
+
+
+def model_number(model: str) -> str:
+    """The model as the REST API spells it: ``VVX450`` -> ``"VVX 450"``, ``Trio8800`` -> ``"Trio 8800"``."""
+    match = re.fullmatch(r"([A-Za-z]+)\s*(\d.*)", model)
+    return f"{match.group(1)} {match.group(2)}" if match else model
+
+
+def device_flags_ok(name: str, values: dict[str, str], current: dict[str, str]) -> bool:
+    """A ``device.*`` parameter applies only with ``device.set`` and ``<name>.set`` at 1."""
+    return all(values.get(flag, current.get(flag)) == "1" for flag in ("device.set", f"{name}.set"))
 
 
 @register_platform
@@ -82,13 +106,20 @@ class PolyPhone(HttpPhone):
     def inventory_vars(self) -> dict:
         return {**super().inventory_vars(), "ansible_user": REST_USER}   # the REST API user is always Polycom
 
+    def set_params(self, values: dict[str, str]) -> None:
+        values = dict(values)
+        for name in [n for n in values if n.startswith("device.") and not n.endswith(".set") and n != ADMIN_PASSWORD]:
+            if not device_flags_ok(name, values, self.params):
+                self.logline(f"{name} ignored: device.set and {name}.set must be 1")
+                values.pop(name)
+        super().set_params(values)
+
     def admin_password_from(self, values: dict[str, str]) -> str | None:
         if ADMIN_PASSWORD not in values:
             return None
         password = values.pop(ADMIN_PASSWORD)
-        flags = {name: values.get(name, self.params.get(name)) for name in ("device.set", ADMIN_PASSWORD + ".set")}
-        if set(flags.values()) != {"1"}:
-            self.logline(f"{ADMIN_PASSWORD} ignored: device.set and {ADMIN_PASSWORD}.set must be 1 ({flags})")
+        if not device_flags_ok(ADMIN_PASSWORD, values, self.params):
+            self.logline(f"{ADMIN_PASSWORD} ignored: device.set and {ADMIN_PASSWORD}.set must be 1")
             return None
         return password
 
@@ -112,6 +143,7 @@ class PolyPhone(HttpPhone):
             ("GET", "/api/v1/mgmt/device/info"): self._device_info,
             ("GET", "/api/v1/mgmt/network/info"): self._network_info,
             ("GET", "/api/v1/mgmt/lineInfo"): self._line_info,
+            ("GET", "/api/v1/webCallControl/callStatus"): self._call_status,
             ("POST", "/api/v1/mgmt/safeRestart"): self._safe_reboot,
             ("POST", "/api/v1/mgmt/safeReboot"): self._safe_reboot,
             ("POST", "/api/v1/mgmt/updateConfiguration"): self._update_configuration,
@@ -122,14 +154,15 @@ class PolyPhone(HttpPhone):
     # -- reads ------------------------------------------------------------------------------------------------
     async def _device_info(self, _request) -> web.Response:
         return poly_response("2000", {
-            "ModelNumber": self.model,
-            "FirmwareRelease": self.version,
-            "MACAddress": self.mac,
-            "IPV4Address": self.host,
+            "ModelNumber": model_number(self.model),
             "DeviceType": "hardwareEndpoint",
+            "FirmwareRelease": self.version,
             "DeviceVendor": "Polycom",
+            "MACAddress": self.mac,
             "UpTimeSinceLastReboot": uptime_text(self.uptime_seconds()),
-            "SerialNumber": self.serial,
+            "IPV4Address": self.host,
+            "IPV6Address": "::",
+            "AttachedHardware": {},
         })
 
     async def _network_info(self, _request) -> web.Response:
@@ -142,14 +175,28 @@ class PolyPhone(HttpPhone):
         })
 
     async def _line_info(self, _request) -> web.Response:
-        # CallState is the lab's view of the line [I]: "Connected" while the busy_in_call fault is set.
+        address = self.params.get("reg.1.address", "")
         return poly_response("2000", [{
             "LineNumber": "1",
-            "SIPAddress": self.params.get("reg.1.address", ""),
-            "RegistrationStatus": "registered",
+            "UserID": address.split("@", 1)[0],
             "LineType": "private",
-            "CallState": "Connected" if self.in_call else "Idle",
+            "SIPAddress": address,
+            "Protocol": "SIP",
+            "RegistrationStatus": "registered" if address else "unregistered",
+            "Label": address.split("@", 1)[0],
+            "ProxyAddress": address.split("@", 1)[1] if "@" in address else "",
+            "Port": "5060",
         }])
+
+    async def _call_status(self, _request) -> web.Response:
+        # A call while the busy_in_call fault is set (fields of TrioSimulator's CallStatusModel); no call: no data.
+        if not self.in_call:
+            return poly_response("2000")
+        return poly_response("2000", {
+            "LineId": "1", "CallHandle": "0x2c5b7e80", "RemotePartyName": "sip:2001@pbx.lab", "Type": "Incoming",
+            "Protocol": "Sip", "CallState": "Connected", "RemotePartyNumber": "sip:2001@pbx.lab",
+            "DurationInSeconds": "45",
+        })
 
     async def _config_get(self, request) -> web.Response:
         names = await self._json_data(request)
@@ -203,14 +250,17 @@ class PolyPhone(HttpPhone):
             self.logline("provisioning failed: no master configuration file")
             return
         try:
-            application = parse_xml(master).iter("APPLICATION")
-            attributes = next(application).attrib
+            application = next(parse_xml(master).iter("APPLICATION"))
         except (ElementTree.ParseError, StopIteration):
             self.logline("provisioning failed: master configuration has no APPLICATION element")
             return
-        for config_file in filter(None, (f.strip() for f in attributes.get("CONFIG_FILES", "").split(","))):
+        attributes = application.attrib
+        model = application.find(f"APPLICATION_{self.model}")          # the model's own child element
+        model_attributes = model.attrib if model is not None else {}
+        config_files = model_attributes.get(f"CONFIG_FILES_{self.model}") or attributes.get("CONFIG_FILES", "")
+        for config_file in filter(None, (f.strip() for f in config_files.split(","))):
             await self._apply_config_file(urljoin(server, config_file))
-        app_file = attributes.get(f"APP_FILE_PATH_{self.model}") or attributes.get("APP_FILE_PATH")
+        app_file = model_attributes.get(f"APP_FILE_PATH_{self.model}") or attributes.get("APP_FILE_PATH")
         if app_file:
             await self._install_firmware(urljoin(server, app_file))
 

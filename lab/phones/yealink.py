@@ -8,6 +8,14 @@ re-provision; Action URI ``http(s)://<ip>/servlet?key=…`` accepted only from `
 ``phonecfg=get&fw=1`` read of the firmware version (its response format is not published: the lab answers
 ``key=value`` lines), the ``Reboot`` / ``AutoP`` key values, and ``*`` wildcards in the allow list.
 
+Factory defaults that bite (Yealink T5 admin guide, vendor-facts.md "Corrections") [V guide]:
+``sip.notify_reboot_enable = 1``: every check-sync NOTIFY reboots the phone, ``reboot=false`` or not, until it is 0;
+``features.show_action_uri_option = 1``: the first Action URI request from an address waits for the user to accept
+"Allow Remote Control?" on the screen (the lab holds it: :meth:`YealinkPhone.answer_remote_control` is the user),
+until it is 0. How long the real prompt waits and that an accepted address is remembered until the next reboot are
+[I]. The lab topology starts phones as the lab site provisioned them (options ``notify_reboot_enable`` and
+``show_action_uri_option``, like ``action_uri_limit_ip``); tests of the defaults start phones without them.
+
 SIP: each phone has its own UDP socket on the same port number as its HTTP listener (TCP and UDP ports are separate),
 as each real phone has its own SIP stack; one shared socket routing on the Request-URI would save a socket per phone
 but no real deployment works that way, and a socket per phone is cheap (1,000 fit well under the fd limit).
@@ -120,19 +128,46 @@ class YealinkPhone(HttpPhone):
         "static.firmware.url": "",
         "features.action_uri.enable": "1",
         "features.action_uri_limit_ip": "",
+        "sip.notify_reboot_enable": "1",
+        "features.show_action_uri_option": "1",
     }
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._sip: asyncio.DatagramTransport | None = None
         self.sip_port = 0
+        self.remote_control_allowed: set[str] = set()     # addresses the user accepted on the screen
+        self.prompt: asyncio.Future | None = None          # "Allow Remote Control?" on the screen
         self.params.setdefault("account.1.user_name", self.name)
 
     def initial_params(self, provisioning_url: str) -> dict[str, str]:
         params = {"static.auto_provision.server.url": provisioning_url}
         if "action_uri_limit_ip" in self.options:
             params["features.action_uri_limit_ip"] = str(self.options["action_uri_limit_ip"])
+        for option, name in (("notify_reboot_enable", "sip.notify_reboot_enable"),
+                             ("show_action_uri_option", "features.show_action_uri_option")):
+            if option in self.options:
+                params[name] = "1" if self.options[option] else "0"
         return params
+
+    def answer_remote_control(self, allow: bool = True) -> bool:
+        """The user answers "Allow Remote Control?" on the screen; False when no prompt is shown."""
+        if self.prompt is None or self.prompt.done():
+            return False
+        self.prompt.set_result(allow)
+        return True
+
+    async def _remote_control_accepted(self, address: str) -> bool:
+        if self.params.get("features.show_action_uri_option") != "1" or address in self.remote_control_allowed:
+            return True
+        if self.prompt is None or self.prompt.done():
+            self.logline(f"Action URI from {address}: showing 'Allow Remote Control?' (features.show_action_uri_option"
+                         f" = 1)")
+            self.prompt = asyncio.get_running_loop().create_future()
+        allowed = await asyncio.shield(self.prompt)
+        if allowed:
+            self.remote_control_allowed.add(address)
+        return allowed
 
     def admin_password_from(self, values: dict[str, str]) -> str | None:
         if USER_PASSWORD not in values:
@@ -152,6 +187,9 @@ class YealinkPhone(HttpPhone):
         self.sip_port = self._sip.get_extra_info("sockname")[1]
 
     async def _go_down(self) -> None:
+        self.remote_control_allowed.clear()          # forgotten at reboot [I]
+        if self.prompt is not None and not self.prompt.done():
+            self.prompt.set_result(False)
         if self._sip is not None:
             self._sip.close()
             self._sip = None
@@ -173,6 +211,9 @@ class YealinkPhone(HttpPhone):
         if event.lower() != "check-sync":
             return sip_response(489, "Bad Event", headers)
         reboot = "reboot=true" in (p.lower() for p in event_params)
+        if self.params.get("sip.notify_reboot_enable") == "1" and not reboot:
+            reboot = True
+            self.logline("SIP NOTIFY check-sync: reboot=false overridden, sip.notify_reboot_enable = 1")
         self.logline(f"SIP NOTIFY check-sync (reboot={str(reboot).lower()})")
         self.spawn(self.provision(reboot=reboot))
         return sip_response(200, "OK", headers)
@@ -188,6 +229,8 @@ class YealinkPhone(HttpPhone):
                 request.remote or "", self.params.get("features.action_uri_limit_ip", "")):
             self.logline(f"Action URI from {request.remote} refused (not in features.action_uri_limit_ip)")
             raise web.HTTPForbidden(text="Action URI not allowed from this address\n")
+        if not await self._remote_control_accepted(request.remote or ""):
+            raise web.HTTPForbidden(text="Remote control refused on the phone\n")
         if request.query.get("phonecfg") == "get":
             return web.Response(text=f"model={self.model}\nfirmware={self.version}\nmac={self.mac}\n")
         keys = request.query.get("key", "").split(";")
@@ -210,8 +253,7 @@ class YealinkPhone(HttpPhone):
         server = self.params.get("static.auto_provision.server.url", "")
         if not server:
             self.logline("auto provisioning skipped: static.auto_provision.server.url is empty")
-            return
-        names = [COMMON_CONFIG, MODEL_CONFIG.get(self.model), f"{self.mac}.cfg"]
+        names = [COMMON_CONFIG, MODEL_CONFIG.get(self.model), f"{self.mac}.cfg"] if server else []
         for name in filter(None, names):
             content = await self.fetch(urljoin(server, name))
             if content is not None:

@@ -7,9 +7,12 @@
 reboot while in a call and exposes no call state here: a phone that has not started rebooting after its reboot
 time is reported busy and retried later. The direct trigger is one-shot, so there is nothing to un-point after a
 failure.
-Admin password: ``<Admin_Passwd>`` of a flat-profile XML [V: public provisioning templates, e.g. wazo-provd-plugins'
-Cisco SPA/MPP profile], applied by ``/admin/resync?<profile url>`` [I]. The driver serves a one-shot profile holding
-only that parameter under a random name and deletes it after the resync.
+The status.xml field names are confirmed only on SPA ATAs (MAC under ``router-status``): the parser takes them from
+anywhere in the document and fails loudly without a version.
+Admin password: ``<Admin_Password>`` of a flat-profile XML, 8-127 characters of at least 3 of the 4 classes (Cisco
+MPP admin guide; wazo-provd-plugins ``wazo_cisco_sip``) - ``Admin_Passwd`` is the SPA5xx name an MPP phone ignores;
+applied by ``/admin/resync?<profile url>`` ("Direct Action URL", MPP admin guide). The driver checks the rule first,
+serves a one-shot profile holding only that parameter under a random name and deletes it after the resync.
 """
 
 from __future__ import annotations
@@ -29,7 +32,35 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.phone_ht
 from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.contract import Target
 
 SAFE_URL = re.compile(r"https?://[A-Za-z0-9._:/%-]+")
-ADMIN_PASSWORD = "Admin_Passwd"   # noqa: S105 - the parameter name, not a password
+ADMIN_PASSWORD = "Admin_Password"   # noqa: S105 - the parameter name, not a password
+PASSWORD_LENGTH = (8, 127)
+
+
+def password_problem(value: str) -> str:
+    """Why the phone would refuse ``value`` as its admin password (8-127 characters, 3 of the 4 classes lower,
+    upper, digit, other), or "" when it would take it."""
+    low, high = PASSWORD_LENGTH
+    if not low <= len(value) <= high:
+        return f"it has {len(value)} characters, the phone takes {low}-{high}"
+    classes = sum((any(c.islower() for c in value), any(c.isupper() for c in value),
+                   any(c.isdigit() for c in value), any(not c.isalnum() for c in value)))
+    if classes < 3:
+        return f"it mixes {classes} character classes, the phone needs 3 of lower, upper, digit, other"
+    return ""
+
+
+def parse_status_xml(raw: bytes, device: str | None = None) -> dict[str, str]:
+    """``/admin/status.xml`` -> {tag: text} of every leaf element (flat, or nested under e.g. ``router-status``)."""
+    if b"<!DOCTYPE" in raw.upper() or b"<!ENTITY" in raw.upper():
+        raise UnexpectedOutput("status.xml declares a DTD/entities: refused", device)
+    try:
+        root = ElementTree.fromstring(raw)  # noqa: S314 - no DTD possible past the check above
+    except ElementTree.ParseError as exc:
+        raise UnexpectedOutput(f"status.xml is not XML: {exc}", device) from None
+    values = {el.tag: (el.text or "").strip() for el in root.iter() if len(el) == 0 and el is not root}
+    if not values.get("Software_Version"):
+        raise UnexpectedOutput("status.xml has no Software_Version", device)
+    return values
 
 
 class CiscoMppDriver(HttpPhoneDriver):
@@ -38,16 +69,7 @@ class CiscoMppDriver(HttpPhoneDriver):
     model_reboot_seconds: ClassVar[dict[str, int]] = {"CP-8841-3PCC": 300, "CP-7841-3PCC": 300}   # [I] typical
 
     def read_facts(self) -> DeviceFacts:
-        raw = self.call("/admin/status.xml")
-        if b"<!DOCTYPE" in raw.upper() or b"<!ENTITY" in raw.upper():
-            raise UnexpectedOutput("status.xml declares a DTD/entities: refused", self.name)
-        try:
-            root = ElementTree.fromstring(raw)  # noqa: S314 - no DTD possible past the check above
-        except ElementTree.ParseError as exc:
-            raise UnexpectedOutput(f"status.xml is not XML: {exc}", self.name) from None
-        values = {child.tag: (child.text or "").strip() for child in root}
-        if not values.get("Software_Version"):
-            raise UnexpectedOutput("status.xml has no Software_Version", self.name)
+        values = parse_status_xml(self.call("/admin/status.xml"), self.name)
         return {"vendor": self.vendor, "platform": self.platform, "hostname": self.name,
                 "model": values.get("Product_Name", ""), "os_version": values["Software_Version"],
                 "mac_address": values.get("MAC_Address", "").replace(":", "").lower(),
@@ -64,6 +86,9 @@ class CiscoMppDriver(HttpPhoneDriver):
             raise
 
     def change_admin_password(self, new_password: str) -> None:
+        problem = password_problem(new_password)
+        if problem:
+            raise InvalidValue(f"the new admin password is refused before sending: {problem}", self.name)
         profile = ElementTree.Element("flat-profile")
         ElementTree.SubElement(profile, ADMIN_PASSWORD).text = new_password
         name = f"aiphone-credential-{secrets.token_hex(16)}.xml"     # unguessable while it exists

@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import threading
 import time
 import urllib.error
@@ -69,6 +70,13 @@ def http_request(url: str, method: str = "GET", body: bytes | None = None, heade
     except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise ConnectionFailed(f"{method} {url}: {reason}", device) from None
+
+
+def model_key(name: str) -> str:
+    """A model name as compared with a baseline: phones spell it their way (Poly's REST API says ``"VVX 450"``,
+    ``"Trio 8800"``; the policy and the master file's element names say ``VVX450``), so blanks and case are not
+    significant."""
+    return re.sub(r"\s+", "", str(name or "")).upper()
 
 
 def basic_auth(username: str, password: str) -> dict:
@@ -194,8 +202,9 @@ class HttpPhoneDriver(UpgradeSteps, FirmwareDriver):
     @property
     def reboot_seconds(self) -> int:     # per model, overridable per device (inventory)
         configured = self.options.get("reboot_seconds")
-        model = self._facts.get("model") or self.options.get("model", "")
-        return float(configured) if configured else self.model_reboot_seconds.get(model, 300)
+        model = model_key(self._facts.get("model") or self.options.get("model", ""))
+        known = {model_key(name): seconds for name, seconds in self.model_reboot_seconds.items()}
+        return float(configured) if configured else known.get(model, 300)
 
     def get_firmware(self) -> dict:
         facts = self._facts if getattr(self, "_facts_unused", False) else self.get_facts()
@@ -211,7 +220,7 @@ class HttpPhoneDriver(UpgradeSteps, FirmwareDriver):
 
     def precheck(self, target: Target) -> dict:
         model = self._facts.get("model") or self.get_facts().get("model")
-        if model != target.model:
+        if model_key(model) != model_key(target.model):
             raise VerificationFailed(f"the phone reports model {model!r}, the baseline is for {target.model!r}",
                                      self.name)
         return {"model": model, "image_sha256": check_local_image(target, self.name)}

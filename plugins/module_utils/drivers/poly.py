@@ -1,15 +1,22 @@
-"""Poly (Polycom) VVX / CCX phones: UC Software REST API + provisioning server (firmware lifecycle).
+"""Poly (Polycom) VVX / CCX / Trio phones: UC Software REST API + provisioning server (firmware lifecycle).
 
-REST [V] (vendor-facts.md): Basic auth user ``Polycom`` + admin password, ``{"Status": "2000", "data": …}``;
-4001 device busy, 4003 not allowed, 4006 URLs not configured, 4010 default password not allowed, 5000 failure.
-Firmware [I]: the phone takes its image from the provisioning server named by ``device.prov.serverName``; its master
-file (``<mac>.cfg``, else ``000000000000.cfg``) names it in the ``APPLICATION`` element (``APP_FILE_PATH_<model>``
-before ``APP_FILE_PATH``). The driver writes a per-MAC master (a copy of the site's master with this model's
-APP_FILE_PATH set), so only the phone being upgraded fetches the image, then POSTs updateConfiguration.
-Call state [I]: ``lineInfo`` entries' ``CallState`` ("Idle" when no call).
-Admin password: parameter ``device.auth.localAdminPassword``, a ``device.*`` parameter that applies only with
-``device.set="1"`` and its own ``.set="1"`` [V: public provisioning templates, wazo-provd-plugins' Polycom
-base.tpl]; sending the three through REST ``config/set`` as a configuration file would is [I].
+Sources: docs/vendor-fidelity.md (one table, each claim with its source); replies in tests/conformance/poly/.
+REST [V]: Basic auth user ``Polycom`` + admin password, ``{"Status": "2000", "data": …}``; 4001 device busy, 4003
+not allowed, 4006 URLs not configured, 4010 default password not allowed, 5000 failure.
+``device/info`` [V third-party: TrioSimulator's published replies, Posh-UCS]: ``ModelNumber`` is spelled with a
+blank (``"VVX 450"``, ``"Trio 8800"``: compared with baselines through ``model_key``), no serial number,
+``UpTimeSinceLastReboot`` like ``"0 Day 0:12:25"`` / ``"20 Days 16:11:42"``.
+Call state [V third-party: Posh-UCS ``Get-UcsRestCall``, PSVVX ``Get-VVXCallStatus``, TrioSimulator]: ``GET
+/api/v1/webCallControl/callStatus``; a call in progress is a ``data`` object with ``CallState``, ``CallHandle`` …;
+no call = no call data. ``lineInfo`` carries no call state.
+Firmware [V third-party: Polycom's default master file, wazo-provd-plugins ``wazo_polycom``]: the phone fetches
+``<mac>.cfg`` (else ``000000000000.cfg``) from ``device.prov.serverName``; a model's image is
+``APP_FILE_PATH_<model>`` on an ``APPLICATION_<model>`` child of ``APPLICATION`` (else ``APP_FILE_PATH``). The
+driver writes a per-MAC master (a copy of the site's master with this model's child set), so only the phone being
+upgraded fetches the image, then POSTs updateConfiguration.
+``device.*`` parameters (``device.prov.serverName``, ``device.auth.localAdminPassword``) apply only with
+``device.set="1"`` and their own ``.set="1"`` [V third-party: wazo-provd-plugins' Polycom base.tpl, orchestratevc
+README]; the driver reads them back with ``config/get``.
 """
 
 from __future__ import annotations
@@ -26,18 +33,22 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptio
     DeviceBusy,
     DriverError,
     UnexpectedOutput,
+    VerificationFailed,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.phone_http import (
     HttpError,
     HttpPhoneDriver,
     basic_auth,
+    model_key,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.contract import Target
 
 REST_USER = "Polycom"
 MASTER_CONFIG = "000000000000.cfg"
 ADMIN_PASSWORD = "device.auth.localAdminPassword"   # noqa: S105 - the parameter name
+SERVER_NAME = "device.prov.serverName"
 API = "/api/v1/mgmt"
+CALL_STATUS = "/api/v1/webCallControl/callStatus"
 STATUS_ERRORS = {
     "4000": (CommandRejected, "invalid input"),
     "4001": (DeviceBusy, "device busy"),
@@ -49,9 +60,15 @@ STATUS_ERRORS = {
 }
 
 
-def _uptime_seconds(text: str) -> int | None:
-    """'3 day 4:05:06' -> seconds (the lab's rendering of UpTimeSinceLastReboot) [I]."""
-    match = re.match(r"^\s*(\d+)\s+days?\s+(\d+):(\d+):(\d+)\s*$", text or "")
+def device_params(values: dict[str, str]) -> dict[str, str]:
+    """``values`` plus the flags that make ``device.*`` parameters apply: ``device.set`` and ``<name>.set``."""
+    flags = {f"{name}.set": "1" for name in values if name.startswith("device.") and not name.endswith(".set")}
+    return {**({"device.set": "1"} if flags else {}), **flags, **values}
+
+
+def uptime_seconds(text: str) -> int | None:
+    """``UpTimeSinceLastReboot`` -> seconds: ``"0 Day 0:12:25"``, ``"20 Days 16:11:42"``; None when unreadable."""
+    match = re.match(r"^\s*(\d+)\s+days?\s+(\d+):(\d+):(\d+)\s*$", text or "", re.IGNORECASE)
     if not match:
         return None
     days, hours, minutes, seconds = (int(part) for part in match.groups())
@@ -62,7 +79,7 @@ class PolyDriver(HttpPhoneDriver):
     platform = "poly"
     vendor = "Poly"
     # typical reboot incl. flashing a new image [I]; the inventory overrides it per device (firmware_reboot_seconds)
-    model_reboot_seconds: ClassVar[dict[str, int]] = {"VVX450": 240, "VVX350": 240, "VVX250": 240}
+    model_reboot_seconds: ClassVar[dict[str, int]] = {"VVX 450": 240, "VVX 350": 240, "VVX 250": 240}
 
     def auth_headers(self) -> dict:
         return basic_auth(REST_USER, self.password)      # the REST API has one user, Polycom [V]
@@ -93,30 +110,60 @@ class PolyDriver(HttpPhoneDriver):
             raise UnexpectedOutput(f"Poly REST reply without a known Status: {str(reply)[:120]}", self.name)
 
     def read_facts(self) -> DeviceFacts:
-        info = self.api("/device/info") or {}
+        info = self.api("/device/info")
+        if not isinstance(info, dict) or not info.get("FirmwareRelease") or not info.get("ModelNumber"):
+            raise UnexpectedOutput(f"device/info without ModelNumber/FirmwareRelease: {str(info)[:120]}", self.name)
         facts: DeviceFacts = {"vendor": self.vendor, "platform": self.platform, "hostname": self.name,
-                              "model": info.get("ModelNumber", ""), "os_version": info.get("FirmwareRelease", ""),
-                              "mac_address": info.get("MACAddress", "").lower(),
-                              "serial": info.get("SerialNumber", "")}
-        uptime = _uptime_seconds(info.get("UpTimeSinceLastReboot", ""))
+                              "model": str(info["ModelNumber"]), "os_version": str(info["FirmwareRelease"]),
+                              "mac_address": str(info.get("MACAddress", "")).replace(":", "").lower()}
+        uptime = uptime_seconds(str(info.get("UpTimeSinceLastReboot", "")))
         if uptime is not None:
             facts["uptime_seconds"] = uptime
         return facts
 
     def is_busy(self) -> bool:
-        lines = self.api("/lineInfo") or []
-        return any(str(line.get("CallState", "Idle")) not in ("Idle", "") for line in lines)
+        """In a call? ``callStatus`` holds the call in progress (an object, or a list of them on newer
+        firmware); a phone that cannot tell is not rebooted (UnexpectedOutput)."""
+        try:
+            reply = self.call_json(CALL_STATUS)
+        except HttpError as exc:
+            self._raise_for_status(exc.body, exc)
+            raise UnexpectedOutput(f"cannot tell whether the phone is in a call ({CALL_STATUS}: HTTP {exc.status})"
+                                   f": it is not rebooted", self.name) from None
+        self._raise_for_status(reply)
+        return call_in_progress(reply.get("data"), self.name)
 
     def change_admin_password(self, new_password: str) -> None:
-        self.api("/config/set", "POST", {"data": {"device.set": "1", f"{ADMIN_PASSWORD}.set": "1",
-                                                  ADMIN_PASSWORD: new_password}})
+        self.api("/config/set", "POST", {"data": device_params({ADMIN_PASSWORD: new_password})})
+
+    def config_get(self, names: list[str]) -> dict[str, str]:
+        """Current values of ``names`` (at most 20 a call, the API's limit)."""
+        values: dict[str, str] = {}
+        for start in range(0, len(names), 20):
+            data = self.api("/config/get", "POST", {"data": names[start:start + 20]}) or {}
+            if not isinstance(data, dict):
+                raise UnexpectedOutput(f"config/get answered {str(data)[:120]}", self.name)
+            values.update({name: str((entry or {}).get("Value", "")) for name, entry in data.items()})
+        return values
+
+    def set_and_verify(self, values: dict[str, str]) -> bool:
+        """Set parameters the vendor's way (``device.*`` with its flags), then read them back; False when every
+        value was already in place (nothing sent)."""
+        if all(self.config_get(list(values)).get(name) == value for name, value in values.items()):
+            return False
+        self.api("/config/set", "POST", {"data": device_params(values)})
+        now = self.config_get(list(values))
+        wrong = sorted(name for name, value in values.items() if now.get(name) != value)
+        if wrong:
+            raise VerificationFailed(f"the phone did not take {', '.join(wrong)} (read back after config/set)",
+                                     self.name)
+        return True
 
     # -- firmware ---------------------------------------------------------------------------------------------
     def point_and_reboot(self, target: Target, image_url: str) -> None:
-        server = self.api("/config/get", "POST", {"data": ["device.prov.serverName"]}) or {}
-        current = (server.get("device.prov.serverName") or {}).get("Value", "")
+        current = self.config_get([SERVER_NAME]).get(SERVER_NAME, "")
         if current.rstrip("/") != self.store.url.rstrip("/"):
-            self.api("/config/set", "POST", {"data": {"device.prov.serverName": self.store.url}})
+            self.set_and_verify({SERVER_NAME: self.store.url})
         self.replace_file(self.mac_file, self._master_pointing_at(target))
         self.api("/updateConfiguration", "POST")
 
@@ -133,7 +180,12 @@ class PolyDriver(HttpPhoneDriver):
         application = root if root.tag == "APPLICATION" else root.find(".//APPLICATION")
         if application is None:
             raise UnexpectedOutput("the provisioning master file has no APPLICATION element", self.name)
-        application.set(f"APP_FILE_PATH_{target.model}", target.image)
+        model = model_key(target.model)
+        application.attrib.pop(f"APP_FILE_PATH_{model}", None)      # not read there: only on the model's child
+        child = application.find(f"APPLICATION_{model}")
+        if child is None:
+            child = ElementTree.SubElement(application, f"APPLICATION_{model}")
+        child.set(f"APP_FILE_PATH_{model}", target.image)
         return b'<?xml version="1.0" standalone="yes"?>\n' + ElementTree.tostring(root)
 
     def neutral_file(self, name: str) -> bytes:
@@ -147,3 +199,14 @@ def _parse_master(content: bytes, device: str) -> ElementTree.Element:
         return ElementTree.fromstring(content)  # noqa: S314 - no DTD possible past the check above
     except ElementTree.ParseError as exc:
         raise UnexpectedOutput(f"the provisioning master file is not XML: {exc}", device) from None
+
+
+def call_in_progress(data, device: str | None = None) -> bool:
+    """``callStatus`` data -> is a call in progress? A call object (``CallState``, ``CallHandle`` …) or a non-empty
+    list of them is a call; none, ``{}`` or ``[]`` is no call; anything else is refused."""
+    if data in (None, "", {}, []):
+        return False
+    calls = data if isinstance(data, list) else [data]
+    if not all(isinstance(call, dict) for call in calls):
+        raise UnexpectedOutput(f"callStatus data is not a call object: {str(data)[:120]}", device)
+    return any(call for call in calls)

@@ -73,7 +73,7 @@ class PhoneLab:
         cls, model, old, _new, _image = PHONES[platform]
         options = {"reboot_seconds": reboot_seconds, "provisioning_url": self.prov.url}
         if platform == "yealink":
-            options["action_uri_limit_ip"] = "127.0.0.1"
+            options.update(action_uri_limit_ip="127.0.0.1", notify_reboot_enable=False, show_action_uri_option=False)
         phone = cls(name, model, version or old, "127.0.0.1", 0, self.root / name,
                     Credentials(REST_USER.get(platform, "admin"), PASSWORD), **options)
         self.bg.run(phone.start())

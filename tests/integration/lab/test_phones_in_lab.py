@@ -67,7 +67,7 @@ def test_mpp_upgrade_through_the_lab_provisioning_server(fresh_lab):
     new = "sip88xx.12-0-4MPP0001-41"
     image = f"{new}.loads"
     (lab.run_dir / "provisioning" / image).write_bytes(make_image("cisco_mpp", "CP-8841-3PCC", new, 4096))
-    profile_rule = re.search(r"<Profile_Rule>(http://[^<$]+/)", http(lab, "phone-103", "/admin/spacfg.xml")[1])
+    profile_rule = re.search(r"<Profile_Rule>(http://[^<$]+/)", http(lab, "phone-103", "/admin/cfg.xml")[1])
     assert profile_rule, "the phone does not know the lab's provisioning server"
     assert http(lab, "phone-103", f"/admin/upgrade?{profile_rule.group(1)}{image}")[0] == 200
     deadline = time.monotonic() + 30

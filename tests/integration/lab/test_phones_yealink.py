@@ -80,7 +80,8 @@ def rig(tmp_path):
         bg.run(prov.start())
         phone = YealinkPhone("phone-102", MODEL, OLD, "127.0.0.1", 0, tmp_path / "phone-102",
                              Credentials("admin", PASSWORD), reboot_seconds=0.5, provisioning_url=prov.url,
-                             action_uri_limit_ip="127.0.0.*")
+                             action_uri_limit_ip="127.0.0.*", notify_reboot_enable=False,
+                             show_action_uri_option=False)     # as the site provisioned it
         bg.run(phone.start())
         yield bg, prov, phone
         bg.run(phone.stop())
@@ -187,3 +188,37 @@ def test_allow_list_wildcards():
     assert ip_allowed("10.10.3.4", "10.1.4.3, 10.10.*.*")
     assert not ip_allowed("10.11.3.4", "10.10.*.*")
     assert not ip_allowed("127.0.0.1", "")
+
+
+@pytest.fixture()
+def factory_phone(tmp_path):
+    """A Yealink at factory defaults: sip.notify_reboot_enable = 1, features.show_action_uri_option = 1."""
+    with BackgroundLoop() as bg:
+        phone = YealinkPhone("phone-102", MODEL, OLD, "127.0.0.1", 0, tmp_path / "phone-102",
+                             Credentials("admin", PASSWORD), reboot_seconds=0.5, action_uri_limit_ip="127.0.0.*")
+        bg.run(phone.start())
+        yield bg, phone
+        bg.run(phone.stop())
+
+
+def test_factory_default_prompt_holds_the_first_action_uri_request(factory_phone):
+    bg, phone = factory_phone
+    assert firmware(phone) is None                                    # held on "Allow Remote Control?"
+    assert any("Allow Remote Control" in line for line in phone.log)
+    assert bg.call(phone.answer_remote_control, True) is True          # the user presses OK
+    assert firmware(phone) == OLD                                     # remembered for this address
+
+
+def test_factory_default_prompt_refused_answers_403(factory_phone):
+    bg, phone = factory_phone
+    import threading
+
+    threading.Timer(0.3, bg.call, (phone.answer_remote_control, False)).start()
+    assert servlet(phone, "phonecfg=get&fw=1", timeout=3)[0] == 403
+
+
+def test_factory_default_check_sync_reboots_despite_reboot_false(factory_phone):
+    _bg, phone = factory_phone
+    assert notify(phone, "check-sync;reboot=false") == "SIP/2.0 200 OK"
+    assert wait_for(lambda: phone.reboot_count == 1, timeout=5)
+    assert any("overridden, sip.notify_reboot_enable = 1" in line for line in phone.log)

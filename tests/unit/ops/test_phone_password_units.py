@@ -62,10 +62,14 @@ def test_lab_yealink_takes_only_its_admin_login(tmp_path):
 
 def test_lab_mpp_admin_passwd_and_unsafe_values(tmp_path):
     mpp = phone(CiscoMppPhone, tmp_path)
-    mpp.set_params({"Admin_Passwd": "bad;value"})
+    mpp.set_params({"Admin_Password": "bad;value"})
     assert mpp.credentials.password == "OldPassword12345"
-    mpp.set_params({"Admin_Passwd": NEW})
-    assert mpp.credentials.password == NEW and "Admin_Passwd" not in mpp.params
+    mpp.set_params({"Admin_Passwd": NEW})              # the SPA5xx name: unknown on an MPP phone
+    assert mpp.credentials.password == "OldPassword12345" and "Admin_Passwd" not in mpp.params
+    mpp.set_params({"Admin_Password": "alllowercase1"})   # 2 classes: refused (8-127 chars, 3 of 4 classes)
+    assert mpp.credentials.password == "OldPassword12345"
+    mpp.set_params({"Admin_Password": NEW})
+    assert mpp.credentials.password == NEW and "Admin_Password" not in mpp.params
 
 
 class ScriptedPhone:
