@@ -3,8 +3,9 @@
 Modelled (vendor-facts): ``wlan <profile> <id> <ssid>`` -> ``(config-wlan)#``, ``security wpa wpa1|wpa2|wpa3``,
 ``security wpa akm dot1x|psk|sae|owe``, ``security wpa akm sae pwe h2e|hnp|both-h2e-hnp``,
 ``security wpa psk set-key ascii 0 <key>``, ``security pmf mandatory|optional``, ``shutdown`` and their ``no``
-forms; ``show wlan summary``, ``show wlan id N``, ``show wlan name P``. A new WLAN starts as the controller creates
-it: WPA2 + 802.1X, shut down. Defaults are not shown in the running config, changes from them are
+forms (``sae pwe`` only from IOS-XE 17.7.1 on, vendor-facts.md "Corrections": an older release answers it as an
+unknown command); ``show wlan summary``, ``show wlan id N``, ``show wlan name P``. A new WLAN starts as the
+controller creates it: WPA2 + 802.1X, shut down. Defaults are not shown in the running config, changes from them are
 (``no security wpa akm dot1x``) [I]. ``no shutdown`` refuses a WLAN whose security cannot work (WPA3 without SAE /
 802.1X / OWE, SAE without PMF, PSK or SAE without a key); the exact controller wording is not public: the lab's
 messages say [lab]. A security line that changes an enabled WLAN is refused with ``% WLAN needs to be disabled
@@ -41,6 +42,7 @@ from lab.ios.secrets import type7
 from lab.ios.switch import IOSSwitch
 
 WLAN_HEADER = re.compile(r"wlan (\S+) (\d{1,4}) (\S+)")
+H2E_SINCE = (17, 7, 1)
 
 
 def _encrypt_key(line: str) -> str:
@@ -193,6 +195,9 @@ class CatalystWLC(IOSSwitch):
             return
         if mode != "wlan":
             return
+        if re.match(r"(?:no )?security wpa akm sae pwe\b", text) and \
+                tuple(int(n) for n in re.findall(r"\d+", self.version)[:3]) < H2E_SINCE:
+            raise ConfigError(INVALID, text.index("pwe"))
         enabled = section.get("shutdown") is not None and section["shutdown"].line == "no shutdown"
         if enabled and text.startswith(("security ", "no security ")) \
                 and text not in {node.line for node in section.values()}:

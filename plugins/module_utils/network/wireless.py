@@ -182,7 +182,29 @@ def c9800_policy_profile(intent: SsidIntent) -> str:
     return check_value(f"aiphone-{intent.zone}", "name", f"C9800 policy profile of zone {intent.zone}")
 
 
-def c9800_wlan_sections(intents: list[SsidIntent], existing: dict[str, str], set_keys: bool) -> list[Section]:
+# SAE hash-to-element (`security wpa akm sae pwe h2e`) exists on the 9800 from IOS-XE 17.7.1 (vendor-facts.md
+# "Corrections"); 17.7.1 is the first 17.7 release, so the running config's `version 17.7` is enough to tell.
+H2E_SINCE = (17, 7)
+RUNNING_VERSION = re.compile(r"^version (\d+)\.(\d+)", re.MULTILINE)
+
+
+def c9800_version(config_text: str) -> tuple[int, int] | None:
+    """(major, minor) of the IOS-XE release from the running config's `version` line; None when absent."""
+    match = RUNNING_VERSION.search(config_text)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def h2e_finding(version: tuple[int, int] | None) -> str:
+    """"" when the controller takes `sae pwe h2e`, else why it was left out (a finding for the report)."""
+    if version is not None and version >= H2E_SINCE:
+        return ""
+    running = f"IOS-XE {version[0]}.{version[1]}" if version else "an IOS-XE release it does not show"
+    return (f"SAE hash-to-element (security wpa akm sae pwe h2e) left out: the controller runs {running}, the "
+            f"command exists from 17.7.1 on; WPA3 clients use hunting-and-pecking until it is upgraded")
+
+
+def c9800_wlan_sections(intents: list[SsidIntent], existing: dict[str, str], set_keys: bool,
+                        h2e: bool = True) -> list[Section]:
     """`wlan <profile> <id> <ssid>` sections (vendor-facts C9800 lines). `existing` maps profile -> its
     `wlan ...` parent line, so the id of a WLAN already on the controller is kept. The PSK is sent only when
     the WLAN is new or `set_keys` (rotation): the controller shows it encrypted, so it cannot be compared."""
@@ -195,7 +217,7 @@ def c9800_wlan_sections(intents: list[SsidIntent], existing: dict[str, str], set
         if intent.enterprise:
             lines = _c9800_enterprise_lines(intent)
         else:
-            lines = _c9800_sae_lines(intent, send_key=profile not in existing or set_keys)
+            lines = _c9800_sae_lines(intent, send_key=profile not in existing or set_keys, h2e=h2e)
         if intent.isolate:   # client isolation on the 9800 = the WLAN's peer-to-peer blocking
             lines.append("peer-blocking drop")
         lines.append("no shutdown")
@@ -206,7 +228,7 @@ def c9800_wlan_sections(intents: list[SsidIntent], existing: dict[str, str], set
     return sections
 
 
-def _c9800_sae_lines(intent: SsidIntent, send_key: bool) -> list[str]:
+def _c9800_sae_lines(intent: SsidIntent, send_key: bool, h2e: bool = True) -> list[str]:
     # WPA2 and 802.1X are on by default on a new WLAN: they are switched off explicitly, and the controller
     # shows those `no` lines. Key and PMF come before `no shutdown`: a WLAN is enabled only once consistent.
     lines = ["no security wpa akm dot1x"]
@@ -214,7 +236,7 @@ def _c9800_sae_lines(intent: SsidIntent, send_key: bool) -> list[str]:
         lines += ["security wpa wpa2", "security wpa akm psk"]
     else:
         lines += ["no security wpa wpa2", "no security wpa akm psk"]
-    lines += ["security wpa wpa3", "security wpa akm sae", "security wpa akm sae pwe h2e",
+    lines += ["security wpa wpa3", "security wpa akm sae", *(["security wpa akm sae pwe h2e"] if h2e else []),
               f"security pmf {'optional' if intent.transition else 'mandatory'}"]
     if send_key:
         lines.append(f"security wpa psk set-key ascii 0 {intent.secret}")
@@ -296,20 +318,28 @@ def c9800_plan(intents: list[SsidIntent], config_text: str, rotate_keys: bool,
                policy_tag: str) -> tuple[list[str], list[str]]:
     running = parse_running_config(config_text)
     existing = {parent.split()[1]: parent for parent in running.sections if parent.startswith("wlan ")}
+    no_h2e = h2e_finding(c9800_version(config_text)) if any(not i.enterprise for i in intents) else ""
     sections = (c9800_aaa_sections(intents, list(running.sections), set_keys=rotate_keys)
-                + c9800_wlan_sections(intents, existing, set_keys=rotate_keys)
+                + c9800_wlan_sections(intents, existing, set_keys=rotate_keys, h2e=not no_h2e)
                 + c9800_vlan_sections(intents, policy_tag))
     changes = [shut_while_securing(change, running) for change in diff_config(sections, {}, running)]
-    return commands_of(changes), []
+    return commands_of(changes), [no_h2e] if no_h2e else []
+
+
+# Lines that an enabled object may refuse to change: WLAN security ("% WLAN needs to be disabled before performing
+# this operation." [I]) and a policy profile's VLAN (a policy profile may need `shutdown` before it is edited [I]).
+SHUT_TO_CHANGE = {"wlan ": ("security ", "no security "), "wireless profile policy ": ("vlan ", "no vlan")}
 
 
 def shut_while_securing(change: SectionChange, running: RunningConfig) -> SectionChange:
-    """An enabled 9800 WLAN refuses security changes ("% WLAN needs to be disabled before performing this
-    operation." [I]): such a change is wrapped in `shutdown` ... `no shutdown` (its clients re-join)."""
-    if not (change.parent or "").startswith("wlan ") or "no shutdown" not in (running.children(change.parent) or []):
+    """A change the controller takes only on a disabled WLAN / policy profile (``SHUT_TO_CHANGE``) is wrapped in
+    `shutdown` ... `no shutdown` when the object is enabled now (its clients re-join)."""
+    parent = change.parent or ""
+    guarded = next((lines for prefix, lines in SHUT_TO_CHANGE.items() if parent.startswith(prefix)), None)
+    if guarded is None or "no shutdown" not in (running.children(parent) or []):
         return change
     body = [command for command in change.commands[1:] if command.strip() != "no shutdown"]
-    if not any(command.strip().startswith(("security ", "no security ")) for command in body):
+    if not any(command.strip().startswith(guarded) for command in body):
         return change
     return SectionChange(change.parent, [change.parent, " shutdown", *body, " no shutdown"], change.before,
                          change.after)

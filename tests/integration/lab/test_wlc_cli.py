@@ -8,7 +8,7 @@ from netmiko import ConnectHandler
 pytestmark = pytest.mark.timeout(120)
 WLC = "wlc-01"
 WPA3_WLAN = ["wlan Clinic-Staff 1 Clinic-Staff", "no security wpa akm dot1x", "no security wpa wpa2",
-             "security wpa wpa3", "security wpa akm sae", "security wpa akm sae pwe h2e", "security pmf mandatory",
+             "security wpa wpa3", "security wpa akm sae", "security pmf mandatory",
              "security wpa psk set-key ascii 0 lab-staff-wifi-2026-Kq7"]
 
 
@@ -22,6 +22,14 @@ def test_wlc_reports_its_firmware(wlc, fresh_lab):
     [version] = wlc.send_command("show version", use_textfsm=True)
     assert version["version"] == fresh_lab.control.status()[WLC]["version"]
     assert version["software_image"] == "C9800_IOSXE-K9" and version["running_image"].startswith("C9800-L")
+
+
+def test_sae_h2e_is_unknown_before_17_7_1(wlc, fresh_lab):
+    assert fresh_lab.control.status()[WLC]["version"] == "17.6.4"
+    output = wlc.send_config_set(["wlan H2E-Test 10 H2E-Test", "security wpa akm sae pwe h2e"])
+    assert "% Invalid input detected at '^' marker." in output
+    assert "pwe" not in wlc.send_command("show running-config | section H2E-Test")
+    wlc.send_config_set(["no wlan H2E-Test 10 H2E-Test"])
 
 
 def test_new_wlan_starts_shut_with_wpa2_dot1x(wlc):

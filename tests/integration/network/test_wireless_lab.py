@@ -57,7 +57,11 @@ def test_wlc_wlans_are_wpa3(fresh_lab, converged, switch_cli):
     assert "UP" in staff and "[WPA3][SAE]" in staff and "[WPA2]" not in staff
     assert "[WPA2][PSK]" in rows["Clinic-Voice"]           # the policy's conscious transition-mode exception
     config = switch_cli(WLC).send_command("show running-config")
-    assert "security pmf mandatory" in config and "security wpa akm sae pwe h2e" in config
+    assert "security pmf mandatory" in config
+    # the lab WLC runs IOS-XE 17.6.4: no SAE hash-to-element there (17.7.1+), reported as a finding
+    assert "sae pwe h2e" not in config
+    report = task_results(converged, WLC, "Report what changed")[0]["msg"]
+    assert any("hash-to-element" in finding and "17.6" in finding for finding in report["findings"])
 
 
 def test_wlc_maps_each_ssid_to_its_zone_vlan(fresh_lab, converged, switch_cli):
@@ -80,7 +84,9 @@ def test_wlc_wrong_vlan_is_put_back(fresh_lab, converged, switch_cli):
     again = run_playbook(fresh_lab, "playbooks/wireless.yml", "--limit", WLC)
     assert again["returncode"] == 0 and again["stats"][WLC]["changed"] == 1
     report = task_results(again, WLC, "Report what changed")[0]["msg"]
-    assert report["commands"] == ["wireless profile policy aiphone-guest", " no vlan 30", " vlan 40"]
+    # the profile is enabled: shut while its VLAN changes (a policy profile may need it, issue #13)
+    assert report["commands"] == ["wireless profile policy aiphone-guest", " shutdown", " no vlan 30", " vlan 40",
+                                  " no shutdown"]
     detail = switch_cli(WLC).send_command("show wireless profile policy detailed aiphone-guest")
     assert "VLAN                                : 40" in detail
 

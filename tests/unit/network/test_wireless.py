@@ -268,3 +268,37 @@ def test_c9800_security_change_on_an_enabled_wlan_is_wrapped_in_shutdown(policy)
     # no security change (only the VLAN mapping): the WLAN is not touched
     assert "wlan Clinic-Staff 1 Clinic-Staff" not in device_plan("cisco_wlc9800", intents, text.replace(
         "set-key ascii 0", "set-key ascii 8"))[0]
+
+
+# -- IOS-XE release gates and the policy profile (issue #13) ---------------------------------------------------------
+def _c9800_running(policy, version: str) -> str:
+    text = "\n".join(render_sections(c9800_wlan_sections(ssid_intents(policy, SECRETS), {}, set_keys=False), {}))
+    return f"!\nversion {version}\n" + text.replace("set-key ascii 0", "set-key ascii 8")
+
+
+@pytest.mark.parametrize(("version", "h2e"), [("17.6", False), ("17.7", True), ("17.12", True)])
+def test_c9800_sae_h2e_only_from_17_7_1(policy, version, h2e):
+    intents = ssid_intents(policy, SECRETS)
+    commands, found = device_plan("cisco_wlc9800", intents, f"!\nversion {version}\n")
+    assert (" security wpa akm sae pwe h2e" in commands) is h2e
+    assert any("hash-to-element" in f and f"IOS-XE {version}" in f for f in found) is not h2e
+
+
+def test_c9800_unknown_release_leaves_h2e_out_and_says_so(policy):
+    commands, found = device_plan("cisco_wlc9800", ssid_intents(policy, SECRETS), "")
+    assert " security wpa akm sae pwe h2e" not in commands
+    assert any("does not show" in f for f in found)
+
+
+def test_c9800_enabled_policy_profile_is_shut_while_its_vlan_changes(policy):
+    intents = ssid_intents(policy, SECRETS)
+    running = _c9800_running(policy, "17.9") + "\nwireless profile policy aiphone-data\n vlan 99\n no shutdown\n"
+    commands, _ = device_plan("cisco_wlc9800", intents, running)
+    start = commands.index("wireless profile policy aiphone-data")
+    assert commands[start:start + 5] == ["wireless profile policy aiphone-data", " shutdown", " no vlan 99",
+                                         " vlan 30", " no shutdown"]
+    # positive control: a disabled profile is edited without the wrap
+    shut = running.replace(" vlan 99\n no shutdown", " vlan 99\n shutdown")
+    commands, _ = device_plan("cisco_wlc9800", intents, shut)
+    start = commands.index("wireless profile policy aiphone-data")
+    assert commands[start + 1:start + 3] == [" no vlan 99", " vlan 30"]
