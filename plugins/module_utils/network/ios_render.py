@@ -77,6 +77,7 @@ class SwitchFacts:
     has_aux: bool = False
     snmp_communities: int = 0                                  # SNMP v1/v2c communities configured now
     acls: AclState = field(default_factory=AclState)          # ACLs and the names in use (hitless replacement)
+    ip_routing_off: bool = False                               # `no ip routing` in the running config
 
 
 @dataclass
@@ -100,7 +101,8 @@ def switch_facts(running: RunningConfig) -> SwitchFacts:
     """What the renderer needs from a parsed running config; an interface of a kind it cannot classify is refused
     (InvalidValue), never skipped."""
     facts = SwitchFacts(snmp_communities=sum(line.startswith("snmp-server community ")
-                                             for line in running.global_lines), acls=acl_state(running))
+                                             for line in running.global_lines), acls=acl_state(running),
+                        ip_routing_off="no ip routing" in running.global_lines)
     ports = []
     for parent, children in running.sections.items():
         if parent.startswith("interface "):
@@ -160,6 +162,11 @@ def render_switch(policy: dict, switch: str, facts: SwitchFacts, options: Switch
     if "ports" in options.areas:
         sections += _ports(policy, switch, facts, options, findings)
     if "acls" in options.areas and layer3:
+        if switch == l3_switch and facts.ip_routing_off:
+            # the zone gateways are this switch's SVIs: with `no ip routing` it would not route between zones
+            sections.append(Section(None, ["ip routing"]))
+            findings.append(f"{switch}: `no ip routing` in its running config: `ip routing` turned on (it is the "
+                            "policy's network.l3_switch, the zones' gateway)")
         sections += _zone_acls_and_svis(policy, facts, gateways=switch == l3_switch)
     if "management" in options.areas:
         sections += _management_plane(policy, facts, options)

@@ -81,3 +81,24 @@ def test_policy_validation(policy, change, message):
     with pytest.raises(PolicyError) as error:
         validate_site_policy(policy)
     assert message in str(error.value)
+
+
+def test_l3_switch_with_no_ip_routing_gets_ip_routing(policy):
+    """A running config with `no ip routing` on the policy's l3_switch: the renderer turns routing on (issue #13)."""
+    facts = SwitchFacts(ip_routing_off=True)
+    intent = render_switch(policy, "sw-core-01", facts, SwitchOptions(areas=("acls",)))
+    lines = render_sections(intent.sections, intent.banners)
+    assert "ip routing" in lines and any("no ip routing" in f for f in intent.findings)
+    # positive controls: routing already on, or not the l3_switch -> no line
+    assert "ip routing" not in render_sections(render_switch(policy, "sw-core-01", SwitchFacts(),
+                                                             SwitchOptions(areas=("acls",))).sections, {})
+    assert "ip routing" not in render_sections(render_switch(policy, "sw-access-01", facts,
+                                                             SwitchOptions(areas=("acls",))).sections, {})
+
+
+def test_switch_facts_reads_no_ip_routing():
+    from ansible_collections.aiphone.hardening.plugins.module_utils.network.ios_render import switch_facts
+    from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import parse_running_config
+
+    assert switch_facts(parse_running_config("!\nversion 17.9\nno ip routing\n!\nend\n")).ip_routing_off is True
+    assert switch_facts(parse_running_config("!\nversion 17.9\nip routing\n!\nend\n")).ip_routing_off is False
