@@ -45,7 +45,7 @@ test: setup lint test-unit
 	@MOLECULE_SCENARIOS="$(MOLECULE_SCENARIOS)" bash scripts/test-suites.sh
 
 test-unit: setup-python
-	$(VENV)/bin/pytest -q tests/unit
+	$(VENV)/bin/pytest -q tests/unit tests/conformance
 
 test-integration: setup
 	$(VENV)/bin/pytest -q --durations=25 tests/integration

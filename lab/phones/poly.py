@@ -81,6 +81,17 @@ def model_number(model: str) -> str:
     return f"{match.group(1)} {match.group(2)}" if match else model
 
 
+def master_files(master: bytes, model: str) -> tuple[list[str], str]:
+    """(configuration files, firmware file) a phone of ``model`` takes from a master file: its
+    ``APPLICATION_<model>`` child first, then the ``APPLICATION`` element's own attributes."""
+    application = next(parse_xml(master).iter("APPLICATION"))
+    child = application.find(f"APPLICATION_{model}")
+    own = child.attrib if child is not None else {}
+    config_files = own.get(f"CONFIG_FILES_{model}") or application.attrib.get("CONFIG_FILES", "")
+    app_file = own.get(f"APP_FILE_PATH_{model}") or application.attrib.get("APP_FILE_PATH", "")
+    return [name for name in (f.strip() for f in config_files.split(",")) if name], app_file
+
+
 def device_flags_ok(name: str, values: dict[str, str], current: dict[str, str]) -> bool:
     """A ``device.*`` parameter applies only with ``device.set`` and ``<name>.set`` at 1."""
     return all(values.get(flag, current.get(flag)) == "1" for flag in ("device.set", f"{name}.set"))
@@ -250,17 +261,12 @@ class PolyPhone(HttpPhone):
             self.logline("provisioning failed: no master configuration file")
             return
         try:
-            application = next(parse_xml(master).iter("APPLICATION"))
+            config_files, app_file = master_files(master, self.model)
         except (ElementTree.ParseError, StopIteration):
             self.logline("provisioning failed: master configuration has no APPLICATION element")
             return
-        attributes = application.attrib
-        model = application.find(f"APPLICATION_{self.model}")          # the model's own child element
-        model_attributes = model.attrib if model is not None else {}
-        config_files = model_attributes.get(f"CONFIG_FILES_{self.model}") or attributes.get("CONFIG_FILES", "")
-        for config_file in filter(None, (f.strip() for f in config_files.split(","))):
+        for config_file in config_files:
             await self._apply_config_file(urljoin(server, config_file))
-        app_file = model_attributes.get(f"APP_FILE_PATH_{self.model}") or attributes.get("APP_FILE_PATH")
         if app_file:
             await self._install_firmware(urljoin(server, app_file))
 

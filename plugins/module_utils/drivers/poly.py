@@ -110,16 +110,8 @@ class PolyDriver(HttpPhoneDriver):
             raise UnexpectedOutput(f"Poly REST reply without a known Status: {str(reply)[:120]}", self.name)
 
     def read_facts(self) -> DeviceFacts:
-        info = self.api("/device/info")
-        if not isinstance(info, dict) or not info.get("FirmwareRelease") or not info.get("ModelNumber"):
-            raise UnexpectedOutput(f"device/info without ModelNumber/FirmwareRelease: {str(info)[:120]}", self.name)
-        facts: DeviceFacts = {"vendor": self.vendor, "platform": self.platform, "hostname": self.name,
-                              "model": str(info["ModelNumber"]), "os_version": str(info["FirmwareRelease"]),
-                              "mac_address": str(info.get("MACAddress", "")).replace(":", "").lower()}
-        uptime = uptime_seconds(str(info.get("UpTimeSinceLastReboot", "")))
-        if uptime is not None:
-            facts["uptime_seconds"] = uptime
-        return facts
+        return {"vendor": self.vendor, "platform": self.platform, "hostname": self.name,
+                **facts_from_device_info(self.api("/device/info"), self.name)}
 
     def is_busy(self) -> bool:
         """In a call? ``callStatus`` holds the call in progress (an object, or a list of them on newer
@@ -176,23 +168,42 @@ class PolyDriver(HttpPhoneDriver):
 
     def _master_pointing_at(self, target: Target) -> bytes:
         base = self.store.read(self.mac_file) or self.store.read(MASTER_CONFIG)
-        root = _parse_master(base, self.name) if base else ElementTree.Element("APPLICATION", CONFIG_FILES="")
-        application = root if root.tag == "APPLICATION" else root.find(".//APPLICATION")
-        if application is None:
-            raise UnexpectedOutput("the provisioning master file has no APPLICATION element", self.name)
-        model = model_key(target.model)
-        application.attrib.pop(f"APP_FILE_PATH_{model}", None)      # not read there: only on the model's child
-        child = application.find(f"APPLICATION_{model}")
-        if child is None:
-            child = ElementTree.SubElement(application, f"APPLICATION_{model}")
-        child.set(f"APP_FILE_PATH_{model}", target.image)
-        return b'<?xml version="1.0" standalone="yes"?>\n' + ElementTree.tostring(root)
+        return master_pointing_at(base, target.model, target.image, self.name)
 
     def neutral_file(self, name: str) -> bytes:
         return self.store.read(MASTER_CONFIG) or b'<APPLICATION CONFIG_FILES=""/>'
 
 
-def _parse_master(content: bytes, device: str) -> ElementTree.Element:
+def facts_from_device_info(info, device: str | None = None) -> DeviceFacts:
+    """``device/info`` data -> model (as the phone spells it), version, MAC, uptime; refused without a model or
+    a version."""
+    if not isinstance(info, dict) or not info.get("FirmwareRelease") or not info.get("ModelNumber"):
+        raise UnexpectedOutput(f"device/info without ModelNumber/FirmwareRelease: {str(info)[:120]}", device)
+    facts: DeviceFacts = {"model": str(info["ModelNumber"]), "os_version": str(info["FirmwareRelease"]),
+                          "mac_address": str(info.get("MACAddress", "")).replace(":", "").lower()}
+    uptime = uptime_seconds(str(info.get("UpTimeSinceLastReboot", "")))
+    if uptime is not None:
+        facts["uptime_seconds"] = uptime
+    return facts
+
+
+def master_pointing_at(base: bytes | None, model: str, image: str, device: str | None = None) -> bytes:
+    """A master file (``base``, or an empty one) whose ``APPLICATION_<model>`` child names ``image`` as
+    ``APP_FILE_PATH_<model>``; everything else of ``base`` stays."""
+    root = _parse_master(base, device) if base else ElementTree.Element("APPLICATION", CONFIG_FILES="")
+    application = root if root.tag == "APPLICATION" else root.find(".//APPLICATION")
+    if application is None:
+        raise UnexpectedOutput("the provisioning master file has no APPLICATION element", device)
+    key = model_key(model)
+    application.attrib.pop(f"APP_FILE_PATH_{key}", None)      # not read there: only on the model's child
+    child = application.find(f"APPLICATION_{key}")
+    if child is None:
+        child = ElementTree.SubElement(application, f"APPLICATION_{key}")
+    child.set(f"APP_FILE_PATH_{key}", image)
+    return b'<?xml version="1.0" standalone="yes"?>\n' + ElementTree.tostring(root)
+
+
+def _parse_master(content: bytes, device: str | None) -> ElementTree.Element:
     if b"<!DOCTYPE" in content.upper() or b"<!ENTITY" in content.upper():
         raise UnexpectedOutput("the provisioning master file declares a DTD/entities: refused", device)
     try:
