@@ -44,8 +44,14 @@ def compare_versions(running: str, approved: str) -> str:
     return "same" if a == b else "older" if a < b else "newer"
 
 
+def model_key(model: str | None) -> str:
+    """A model as compared: blanks and case are not significant (Poly reports `"VVX 450"`, policies say
+    `VVX450`; `C9300-24P` vs `c9300-24p`)."""
+    return re.sub(r"\s+", "", str(model or "")).lower()
+
+
 def baselines_by_model(policy: dict) -> dict[tuple[str, str], dict]:
-    return {(b["platform"], b["model"]): b for b in policy.get("firmware_baselines", [])}
+    return {(b["platform"], model_key(b["model"])): b for b in policy.get("firmware_baselines", [])}
 
 
 def assess(name: str, platform: str, policy_model: str | None, facts: dict | None, error: str | None,
@@ -56,12 +62,13 @@ def assess(name: str, platform: str, policy_model: str | None, facts: dict | Non
         return {"status": status, "baseline_version": None, "detail": error}
     facts = facts or {}
     if not facts.get("model"):
-        baseline = baselines.get((platform, policy_model))
+        baseline = baselines.get((platform, model_key(policy_model)))
         return {"status": UNKNOWN_MODEL, "baseline_version": baseline and baseline["version"],
                 "detail": "the device did not report its model" + (
                     f" (the site policy lists {policy_model!r}; not assumed)" if policy_model else "")}
     reported_model = facts["model"]
-    baseline = baselines.get((platform, reported_model)) or baselines.get((platform, policy_model))
+    baseline = baselines.get((platform, model_key(reported_model))) or baselines.get((platform,
+                                                                                       model_key(policy_model)))
     if policy_model and not _same_model(facts["model"], policy_model):
         return {"status": UNKNOWN_MODEL, "baseline_version": baseline and baseline["version"],
                 "detail": f"device reports model {facts['model']!r}, the site policy lists {policy_model!r}"}
@@ -81,5 +88,5 @@ def assess(name: str, platform: str, policy_model: str | None, facts: dict | Non
 
 
 def _same_model(reported: str, listed: str) -> bool:
-    """Vendors print model strings with different case and suffixes (e.g. `C9300-24P` vs `c9300-24p`)."""
-    return reported.strip().lower() == listed.strip().lower()
+    """Vendors print model strings with different case and blanks (`C9300-24P` vs `c9300-24p`, `VVX 450`)."""
+    return model_key(reported) == model_key(listed)

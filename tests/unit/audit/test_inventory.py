@@ -187,3 +187,15 @@ def test_snapshot_record_goes_into_the_chain(tmp_path):
     audit_trail.append(str(tmp_path), build.snapshot_record(inventory))
     [snap] = audit_trail.read_records(str(tmp_path), kind="inventory_snapshot")
     assert ["sw-2", "17.9.4", "outdated"] in snap["devices"] and audit_trail.verify(str(tmp_path)).ok
+
+
+def test_poly_spaced_model_name_matches_its_baseline():
+    """Poly reports ModelNumber "VVX 450" (tests/conformance/poly); the policy says VVX450 (issue #13)."""
+    from ansible_collections.aiphone.hardening.plugins.module_utils.inventory import baseline
+
+    baselines = baseline.baselines_by_model({"firmware_baselines": [
+        {"platform": "poly", "model": "VVX450", "version": "6.4.6.2000", "image": "x", "sha256": "0" * 64}]})
+    facts = {"model": "VVX 450", "os_version": "6.4.6.2000"}
+    assert baseline.assess("p", "poly", "VVX450", facts, None, baselines)["status"] == baseline.COMPLIANT
+    other = {"model": "VVX 250", "os_version": "6.4.6.2000"}
+    assert baseline.assess("p", "poly", "VVX450", other, None, baselines)["status"] == baseline.UNKNOWN_MODEL
