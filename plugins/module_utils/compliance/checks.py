@@ -185,6 +185,33 @@ def guest_isolated(ctx: Context) -> Outcome:
         Outcome(PASS, "guest zone reaches only the internet")
 
 
+# ------------------------------------------------------------------------------------------------ phones
+PHONE_PLATFORMS = ("poly", "yealink", "cisco_mpp")
+
+
+@check("phones.hardened")
+def phones_hardened(ctx: Context) -> Outcome:
+    """Each phone holds its vendor's hardening parameters (SIP over TLS, SRTP required, web UI HTTPS) as read back
+    by the driver's ``harden()`` (evidence["phones"][name] = {"platform", "settings", "not_covered"})."""
+    from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.phone_http import hardening_gaps
+    from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.registry import get_driver
+
+    phones = [d for d in ctx.policy.get("devices", []) if d.get("platform") in PHONE_PLATFORMS]
+    if not phones:
+        return Outcome(PASS, "the site has no desk phones")
+    evidence = ctx.evidence.get("phones") or {}
+    missing = [d["name"] for d in phones if d["name"] not in evidence]
+    gaps = [f"{d['name']}: {gap}" for d in phones if d["name"] in evidence
+            for gap in hardening_gaps(get_driver(d["platform"]).hardening, evidence[d["name"]].get("settings") or {})]
+    uncovered = sorted({f"{d['platform']}: {item} (no documented parameter: check by hand)" for d in phones
+                        if d["name"] in evidence for item in evidence[d["name"]].get("not_covered") or []})
+    if gaps:
+        return Outcome(FAIL, f"{len({g.split(':')[0] for g in gaps})} phone(s) not hardened", gaps + uncovered)
+    if missing:
+        return Outcome(NO_EVIDENCE, f"{len(missing)} phone(s) without a hardening read-back", missing + uncovered)
+    return Outcome(PASS, f"all {len(phones)} phone(s) hold their hardening parameters", uncovered)
+
+
 # ------------------------------------------------------------------------------------------------ updates
 @check("inventory.firmware_baseline")
 def firmware_baseline(ctx: Context) -> Outcome:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from typing import ClassVar
 from xml.etree import ElementTree
 
@@ -27,8 +28,13 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptio
     CommandRejected,
     InvalidValue,
     UnexpectedOutput,
+    VerificationFailed,
 )
-from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.phone_http import HttpError, HttpPhoneDriver
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.phone_http import (
+    HttpError,
+    HttpPhoneDriver,
+    hardening_gaps,
+)
 from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.contract import Target
 
 SAFE_URL = re.compile(r"https?://[A-Za-z0-9._:/%-]+")
@@ -67,6 +73,50 @@ class CiscoMppDriver(HttpPhoneDriver):
     platform = "cisco_mpp"
     vendor = "Cisco"
     model_reboot_seconds: ClassVar[dict[str, int]] = {"CP-8841-3PCC": 300, "CP-7841-3PCC": 300}   # [I] typical
+
+    # Web UI over HTTPS only: Enable_Protocol [V third-party: wazo-provd-plugins wazo_cisco_sip base.tpl names the
+    # parameter (value Http there); "Https" as its other value is I]. SIP over TLS / SRTP parameters are not in a
+    # public source we hold.
+    hardening: ClassVar[dict[str, str]] = {"Enable_Protocol": "Https"}
+    not_covered: ClassVar[tuple[str, ...]] = ("SIP over TLS", "SRTP required", "Telnet/SSH off",
+                                              "provisioning over HTTPS with server verification")
+    settle_seconds: ClassVar[float] = 10.0
+
+    def config_values(self) -> dict[str, str]:
+        """The parameter dump ``/admin/cfg.xml`` as {parameter: value}."""
+        raw = self.call("/admin/cfg.xml")
+        if b"<!DOCTYPE" in raw.upper() or b"<!ENTITY" in raw.upper():
+            raise UnexpectedOutput("cfg.xml declares a DTD/entities: refused", self.name)
+        try:
+            root = ElementTree.fromstring(raw)  # noqa: S314 - no DTD possible past the check above
+        except ElementTree.ParseError as exc:
+            raise UnexpectedOutput(f"cfg.xml is not XML: {exc}", self.name) from None
+        return {el.tag: (el.text or "").strip() for el in root}
+
+    def harden(self) -> dict:
+        """A one-shot profile with ``hardening`` by /admin/resync, then read back from /admin/cfg.xml."""
+        if not hardening_gaps(self.hardening, self.config_values()):
+            return {"changed": False, "settings": {k: v for k, v in self.config_values().items()
+                                                   if k in self.hardening},
+                    "verified_by": "/admin/cfg.xml", "not_covered": list(self.not_covered)}
+        profile = ElementTree.Element("flat-profile")
+        for name, value in self.hardening.items():
+            ElementTree.SubElement(profile, name).text = value
+        name = f"aiphone-hardening-{secrets.token_hex(8)}.xml"
+        self.store.write(name, b'<?xml version="1.0"?>\n' + ElementTree.tostring(profile))
+        try:
+            self.call(f"/admin/resync?{self.store.file_url(name)}")
+            deadline = time.monotonic() + float(self.options.get("settle_seconds") or self.settle_seconds)
+            while (gaps := hardening_gaps(self.hardening, self.config_values())) and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            if not self.store.remove(name):
+                self.store.write(name, b"<flat-profile/>")
+        if gaps:
+            raise VerificationFailed(f"after the resync /admin/cfg.xml shows {'; '.join(gaps)}", self.name)
+        values = self.config_values()
+        return {"changed": True, "settings": {k: values.get(k, "") for k in self.hardening},
+                "verified_by": "/admin/cfg.xml", "not_covered": list(self.not_covered)}
 
     def read_facts(self) -> DeviceFacts:
         values = parse_status_xml(self.call("/admin/status.xml"), self.name)

@@ -289,6 +289,17 @@ class HttpPhoneDriver(UpgradeSteps, FirmwareDriver):
         phone keeps it. Returns notes for the operator."""
         return []
 
+    # -- hardening through the provisioning path (documented parameters only: docs/vendor-fidelity.md) ----------
+    # {parameter: value} that puts this vendor's phone on the checklist's "encrypt in transit" / "secure
+    # configuration"; NOT_COVERED: what the checklist asks for that no public source documents for this vendor.
+    hardening: ClassVar[dict[str, str]] = {}
+    not_covered: ClassVar[tuple[str, ...]] = ()
+
+    def harden(self) -> dict:
+        """Provision ``hardening`` the vendor's way and read it back; {"changed", "settings", "verified_by",
+        "not_covered"}. VerificationFailed when the read-back disagrees."""
+        raise NotImplementedError
+
     # -- provisioning files the driver rewrites (per-MAC files: only this phone is affected) --------------------
     def replace_file(self, name: str, content: bytes) -> None:
         """Write a provisioning file, remembering its previous content for unpoint()."""
@@ -299,3 +310,9 @@ class HttpPhoneDriver(UpgradeSteps, FirmwareDriver):
     def neutral_file(self, name: str) -> bytes:
         """Content equivalent to "no such file" for stores that cannot delete."""
         return b""
+
+
+def hardening_gaps(wanted: dict[str, str], read_back: dict[str, str]) -> list[str]:
+    """``parameter: have X, want Y`` for every hardening parameter the phone does not hold."""
+    return [f"{name}: {read_back.get(name, '(absent)')!s}, want {value}" for name, value in wanted.items()
+            if read_back.get(name) != value]

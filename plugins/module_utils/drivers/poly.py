@@ -81,8 +81,21 @@ class PolyDriver(HttpPhoneDriver):
     # typical reboot incl. flashing a new image [I]; the inventory overrides it per device (firmware_reboot_seconds)
     model_reboot_seconds: ClassVar[dict[str, int]] = {"VVX 450": 240, "VVX 350": 240, "VVX 250": 240}
 
+    # SIP over TLS and SRTP required [V third-party: wazo-provd-plugins wazo_polycom base.tpl (sec.srtp.*) and
+    # common.py (transport "TLS")]; the web UI, Telnet/SSH and HTTPS provisioning parameters are not in a public
+    # source we hold.
+    hardening: ClassVar[dict[str, str]] = {"reg.1.server.1.transport": "TLS", "sec.srtp.enable": "1",
+                                           "sec.srtp.offer": "1", "sec.srtp.require": "1"}
+    not_covered: ClassVar[tuple[str, ...]] = ("web UI HTTPS-only", "Telnet/SSH off",
+                                              "provisioning over HTTPS with server verification")
+
     def auth_headers(self) -> dict:
         return basic_auth(REST_USER, self.password)      # the REST API has one user, Polycom [V]
+
+    def harden(self) -> dict:
+        changed = self.set_and_verify(dict(self.hardening))      # read back by config/get
+        return {"changed": changed, "settings": self.config_get(list(self.hardening)),
+                "verified_by": "config/get", "not_covered": list(self.not_covered)}
 
     def api(self, path: str, method: str = "GET", payload=None):
         """Call the REST API; Poly status codes become named errors; returns ``data``."""

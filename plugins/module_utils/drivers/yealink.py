@@ -104,6 +104,32 @@ class YealinkDriver(HttpPhoneDriver):
     vendor = "Yealink"
     model_reboot_seconds: ClassVar[dict[str, int]] = {"T54W": 180, "T57W": 180, "T46U": 180}   # [I] typical
 
+    # SIP over TLS (transport_type 2) with SRTP compulsory (srtp_encryption 2) on account 1 [V third-party:
+    # wazo-provd-plugins wazo_yealink v86 base.tpl]; web UI, Telnet/SSH and HTTPS provisioning verification are
+    # not in a public source we hold.
+    hardening: ClassVar[dict[str, str]] = {"account.1.sip_server.1.transport_type": "2",
+                                           "account.1.srtp_encryption": "2"}
+    not_covered: ClassVar[tuple[str, ...]] = ("web UI HTTPS-only", "Telnet/SSH off",
+                                              "provisioning over HTTPS with server verification")
+
+    def harden(self) -> dict:
+        """Into ``<MAC>.cfg``, read back as the phone fetches it, then check-sync (which no longer reboots). The
+        phone exposes no parameter read: the file is the read-back."""
+        self.ensure_prerequisites()
+        name = self.mac_file
+        current = self.store.read(name)
+        changed = bool(missing_settings(current, self.hardening))
+        if changed:
+            self.store.write(name, with_settings(current, self.hardening))
+            missing = missing_settings(self.store.read(name), self.hardening)
+            if missing:
+                raise VerificationFailed(f"{self.store.file_url(name)} does not serve {', '.join(missing)}",
+                                         self.name)
+            self.notify_check_sync(reboot=False)
+        served = parse_key_values((self.store.read(name) or b"").decode("utf-8", "replace"))
+        return {"changed": changed, "settings": {key: served.get(key, "") for key in self.hardening},
+                "verified_by": f"{name} on the provisioning server", "not_covered": list(self.not_covered)}
+
     def read_facts(self) -> DeviceFacts:
         wait = float(self.options.get("action_uri_timeout") or min(self.timeout, ACTION_URI_TIMEOUT))
         try:

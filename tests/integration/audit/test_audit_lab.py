@@ -71,7 +71,8 @@ def test_inventory_equals_what_the_lab_devices_report(audited):
     assert {"sw-core-01", "phone-101", "phone-103"} <= set(read)
     for name in read:
         assert devices[name]["version"] == status[name]["version"], name
-        assert devices[name]["model"] == status[name]["model"], name
+        # as the device spells it: Poly reports "VVX 450" for the policy's VVX450 (tests/conformance/poly)
+        assert devices[name]["model"].replace(" ", "") == status[name]["model"].replace(" ", ""), name
     assert devices["sw-core-01"]["serial"] and devices["sw-core-01"]["image"]
 
 

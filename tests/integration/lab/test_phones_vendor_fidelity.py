@@ -178,3 +178,32 @@ def test_poly_lab_ignores_device_parameters_without_their_flags(site):
     with driver_for(phone, prov, username="Polycom") as driver:
         driver.api("/config/set", "POST", {"data": {"device.prov.serverName": prov.url}})
         assert driver.config_get(["device.prov.serverName"])["device.prov.serverName"] == ""
+
+
+# Hardening through the provisioning path (documented parameters only), read back -------------------------------
+@pytest.mark.parametrize("platform", ["poly", "yealink", "cisco_mpp"])
+def test_harden_provisions_and_reads_back_then_is_idempotent(site, platform):
+    from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.phone_http import hardening_gaps
+
+    _bg, prov, add = site
+    cls, model, version, user, extra = {
+        "poly": (PolyPhone, "VVX450", "6.4.6.2000", "Polycom", {}),
+        "yealink": (YealinkPhone, "T54W", "96.86.0.70", "admin", {"action_uri_limit_ip": "127.0.0.1",
+                                                                   "notify_reboot_enable": False,
+                                                                   "show_action_uri_option": False}),
+        "cisco_mpp": (CiscoMppPhone, "CP-8841-3PCC", "sip88xx.12-0-4MPP0001-41", "admin", {}),
+    }[platform]
+    phone = add(cls, model, version, username=user, provisioning_url=prov.url, **extra)
+    options = {"sip_port": phone.sip_port, "sip_user": phone.name} if platform == "yealink" else {}
+    with driver_for(phone, prov, username=user, **options) as driver:
+        first = driver.harden()
+        assert first["changed"] is True and hardening_gaps(driver.hardening, first["settings"]) == []
+        assert first["not_covered"]                         # what no public source documents is said, not hidden
+        second = driver.harden()
+        assert second["changed"] is False
+    deadline = time.monotonic() + 5                        # the phone itself holds the values (lab state)
+    while hardening_gaps(driver.hardening, phone.params) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert hardening_gaps(driver.hardening, phone.params) == []
+    assert phone.reboot_count == 0                          # hardening never rebooted the phone
+    assert not [p for p in prov.root.iterdir() if p.name.startswith("aiphone-hardening-")]

@@ -185,3 +185,29 @@ def test_enterprise_ssids_are_wpa3_and_transition_stays_a_named_exception(policy
     outcome = CHECKS["policy.wifi_wpa3"](_ctx(enterprise))
     assert outcome.status == "pass" and outcome.detail == "3 SSID(s) on WPA3, 1 conscious exception(s)"
     assert [finding.split(":")[0] for finding in outcome.findings] == ["Clinic-Voice"]
+
+
+def test_phones_hardened_check():
+    """phones.hardened (PRI-06): pass / fail / no evidence from the drivers' read-back (issue #13)."""
+    from ansible_collections.aiphone.hardening.plugins.module_utils.compliance.checks import (
+        FAIL,
+        NO_EVIDENCE,
+        PASS,
+        Context,
+        phones_hardened,
+    )
+    from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.registry import get_driver
+
+    policy = {"devices": [{"name": "p1", "platform": "poly"}, {"name": "p2", "platform": "yealink"}]}
+    good = {name: {"platform": platform, "settings": dict(get_driver(platform).hardening), "not_covered": ["x"]}
+            for name, platform in (("p1", "poly"), ("p2", "yealink"))}
+
+    def run(evidence):
+        return phones_hardened(Context(policy, {}, [], None, {"phones": evidence}))
+
+    assert run(good).status == PASS and any("check by hand" in f for f in run(good).findings)
+    weak = {**good, "p1": {**good["p1"], "settings": {**good["p1"]["settings"], "sec.srtp.require": "0"}}}
+    result = run(weak)
+    assert result.status == FAIL and any("p1: sec.srtp.require: 0, want 1" in f for f in result.findings)
+    assert run({"p1": good["p1"]}).status == NO_EVIDENCE
+    assert phones_hardened(Context({"devices": []}, {}, [], None, {})).status == PASS
