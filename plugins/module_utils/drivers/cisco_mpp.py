@@ -93,6 +93,10 @@ class CiscoMppDriver(HttpPhoneDriver):
             raise UnexpectedOutput(f"cfg.xml is not XML: {exc}", self.name) from None
         return {el.tag: (el.text or "").strip() for el in root}
 
+    def hardening_read_back(self) -> dict[str, str]:
+        values = self.config_values()
+        return {name: values[name] for name in self.hardening if name in values}
+
     def harden(self) -> dict:
         """A one-shot profile with ``hardening`` by /admin/resync, then read back from /admin/cfg.xml."""
         if not hardening_gaps(self.hardening, self.config_values()):

@@ -300,6 +300,11 @@ class HttpPhoneDriver(UpgradeSteps, FirmwareDriver):
         "not_covered"}. VerificationFailed when the read-back disagrees."""
         raise NotImplementedError
 
+    def hardening_read_back(self) -> dict[str, str]:
+        """The hardening parameters as the phone (or, where it exposes none, its provisioning file) holds them
+        now: read-only, the evidence of compliance check phones.hardened."""
+        raise NotImplementedError
+
     # -- provisioning files the driver rewrites (per-MAC files: only this phone is affected) --------------------
     def replace_file(self, name: str, content: bytes) -> None:
         """Write a provisioning file, remembering its previous content for unpoint()."""

@@ -92,6 +92,9 @@ class PolyDriver(HttpPhoneDriver):
     def auth_headers(self) -> dict:
         return basic_auth(REST_USER, self.password)      # the REST API has one user, Polycom [V]
 
+    def hardening_read_back(self) -> dict[str, str]:
+        return self.config_get(list(self.hardening))
+
     def harden(self) -> dict:
         changed = self.set_and_verify(dict(self.hardening))      # read back by config/get
         return {"changed": changed, "settings": self.config_get(list(self.hardening)),

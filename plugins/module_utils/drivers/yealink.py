@@ -112,6 +112,10 @@ class YealinkDriver(HttpPhoneDriver):
     not_covered: ClassVar[tuple[str, ...]] = ("web UI HTTPS-only", "Telnet/SSH off",
                                               "provisioning over HTTPS with server verification")
 
+    def hardening_read_back(self) -> dict[str, str]:
+        served = parse_key_values((self.store.read(self.mac_file) or b"").decode("utf-8", "replace"))
+        return {key: served[key] for key in self.hardening if key in served}
+
     def harden(self) -> dict:
         """Into ``<MAC>.cfg``, read back as the phone fetches it, then check-sync (which no longer reboots). The
         phone exposes no parameter read: the file is the read-back."""

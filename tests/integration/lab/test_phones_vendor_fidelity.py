@@ -201,6 +201,7 @@ def test_harden_provisions_and_reads_back_then_is_idempotent(site, platform):
         assert first["not_covered"]                         # what no public source documents is said, not hidden
         second = driver.harden()
         assert second["changed"] is False
+        assert hardening_gaps(driver.hardening, driver.hardening_read_back()) == []
     deadline = time.monotonic() + 5                        # the phone itself holds the values (lab state)
     while hardening_gaps(driver.hardening, phone.params) and time.monotonic() < deadline:
         time.sleep(0.05)
