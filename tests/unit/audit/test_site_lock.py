@@ -1,0 +1,80 @@
+"""The site lock (module_utils/site_lock.py): exclusive across processes, the holder named, released by a kill;
+the controller-tmp cleaner removes only stale payloads of this collection."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import time
+
+import pytest
+
+from ansible_collections.aiphone.hardening.plugins.module_utils import site_lock
+from ansible_collections.aiphone.hardening.plugins.module_utils.controller_tmp import clean_controller_tmp
+
+
+def _hold(directory: str, ready, seconds: float) -> None:
+    lock = site_lock.SiteLock(directory)
+    lock.acquire(site_lock.holder_info("playbooks/firmware.yml", "run-A"), wait=0)
+    ready.set()
+    time.sleep(seconds)
+
+
+@pytest.fixture()
+def holder(tmp_path):
+    ready = multiprocessing.Event()
+    process = multiprocessing.get_context("fork").Process(target=_hold, args=(str(tmp_path / "lab"), ready, 30))
+    process.start()
+    assert ready.wait(10)
+    yield process
+    if process.is_alive():
+        os.kill(process.pid, signal.SIGKILL)
+    process.join()
+
+
+def test_second_run_refused_naming_the_holder(tmp_path, holder):
+    lock = site_lock.SiteLock(str(tmp_path / "lab"))
+    with pytest.raises(site_lock.SiteLocked) as refused:
+        lock.acquire(site_lock.holder_info("playbooks/network.yml", "run-B"), wait=0.5)
+    message = str(refused.value)
+    assert f"pid {holder.pid}" in message and "playbooks/firmware.yml" in message and "run-A" in message
+    assert refused.value.holder["run_id"] == "run-A" and not lock.held
+
+
+def test_a_killed_holder_releases_the_lock(tmp_path, holder):
+    seen = []
+    lock = site_lock.SiteLock(str(tmp_path / "lab"))
+    os.kill(holder.pid, signal.SIGKILL)
+    waited = lock.acquire(site_lock.holder_info("playbooks/network.yml", "run-B"), wait=10, on_wait=seen.append)
+    assert lock.held and waited < 10
+    assert site_lock.read_holder(lock.path)["run_id"] == "run-B"
+    assert oct(os.stat(lock.path).st_mode & 0o777) == "0o600"
+    lock.release()
+    assert site_lock.read_holder(lock.path) == {}
+
+
+def test_free_lock_taken_at_once(tmp_path):
+    lock = site_lock.SiteLock(str(tmp_path / "lab"))
+    assert lock.acquire(site_lock.holder_info("p", "r"), wait=0) < 1
+    lock.release()
+
+
+def test_run_ids_are_unique():
+    assert len({site_lock.new_run_id() for _ in range(100)}) == 100
+
+
+def test_stale_payloads_of_ours_are_removed(tmp_path):
+    dead = multiprocessing.get_context("fork").Process(target=time.sleep, args=(0,))
+    dead.start()
+    dead.join()
+    stale = tmp_path / f"ansible-tmp-1764750000.1-{dead.pid}-123"
+    live = tmp_path / f"ansible-tmp-1764750000.1-{os.getpid()}-456"
+    foreign = tmp_path / f"ansible-tmp-1764750000.1-{dead.pid}-789"
+    for directory, module in ((stale, "firmware_rollout"), (live, "firmware_rollout"), (foreign, "ping")):
+        directory.mkdir()
+        (directory / f"AnsiballZ_{module}.py").write_text("password=canary")
+    tmp_path.chmod(0o755)
+    assert clean_controller_tmp(str(tmp_path)) == [str(stale)]
+    assert not stale.exists() and live.exists() and foreign.exists()
+    assert oct(tmp_path.stat().st_mode & 0o777) == "0o700"
