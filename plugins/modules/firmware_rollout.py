@@ -16,7 +16,13 @@ description:
     Per device: pre-checks, image staged and its checksum verified (non-disruptive, any time), then, only inside
     a maintenance window with enough time left for the device's reboot, activate, reboot, post-checks; any failure
     after the reboot restores the previous image and configuration and the device is reported failed.
-  - Phones in a call are never rebooted; they are retried every I(busy_retry_seconds) while the window still fits.
+  - Phones in a call are never rebooted; they are retried every I(busy_retry_seconds), at most I(busy_retry_max)
+    times and while the window still fits, then reported C(skipped_busy).
+  - >-
+    Before each reboot a C(firmware_attempt) record with result C(started) (device, from, to, attempt and run id,
+    what the post-checks need) is written and fsynced. A run that finds such an attempt without an end (the run
+    was killed) first runs the post-checks and records C(upgraded) "completed after interruption" or C(failed)
+    (the device is recovered), and only then judges the device.
   - Every attempt is recorded in the site's audit trail (start, end, device, from/to version, checksum, result,
     operator, forced-override reason).
   - >-
@@ -85,6 +91,15 @@ options:
     description: Pause between retries of phones that are in a call.
     type: float
     default: 60
+  busy_retry_max:
+    description:
+      - Retries of a phone that is in a call, forced or not; the retries also end with the window (a forced run
+        too, when inside one). A phone still busy is reported C(skipped_busy) (recorded), never rebooted.
+    type: int
+    default: 10
+  run_id:
+    description: This run's id, carried by every record (default C($AIPHONE_RUN_ID), set by the site lock).
+    type: str
   timeout:
     description: Per-request / SSH timeout in seconds.
     type: int
@@ -180,7 +195,19 @@ devices_failed:
   description: Whether any device failed (the task fails too unless I(fail_on_device_failure=false)).
   type: bool
   returned: always
+not_attempted:
+  description: Devices left as they were (not started after a stop, deferred by the window, skipped busy).
+  type: list
+  elements: str
+  returned: always
+reconciled:
+  description: Attempts of interrupted runs finished in this run (post-checked or recovered), one per device.
+  type: list
+  elements: dict
+  returned: always
 """
+
+import os
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -188,6 +215,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils import audit_tra
 from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.policy import load_policy
 from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.procedure import Gate
 from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.records import (
+    RECORD_KIND,
     append_record,
     default_operator,
     record_from_result,
@@ -257,6 +285,8 @@ def main() -> None:
             "max_fail_percentage": {"type": "float", "default": 0.0},
             "parallel": {"type": "int", "default": 64},
             "busy_retry_seconds": {"type": "float", "default": 60.0},
+            "busy_retry_max": {"type": "int", "default": 10},
+            "run_id": {"type": "str"},
             "timeout": {"type": "int", "default": 30},
             **FORCE_ARGS,
             "audit_dir": {"type": "path", "default": "audit"},
@@ -272,6 +302,7 @@ def main() -> None:
     )
     params = module.params
     operator = params["operator"] or default_operator()
+    run_id = params["run_id"] or os.environ.get("AIPHONE_RUN_ID") or None
     try:
         policy = load_policy(params["policy"])
         gate = Gate(MaintenanceSchedule.from_policy(policy), force=params["force"],
@@ -280,19 +311,19 @@ def main() -> None:
 
         def record(result: dict) -> None:
             append_record(params["audit_dir"], site, record_from_result(result, operator, params["force_reason"],
-                                                                        rollback=params["rollback"]))
+                                                                        rollback=params["rollback"], run_id=run_id))
 
+        history = audit_trail.read_records(audit_trail.site_dir(params["audit_dir"], site), kind=RECORD_KIND)
         kind, extra = Rollout, {}
         if params["rollback"]:
-            kind, extra = RollbackRollout, {"builds": params["rollback_builds"], "records": audit_trail.read_records(
-                audit_trail.site_dir(params["audit_dir"], site), kind="firmware_attempt")}
+            kind, extra = RollbackRollout, {"builds": params["rollback_builds"], "records": history}
         rollout = kind(device_specs(params), policy, gate,
                           RolloutOptions(canary=params["canary"], batch_size=params["batch_size"],
                                          max_fail_percentage=params["max_fail_percentage"],
                                          parallel=params["parallel"], busy_retry_seconds=params["busy_retry_seconds"],
-                                         check_mode=module.check_mode),
+                                         busy_retry_max=params["busy_retry_max"], check_mode=module.check_mode),
                           registry_factory, firmware_dir=params["firmware_dir"],
-                          record=None if module.check_mode else record, **extra)
+                          record=None if module.check_mode else record, history=history, **extra)
         summary = rollout.run()
     except (OSError, ValueError) as exc:
         module.fail_json(msg=f"firmware rollout not started: {exc}")

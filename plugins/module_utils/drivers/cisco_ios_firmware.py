@@ -1,6 +1,10 @@
 """Firmware steps of Cisco IOS / IOS-XE switches, mixed into `cisco_ios.CiscoIOSDriver`.
 
 The sequence of vendor-facts.md (as pyntc / ntc-ansible / Cisco's guides do it) [V]:
+  cleanup   first of all, debris of an interrupted run: transient lines this driver adds only for a transfer
+            (`ip scp server enable`) that are in the running but not in the startup config are removed, and a
+            file under the target image's name whose size is not the image's (a cut transfer) is deleted - so
+            the pre-check's `write memory` and backup never persist them.
   precheck  `dir flash:` free >= image size (+5%), running config saved (`write memory`) and backed up to flash
             (`copy running-config flash:<backup>`), interfaces that are up noted for the post-check.
   stage     `ip scp server enable` only while transferring; netmiko `file_transfer()` (SCP; skipped when the MD5
@@ -49,6 +53,8 @@ FLASH_FREE = re.compile(r"(\d+) bytes total \((\d+) bytes free\)")
 DIR_ENTRY = re.compile(r"^\s*\d+\s+\S+\s+(\d+)\s+.*\s(\S+)\s*$")
 SPACE_MARGIN = 0.05
 INSTALL_MODE_IMAGE = "packages.conf"
+# Lines the firmware steps add for the duration of one step and remove afterwards; never saved by the toolkit.
+TRANSIENT_LINES = ("ip scp server enable",)
 FATAL_ON_RECONNECT = (HostKeyMismatch, AuthenticationFailed)
 
 
@@ -109,20 +115,47 @@ class CiscoIOSFirmwareMixin(UpgradeSteps):
     def install_mode(self, before: dict) -> bool:
         return before.get("image") == INSTALL_MODE_IMAGE
 
+    # -- cleanup ----------------------------------------------------------------------------------------------
+    def clear_transient(self) -> list[str]:
+        """Remove the TRANSIENT_LINES an interrupted run left in the running config (present there, absent from
+        the startup config: the toolkit never saves them); returns the lines removed. Call before any save."""
+        running = set(self.get_config().splitlines())
+        startup = set(self.get_config("startup").splitlines())
+        debris = [line for line in TRANSIENT_LINES if line in running and line not in startup]
+        if debris:
+            self._config([f"no {line}" for line in debris])
+        self.transient_removed = debris
+        return debris
+
+    def _clear_partial_image(self, target: Target, files: dict[str, int]) -> bool:
+        """Delete a cut copy of the target image (its name, another size) left by an interrupted transfer."""
+        if target.image not in files or files[target.image] == target.size:
+            return False
+        output = self.connection.send_command_timing(f"delete /force flash:{target.image}", read_timeout=30)
+        if re.search(r"%\s?(Error|Invalid)", output):
+            raise CommandRejected(f"could not delete the partial flash:{target.image}: {output.strip()[-200:]}",
+                                  self.name)
+        return True
+
     # -- steps ------------------------------------------------------------------------------------------------
     def precheck(self, target: Target) -> dict:
+        debris = self.clear_transient()
         facts = self._firmware_now()
         if facts["model"] and facts["model"] != target.model:
             raise VerificationFailed(f"the switch reports model {facts['model']!r}, the baseline is for "
                                      f"{target.model!r}", self.name)
         check_local_image(target, self.name)
         free, files = self.flash_status()
+        partial = self._clear_partial_image(target, files)
+        if partial:
+            free, files = self.flash_status()
         needed = 0 if files.get(target.image) == target.size else int(target.size * (1 + SPACE_MARGIN))
         if free < needed:
             raise InsufficientSpace(f"flash: has {free} bytes free, {target.image} needs {needed} (size + 5%); "
                                     "remove unused images (IOS-XE: `install remove inactive`)", self.name)
         self.save()
         self._fw_config = self.get_config()
+        self._fw_config_digest = self._config_digest(self._fw_config)
         self._before = self._fw_config                   # what rollback() compares the restore with
         self.backup_file = self.backup_to_flash()
         self._fw_interfaces = self.interfaces_up()
@@ -132,7 +165,21 @@ class CiscoIOSFirmwareMixin(UpgradeSteps):
             os.makedirs(backup_dir, exist_ok=True)
             with open(os.path.join(backup_dir, f"{self.name}-before-firmware.cfg"), "w", encoding="utf-8") as out:
                 out.write(self._fw_config)
-        return {"flash_free": free, "backup": self.backup_file, "interfaces_up": len(self._fw_interfaces)}
+        return {"flash_free": free, "backup": self.backup_file, "interfaces_up": len(self._fw_interfaces),
+                "transient_removed": debris, "partial_image_removed": partial}
+
+    def resume_evidence(self, target: Target) -> dict:
+        """What a later run's post-check / recovery needs after an interruption (names and digests, no secret)."""
+        return {"image": target.image, "backup_file": self.backup_file, "uptime_seconds": self._fw_uptime,
+                "interfaces_up": sorted(self._fw_interfaces), "config_sha256": self._fw_config_digest}
+
+    def restore_evidence(self, evidence: dict) -> None:
+        self.clear_transient()
+        self.backup_file = evidence.get("backup_file")
+        self._fw_uptime = evidence.get("uptime_seconds")
+        self._fw_interfaces = set(evidence.get("interfaces_up") or [])
+        self._fw_config_digest = evidence.get("config_sha256")
+        self._before = None                  # the text is not kept across runs; the digest is
 
     def stage(self, target: Target) -> dict:
         from netmiko import file_transfer
@@ -210,7 +257,7 @@ class CiscoIOSFirmwareMixin(UpgradeSteps):
         if lost:
             raise VerificationFailed(f"interfaces up before the upgrade are down now: {', '.join(sorted(lost))}",
                                      self.name)
-        if self._config_body(self.get_config()) != self._config_body(self._fw_config):
+        if self._config_digest(self.get_config()) != self._fw_config_digest:
             raise VerificationFailed("the running configuration differs from the one saved before the upgrade",
                                      self.name)
         if self.install_mode(before):
@@ -307,6 +354,10 @@ class CiscoIOSFirmwareMixin(UpgradeSteps):
     def _expect(self, output: str, marker: str, what: str) -> None:
         if marker not in output:
             raise CommandRejected(f"{what} failed: {output.strip()[-300:]}", self.name)
+
+    @classmethod
+    def _config_digest(cls, text: str) -> str:
+        return hashlib.sha256("\n".join(cls._config_body(text)).encode()).hexdigest()
 
     @staticmethod
     def _config_body(text: str) -> list[str]:

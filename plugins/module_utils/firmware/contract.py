@@ -7,10 +7,12 @@ rollout scheduler only ever talk to this contract, so a new platform is one driv
     drv.precheck(target)                      # non-disruptive: space, config saved + backed up
     drv.stage(target)                         # non-disruptive: image transferred/staged and checksum verified
     drv.is_busy()                             # True: a phone in a call (retried later, never forced)
+    drv.resume_evidence(target)               # what a later run's post-check needs (JSON, no secret)
     drv.activate(target)                      # DISRUPTIVE: boot into the target (reload / reboot / upgrade URL)
     drv.wait_until_back(timeout)              # reconnect; DeviceUnreachable after `timeout` seconds
     drv.postcheck(target, before)             # the target version runs, state as before; VerificationFailed
     drv.recover(target, before)               # after a failed activate: back on a bootable known-good image
+    drv.restore_evidence(evidence)            # a later run, after an interruption: before postcheck / recover
 """
 
 from __future__ import annotations
@@ -126,6 +128,15 @@ class UpgradeSteps(abc.ABC):
     def is_busy(self) -> bool:
         """True when a disruptive step must wait (a phone in a call). Switches are never busy."""
         return False
+
+    def resume_evidence(self, target: Target) -> dict:
+        """JSON-ready facts (no secret) a later run needs to post-check or recover this device should the run be
+        killed after activate; stored in the `started` record. Default: nothing beyond the firmware read."""
+        return {"image": target.image}
+
+    def restore_evidence(self, evidence: dict) -> None:
+        """Take back what resume_evidence() saved (a new session after an interruption)."""
+        self.resumed_evidence = dict(evidence)
 
     @abc.abstractmethod
     def activate(self, target: Target) -> None:

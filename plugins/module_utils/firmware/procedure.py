@@ -1,8 +1,13 @@
 """The upgrade procedure of ONE device, driver-agnostic (see contract.UpgradeSteps for the steps).
 
-gate on the baseline -> pre-checks -> stage + verify -> [window gate] -> [idle?] -> activate -> wait -> post-checks;
-any failure after activate -> recover (previous image + config) and report the device failed with the reason.
-Non-disruptive steps run at any time; the window gate stands only in front of activate.
+gate on the baseline -> pre-checks -> stage + verify -> [window gate] -> [idle?] -> INTENT -> activate -> wait ->
+post-checks; any failure after activate -> recover (previous image + config) and report the device failed with the
+reason. Non-disruptive steps run at any time; the window gate stands only in front of activate.
+
+INTENT: a `started` record (device, from, to, attempt and run id, what the post-checks need) is written to the
+audit trail and fsynced before activate; when it cannot be written nothing disruptive happens. A run killed after
+it leaves that record without an end: the next run calls `reconcile_device` first (post-checks against the saved
+evidence -> `upgraded` "completed after interruption", or `failed` + recovery) and only then judges the device.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ BUSY = "busy"                    # a phone in a call: retried later in the windo
 DEFERRED = "deferred"            # the step would not finish before the window closes: not started
 NOT_STARTED = "not_started"      # the rollout stopped before this device
 NO_BASELINE = "no_baseline"      # the policy has no approved firmware for this platform + model
+SKIPPED_BUSY = "skipped_busy"    # still in a call when the retries ran out (count or window end): not rebooted
+STARTED = "started"              # the intent record written before activate (never a final result)
+COMPLETED_AFTER_INTERRUPTION = "completed after interruption"
 
 
 class WindowClosed(Exception):
@@ -82,6 +90,7 @@ class DeviceResult:
     forced: bool = False
     recovered: bool | None = None
     steps: list[str] = field(default_factory=list)
+    attempt_id: str = ""
 
     @property
     def changed(self) -> bool:
@@ -96,11 +105,14 @@ def _now_iso() -> str:
 
 
 def upgrade_device(driver: UpgradeSteps, target: Target, gate: Gate, result: DeviceResult,
-                   check_mode: bool = False, stage_only: bool = False, staged: bool = False) -> DeviceResult:
+                   check_mode: bool = False, stage_only: bool = False, staged: bool = False,
+                   intent: Callable[[DeviceResult, dict], None] | None = None) -> DeviceResult:
     """Run the procedure on an OPEN driver; fill and return ``result``. Never raises.
 
     ``stage_only``: stop after the non-disruptive steps (the rollout pre-stages every device before the first
-    batch); ``staged``: the image was staged and verified earlier in this run, skip the transfer."""
+    batch); ``staged``: the image was staged and verified earlier in this run, skip the transfer.
+    ``intent(result, evidence)``: writes the durable `started` record just before activate (raising stops the
+    attempt before anything disruptive)."""
     started = time.monotonic()
     result.start = result.start or _now_iso()
     result.attempts += 0 if stage_only or check_mode else 1
@@ -125,6 +137,8 @@ def upgrade_device(driver: UpgradeSteps, target: Target, gate: Gate, result: Dev
         result.forced = gate.admit(driver.reboot_timeout) or result.forced
         if driver.is_busy():
             raise DeviceBusy("in a call: the reboot is postponed, retried later in the window", result.device)
+        if intent is not None:
+            _step(result, "intent", intent, result, {"before": before, **driver.resume_evidence(target)})
         _step(result, "activate", driver.activate, target)
         _step(result, "wait", driver.wait_until_back, driver.reboot_timeout)
         _step(result, "postcheck", driver.postcheck, target, before)
@@ -161,3 +175,31 @@ def _recover(driver: UpgradeSteps, target: Target, before: dict, result: DeviceR
     except Exception as exc:
         result.recovered = False
         result.reason += f"; RECOVERY FAILED ({exc}): the device needs hands-on attention"
+
+
+def reconcile_device(driver: UpgradeSteps, target: Target, started: dict, result: DeviceResult) -> DeviceResult:
+    """Finish an attempt a killed run left unfinished (its `started` record, see the module docstring): run the
+    post-checks against the evidence saved before activate; the device passes -> UPGRADED "completed after
+    interruption", else FAILED and recovered onto its previous image and configuration. Never raises."""
+    evidence = started.get("evidence") or {}
+    before = evidence.get("before") or {"version": started.get("from_version")}
+    result.start, result.attempt_id = _now_iso(), str(started.get("attempt_id") or "")
+    result.before, result.target, result.checksum = str(before.get("version", "")), target.version, target.sha256
+    started_at = time.monotonic()
+    try:
+        _step(result, "reconcile", driver.restore_evidence, evidence)
+        now = driver.get_firmware()
+        result.after = str(now.get("version", ""))
+        if result.after != target.version:
+            raise DriverError(f"interrupted: the device runs {result.after or '?'}, not {target.version}")
+        _step(result, "postcheck", driver.postcheck, target, before)
+        result.result, result.reason = UPGRADED, COMPLETED_AFTER_INTERRUPTION
+    except Exception as exc:
+        detail = str(exc) if isinstance(exc, DriverError) else f"unexpected {type(exc).__name__}: {exc}"
+        result.result, result.reason = FAILED, f"after interruption: {detail}"
+        result.steps.append("activate")        # the interrupted run had activated: recovery is due
+        _recover(driver, target, before, result)
+    finally:
+        result.end = _now_iso()
+        result.duration_seconds = round(time.monotonic() - started_at, 3)
+    return result

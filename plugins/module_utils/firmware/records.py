@@ -18,7 +18,9 @@ except ImportError:
 
 RECORD_KIND = "firmware_attempt"   # what the audit trail, inventory and compliance read
 RECORD_FIELDS = ("device", "platform", "model", "from_version", "to_version", "checksum", "result", "reason",
-                 "start", "end", "operator", "forced", "force_reason", "step", "recovered", "rollback")
+                 "start", "end", "operator", "forced", "force_reason", "step", "recovered", "rollback",
+                 "attempt_id", "run_id", "evidence")
+STARTED = "started"      # the intent record, written and fsynced before activate
 
 
 def default_operator() -> str:
@@ -54,7 +56,24 @@ def append_record(audit_dir: str, site: str, record: dict) -> str:
     return path
 
 
-def record_from_result(result: dict, operator: str | None, force_reason: str = "", rollback: bool = False) -> dict:
+def unfinished_attempts(records: list[dict]) -> dict[str, dict]:
+    """device -> the `started` record of its newest attempt when that attempt has no end record, or ended failed
+    with its recovery failed (the device may since have been power-cycled into either image): the next run
+    reconciles these before judging the device (procedure.reconcile_device)."""
+    started: dict[str, dict] = {}
+    for record in records:
+        if record.get("kind") != RECORD_KIND or not record.get("attempt_id"):
+            continue
+        if record.get("result") == STARTED:
+            started[record["device"]] = record
+        elif (started.get(record.get("device"), {}).get("attempt_id") == record["attempt_id"]
+              and not (record.get("result") == "failed" and record.get("recovered") is False)):
+            del started[record["device"]]
+    return started
+
+
+def record_from_result(result: dict, operator: str | None, force_reason: str = "", rollback: bool = False,
+                       run_id: str | None = None) -> dict:
     """One attempt of the rollout summary (procedure.DeviceResult.as_dict()) as an audit record; ``rollback``
     marks an attempt back to a device's previous firmware (firmware/rollback.py)."""
     steps = result.get("steps") or []
@@ -64,4 +83,5 @@ def record_from_result(result: dict, operator: str | None, force_reason: str = "
         result=result["result"], reason=result.get("reason", ""), start=result.get("start"), end=result.get("end"),
         operator=operator, forced=bool(result.get("forced")),
         force_reason=force_reason if result.get("forced") else None, step=steps[-1] if steps else None,
-        recovered=result.get("recovered"), rollback=rollback or None)
+        recovered=result.get("recovered"), rollback=rollback or None, attempt_id=result.get("attempt_id") or None,
+        run_id=run_id, evidence=result.get("evidence"))

@@ -5,8 +5,13 @@
       -> run batch by batch; within a batch devices upgrade in parallel (phones reboot together)
       -> a batch whose failure rate passes `max_fail_percentage` stops the rollout (the canary batch stops it at
          the first failure); a device whose step would not fit in the window is not started, and no later batch is
-      -> phones busy in a call are retried every `busy_retry_seconds` while the window still fits their step
-      -> summary: every device with before/after, result, duration, batch.
+      -> phones busy in a call are retried every `busy_retry_seconds`, at most `busy_retry_max` times and never past
+         the window's end (forced runs too); then `skipped_busy`, recorded, not rebooted
+      -> summary: every device with before/after, result, duration, batch; `not_attempted` lists the others.
+
+Interrupted runs: before activate each device gets a `started` record (procedure.py); a device whose newest attempt
+has no end record (``history``: the site's firmware_attempt records) is reconciled in the survey, before it is
+judged: post-checks against the saved evidence, then `completed after interruption` or `failed` + recovery.
 
 Check mode = survey + plan + estimate: which devices would change, in which batch, estimated duration, whether it
 fits the window. Why a scheduler inside one module instead of Ansible's `serial`/`max_fail_percentage`: canaries per
@@ -20,6 +25,7 @@ import datetime as dt
 import math
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,6 +34,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.registry
 from ansible_collections.aiphone.hardening.plugins.module_utils.firmware import procedure as proc
 from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.contract import Target
 from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.policy import baseline_for
+from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.records import unfinished_attempts
 from ansible_collections.aiphone.hardening.plugins.module_utils.maintenance_window import format_duration
 
 
@@ -48,6 +55,7 @@ class RolloutOptions:
     max_fail_percentage: float = 0.0  # a batch with a higher failure rate stops the rollout
     parallel: int = 64                # devices upgraded at once within a batch
     busy_retry_seconds: float = 60.0
+    busy_retry_max: int = 10          # retries of a busy phone, forced or not
     prestage: bool = True             # transfer + verify every image before the first batch (non-disruptive)
     check_mode: bool = False
 
@@ -81,7 +89,7 @@ class Rollout:
 
     def __init__(self, devices: list[DeviceSpec], policy: dict, gate: proc.Gate, options: RolloutOptions,
                  driver_factory: Callable[[DeviceSpec], object], firmware_dir: str = "",
-                 record: Callable[[dict], None] | None = None):
+                 record: Callable[[dict], None] | None = None, history: list[dict] | None = None):
         self.devices = devices
         self.policy = policy
         self.gate = gate
@@ -91,6 +99,8 @@ class Rollout:
         self._record = record
         self._record_lock = threading.Lock()
         self._staged: set[str] = set()
+        self.unfinished = unfinished_attempts(history or [])
+        self.reconciled: list[dict] = []
         self.stopped_reason = ""
         self.timings: dict = {"survey_seconds": 0.0, "batch_seconds": []}
 
@@ -123,9 +133,15 @@ class Rollout:
         gear) are non-disruptive, run in parallel and at any time, so the batches only wait for reboots. A device
         that fails to stage is reported failed and left out of the batches."""
         result = results[device.name]
+        started = self.unfinished.get(device.name)
         try:
             with self.driver_factory(device) as driver:
+                if started and not self.options.check_mode:
+                    self._reconcile(driver, device, started)
                 proc.upgrade_device(driver, targets[device.name], self.gate, result, check_mode=True)
+                if started and self.options.check_mode:
+                    result.reason += (f"; attempt {started.get('attempt_id')} of run {started.get('run_id')} was "
+                                      "interrupted: a real run post-checks it first")
                 if result.result == proc.PLANNED and self.options.prestage and not self.options.check_mode:
                     proc.upgrade_device(driver, targets[device.name], self.gate, result, stage_only=True)
         except Exception as exc:
@@ -136,6 +152,27 @@ class Rollout:
         elif result.steps:                      # a staging attempt that failed
             self.record(result)
         result.start, result.duration_seconds = "", 0.0
+
+    def _reconcile(self, driver, device: DeviceSpec, started: dict) -> None:
+        """Post-check (or recover) the attempt an interrupted run left on ``device``, and record the outcome."""
+        outcome = proc.DeviceResult(device.name, device.platform, device.model)
+        evidence = started.get("evidence") or {}
+        target = Target.from_baseline({"platform": device.platform, "model": device.model,
+                                       "version": started.get("to_version"), "sha256": started.get("checksum"),
+                                       "image": evidence.get("image") or "unknown"}, self.firmware_dir)
+        proc.reconcile_device(driver, target, started, outcome)
+        outcome.forced = bool(started.get("forced"))
+        self.reconciled.append(outcome.as_dict())
+        self.record(outcome)
+
+    def intent(self, result: proc.DeviceResult, evidence: dict) -> None:
+        """The durable `started` record before activate (the trail fsyncs it); raising stops the attempt."""
+        result.attempt_id = uuid.uuid4().hex
+        if self._record is None:
+            return
+        with self._record_lock:
+            self._record({**result.as_dict(), "result": proc.STARTED, "reason": "activating", "end": "",
+                          "evidence": evidence})
 
     def _batches(self, outdated: list[DeviceSpec]) -> list[list[DeviceSpec]]:
         by_model: dict[tuple[str, str], list[DeviceSpec]] = {}
@@ -189,13 +226,24 @@ class Rollout:
                                    f"{', '.join(r.device for r in failed)}")
 
     def _retry_busy(self, plan: Plan, busy: list[DeviceSpec]) -> None:
+        """Retry phones in a call, bounded by ``busy_retry_max`` and by the window's end - also when forced (a
+        forced run outside any window is bounded by the count). What is still busy ends ``skipped_busy``."""
+        retries = 0
         while busy and not self.stopped_reason:
             step = max(plan.reboot_seconds[d.name] for d in busy)
-            if self.gate.refusal(step + self.options.busy_retry_seconds) is not None and not self.gate.force:
+            closing = self.gate.refusal(step + self.options.busy_retry_seconds) is not None and (
+                not self.gate.force or self.gate.schedule.current(self.gate.clock()) is not None)
+            why = ("the window could no longer fit its reboot" if closing else
+                   f"{retries} retries (busy_retry_max)" if retries >= self.options.busy_retry_max else "")
+            if why:
                 for device in busy:
-                    plan.results[device.name].reason += "; still busy when the window could no longer fit its reboot"
+                    result = plan.results[device.name]
+                    result.result = proc.SKIPPED_BUSY
+                    result.reason = f"skipped: busy - still in a call after {result.attempts} attempt(s), {why}"
+                    self.record(result)
                 return
             time.sleep(self.options.busy_retry_seconds)
+            retries += 1
             self._parallel(self._upgrade, busy, plan.results, plan.targets)
             busy = [d for d in busy if plan.results[d.name].result == proc.BUSY]
 
@@ -210,7 +258,7 @@ class Rollout:
         try:
             with self.driver_factory(device) as driver:
                 proc.upgrade_device(driver, targets[device.name], self.gate, result,
-                                    staged=device.name in self._staged)
+                                    staged=device.name in self._staged, intent=self.intent)
         except Exception as exc:
             result.result, result.reason = proc.FAILED, f"connect: {exc}"
             result.recovered = result.recovered if "activate" in result.steps else True
@@ -252,9 +300,14 @@ class Rollout:
             "timings": self.timings,
             "stopped": bool(self.stopped_reason),
             "stopped_reason": self.stopped_reason,
-            "changed": any(r.changed for r in plan.results.values()),
+            "changed": any(r.changed for r in plan.results.values()) or any(r["changed"] for r in self.reconciled),
             "devices_failed": any(r.result == proc.FAILED for r in plan.results.values()),
+            "not_attempted": [r.device for r in plan.results.values() if r.result in NOT_ATTEMPTED],
+            "reconciled": self.reconciled,
         }
+
+
+NOT_ATTEMPTED = (proc.NOT_STARTED, proc.DEFERRED, proc.SKIPPED_BUSY, proc.BUSY)
 
 
 def registry_factory(spec: DeviceSpec):

@@ -74,7 +74,12 @@ def test_canary_per_model_then_batches_and_every_device_upgraded(fleet):
     assert fleet.versions["m2-003"] == "5.0" and fleet.versions["m1-009"] == "2.0"
     first = by_name(summary)["m1-001"]
     assert (first["before"], first["after"], first["batch"], first["changed"]) == ("1.0", "2.0", 1, True)
-    assert len(records) == 14 and all(r["result"] == proc.UPGRADED for r in records)
+    ends = [r for r in records if r["result"] != proc.STARTED]
+    assert len(ends) == 14 and all(r["result"] == proc.UPGRADED for r in ends)
+    started = [r for r in records if r["result"] == proc.STARTED]       # the intent, before each activate
+    assert sorted(r["attempt_id"] for r in started) == sorted(r["attempt_id"] for r in ends)
+    assert all(records.index(s) < records.index(e) for s in started for e in ends
+               if s["attempt_id"] == e["attempt_id"])
 
 
 def test_percentage_canary_and_batch_sizes():
@@ -156,7 +161,8 @@ def test_busy_device_left_alone_when_the_window_cannot_fit_its_reboot(fleet):
     schedule = open_window_schedule(clock(), after=dt.timedelta(seconds=10))
     summary = make_rollout(fleet, devices, clock=clock, schedule=schedule, busy_retry_seconds=30).run()
     result = by_name(summary)["m1-001"]
-    assert result["result"] == proc.BUSY and "window could no longer fit" in result["reason"]
+    assert result["result"] == proc.SKIPPED_BUSY and "window could no longer fit" in result["reason"]
+    assert result["reason"].startswith("skipped: busy") and summary["not_attempted"] == ["m1-001"]
     assert "activate" not in fleet.steps_of("m1-001")
 
 
