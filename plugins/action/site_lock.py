@@ -11,6 +11,7 @@ import os
 
 from ansible import constants as C
 from ansible.plugins.action import ActionBase
+from ansible.plugins.loader import shell_loader
 
 from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail, site_lock
 from ansible_collections.aiphone.hardening.plugins.module_utils.controller_tmp import clean_controller_tmp
@@ -37,7 +38,17 @@ class ActionModule(ActionBase):
         if not state.get("held"):
             return {**result, "failed": True, "msg": state.get("error"), "holder": state.get("holder") or {}}
         holder = state["holder"]
-        cleaned = [] if self._task.check_mode else clean_controller_tmp(os.path.dirname(C.DEFAULT_LOCAL_TMP))
+        cleaned = [] if self._task.check_mode else [
+            path for root in sorted(controller_tmp_roots()) for path in clean_controller_tmp(root)]
         return {**result, "changed": False, "lock": os.path.join(directory, site_lock.LOCK_FILE), "holder": holder,
                 "waited_seconds": state.get("waited", 0.0), "run_id": holder["run_id"],
                 "removed_stale_tmp": cleaned, "ansible_facts": {"aiphone_run_id": holder["run_id"]}}
+
+
+def controller_tmp_roots() -> set[str]:
+    """The controller's Ansible temporary directories: local_tmp, and remote_tmp as modules of local-connection
+    hosts (localhost: firmware_rollout, credential_rotate ...) use it on the controller."""
+    shell = shell_loader.get("sh")
+    shell.set_options()
+    return {os.path.expanduser(os.path.dirname(C.DEFAULT_LOCAL_TMP)),
+            os.path.expanduser(str(shell.get_option("remote_tmp")))}

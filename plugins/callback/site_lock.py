@@ -43,6 +43,7 @@ class CallbackModule(CallbackBase):
         self.locks: dict[str, site_lock.SiteLock] = {}
         self.targeted: dict[str, list[str]] = {}        # play name -> hosts it targets
         self.reached: set[tuple[str, str]] = set()      # (play name, host) that ran at least one task
+        self.failing: set[str] = set()                    # plays where a host failed or was unreachable
 
     def v2_playbook_on_start(self, playbook):
         self.playbook = os.path.abspath(getattr(playbook, "_file_name", "") or "?")
@@ -100,12 +101,18 @@ class CallbackModule(CallbackBase):
         if self.play is not None:
             self.reached.add((self.play.get_name(), result.host.get_name()))
 
-    v2_runner_on_ok = v2_runner_on_failed = v2_runner_on_skipped = v2_runner_on_unreachable = _reached
+    def _failed(self, result, *_args, **kwargs):
+        self._reached(result)
+        if self.play is not None and not kwargs.get("ignore_errors"):
+            self.failing.add(self.play.get_name())
+
+    v2_runner_on_ok = v2_runner_on_skipped = _reached
+    v2_runner_on_failed = v2_runner_on_unreachable = _failed
 
     def v2_playbook_on_stats(self, stats):
         for play, hosts in self.targeted.items():
             missing = [h for h in hosts if (play, h) not in self.reached]
-            if missing and any((play, h) in self.reached for h in hosts):
+            if missing and play in self.failing:
                 self._display.warning(f"not attempted: {', '.join(missing)} - play {play!r} stopped before "
                                       "reaching them (see the failures above); run again for these hosts")
         for lock in self.locks.values():
