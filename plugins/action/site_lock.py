@@ -1,8 +1,9 @@
-"""Action plugin of aiphone.hardening.site_lock: reports the site lock the controller took for this run, and
-clears what killed runs of this toolkit left in the controller's Ansible temporary directory.
+"""Action plugin of aiphone.hardening.site_lock: one changing run per site at a time, for the whole playbook.
 
-The lock itself is taken by the callback plugin aiphone.hardening.site_lock inside ansible-playbook's own process
-(a worker process ends with its task, and its lock with it): see plugins/module_utils/site_lock.py.
+Runs in an Ansible worker (a child of ansible-playbook): it takes the site's flock - waiting up to `wait` seconds,
+then failing with the holder named - and hands it to a holder process that keeps it until ansible-playbook ends
+(see plugins/module_utils/site_lock.py). It also clears what killed runs of this toolkit left in the controller's
+Ansible temporary directories (module payloads holding device credentials) and keeps those directories 0700.
 """
 
 from __future__ import annotations
@@ -12,13 +13,12 @@ import os
 from ansible import constants as C
 from ansible.plugins.action import ActionBase
 from ansible.plugins.loader import shell_loader
+from ansible.utils.display import Display
 
 from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail, site_lock
 from ansible_collections.aiphone.hardening.plugins.module_utils.controller_tmp import clean_controller_tmp
 
-NOT_ENABLED = ("the site lock needs the callback plugin aiphone.hardening.site_lock: add it to callbacks_enabled "
-               "in ansible.cfg (the toolkit's ansible.cfg has it); without it two runs could change this site at "
-               "once")
+display = Display()
 
 
 class ActionModule(ActionBase):
@@ -30,19 +30,29 @@ class ActionModule(ActionBase):
         args = self._task.args
         try:
             directory = audit_trail.site_dir(str(args.get("audit_dir") or "audit"), str(args.get("site") or "site"))
-        except audit_trail.AuditTrailError as exc:
+            wait = float(args.get("wait", site_lock.DEFAULT_WAIT_SECONDS))
+        except (ValueError, TypeError, audit_trail.AuditTrailError) as exc:
             return {**result, "failed": True, "msg": f"site_lock: {exc}"}
-        state = site_lock.CONTROLLER_STATE.get(os.path.realpath(directory)) or site_lock.CONTROLLER_STATE.get("error")
-        if state is None:
-            return {**result, "failed": True, "msg": NOT_ENABLED}
-        if not state.get("held"):
-            return {**result, "failed": True, "msg": state.get("error"), "holder": state.get("holder") or {}}
-        holder = state["holder"]
+        controller = os.getppid()             # ansible-playbook: the worker running this task is its child
+        lock = site_lock.SiteLock(directory)
+        waited = 0.0
+        if not lock.held_by(controller):
+            holder = site_lock.holder_info(site_lock.command_of(controller), site_lock.new_run_id(), controller)
+            try:
+                waited = lock.acquire(holder, wait=wait, on_wait=lambda other: display.display(
+                    f"site lock: {site_lock.describe(other)} holds {lock.path}; waiting up to {wait:g} s",
+                    color="yellow"))
+            except site_lock.SiteLocked as exc:
+                return {**result, "failed": True, "msg": str(exc), "holder": exc.holder}
+            except OSError as exc:
+                return {**result, "failed": True, "msg": f"cannot take the site lock {lock.path}: {exc}"}
+            lock.hold_until_exit(controller)
+        holder = site_lock.read_holder(lock.path)
         cleaned = [] if self._task.check_mode else [
             path for root in sorted(controller_tmp_roots()) for path in clean_controller_tmp(root)]
-        return {**result, "changed": False, "lock": os.path.join(directory, site_lock.LOCK_FILE), "holder": holder,
-                "waited_seconds": state.get("waited", 0.0), "run_id": holder["run_id"],
-                "removed_stale_tmp": cleaned, "ansible_facts": {"aiphone_run_id": holder["run_id"]}}
+        return {**result, "changed": False, "lock": lock.path, "holder": holder, "waited_seconds": round(waited, 1),
+                "run_id": holder.get("run_id"), "removed_stale_tmp": cleaned,
+                "ansible_facts": {"aiphone_run_id": holder.get("run_id")}}
 
 
 def controller_tmp_roots() -> set[str]:

@@ -1,15 +1,17 @@
 """One changing run per site at a time: an exclusive ``flock`` on ``<audit_dir>/<site>/site.lock``.
 
-The lock is taken by the controller process (``ansible-playbook`` itself, through the callback plugin
-``aiphone.hardening.site_lock``) and held until that process ends - normally, on an error or killed with
-SIGKILL: the kernel drops an ``flock`` with the last descriptor of the open file, so a dead run never leaves a
-stale lock behind. The lock file holds who holds it (user, host, pid, playbook, since, run id) as one JSON line,
-rewritten by each new holder; a run that finds the site locked names that holder.
+The lock belongs to the controller process (``ansible-playbook``) for the whole playbook. The task that takes it
+(action ``aiphone.hardening.site_lock``) runs in a short-lived Ansible worker, so once it holds the lock it forks a
+small holder process that keeps the lock's file descriptor and waits for the controller process to end (a pidfd:
+no polling) - normally, on an error or killed with SIGKILL; the kernel drops an ``flock`` with the last
+descriptor of its open file, so a dead run never leaves a stale lock behind. The lock file holds who holds it
+(user, host, controller pid, playbook, since, run id) as one JSON line, rewritten by each new holder; a run that
+finds the site locked names that holder. A second ``site_lock`` task of the same run (site.yml imports several
+playbooks) finds the lock its own controller holds and goes on.
 
     lock = SiteLock("audit/lab")
     lock.acquire(holder_info("playbooks/firmware.yml", run_id), wait=300)   # SiteLocked after 300 s
-    ...                                   # the whole playbook
-    lock.release()                        # or let the process end
+    lock.hold_until_exit(controller_pid)    # the holder process keeps it until the controller ends
 
 Read-only runs (audits, reports, validation) do not take it.
 """
@@ -22,6 +24,7 @@ import fcntl
 import getpass
 import json
 import os
+import select
 import socket
 import time
 import uuid
@@ -29,6 +32,10 @@ import uuid
 LOCK_FILE = "site.lock"
 DEFAULT_WAIT_SECONDS = 300.0
 POLL_SECONDS = 0.2
+# ansible-playbook options followed by a value (a .yml there is not a playbook)
+VALUE_OPTIONS = frozenset({"-i", "--inventory", "--inventory-file", "-e", "--extra-vars", "-l", "--limit", "-t",
+                           "--tags", "--skip-tags", "--vault-id", "--vault-password-file", "--vault-pass-file", "-M",
+                           "--module-path", "--start-at-task", "-u", "--user", "--private-key", "--key-file"})
 
 
 class SiteLocked(Exception):
@@ -44,10 +51,46 @@ def new_run_id() -> str:
     return f"{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}"
 
 
-def holder_info(playbook: str, run_id: str) -> dict:
+def holder_info(playbook: str, run_id: str, pid: int | None = None) -> dict:
     return {"user": os.environ.get("AIPHONE_OPERATOR") or getpass.getuser(), "host": socket.gethostname(),
-            "pid": os.getpid(), "playbook": playbook, "run_id": run_id,
+            "pid": pid or os.getpid(), "playbook": playbook, "run_id": run_id,
             "since": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+
+
+def command_of(pid: int) -> str:
+    """The playbook(s) a controller process runs, from its command line (``ansible-playbook ... x.yml``)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            args = [a.decode(errors="replace") for a in handle.read().split(b"\0") if a]
+    except OSError:
+        return "?"
+    books = [a for before, a in zip(["", *args], args, strict=False)
+             if a.endswith((".yml", ".yaml")) and not a.startswith("-") and before not in VALUE_OPTIONS]
+    return " ".join(os.path.abspath(b) for b in books) or " ".join(args[:3]) or "?"
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
+def wait_for_exit(pid: int) -> None:
+    """Return once process ``pid`` has ended (a zombie has ended)."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    except (AttributeError, OSError):
+        while _running(pid):
+            time.sleep(POLL_SECONDS)
+        return
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    poller.poll()
+    os.close(pidfd)
 
 
 def describe(holder: dict) -> str:
@@ -114,6 +157,38 @@ class SiteLock:
         self.fd, self.holder = fd, holder
         return time.monotonic() - started
 
+    def held_by(self, controller_pid: int) -> bool:
+        """True when the lock is taken and its holder record names ``controller_pid`` (this run, again)."""
+        holder = read_holder(self.path)
+        if holder.get("pid") != controller_pid or not _running(controller_pid):
+            return False
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True                     # taken - and the record says by our controller
+        finally:
+            os.close(fd)                    # (had we got it, closing releases it again)
+        return False
+
+    def hold_until_exit(self, controller_pid: int) -> int:
+        """Hand the lock to a holder process that keeps it until ``controller_pid`` ends; returns its pid."""
+        child = os.fork()
+        if child == 0:                          # the holder: only the lock's descriptor, no stdio of the run
+            try:
+                os.setsid()
+                devnull = os.open(os.devnull, os.O_RDWR)
+                for target in (0, 1, 2):
+                    os.dup2(devnull, target)
+                os.closerange(3, self.fd)
+                os.closerange(self.fd + 1, max(self.fd + 2, os.sysconf("SC_OPEN_MAX")))
+                wait_for_exit(controller_pid)
+            finally:
+                os._exit(0)
+        os.close(self.fd)
+        self.fd = -1
+        return child
+
     def release(self) -> None:
         if self.fd < 0:
             return
@@ -124,9 +199,3 @@ class SiteLock:
             os.close(self.fd)
             self.fd = -1
 
-
-# -- shared between the callback (controller process) and the action plugin (a forked worker) -------------------
-# The callback fills this in ansible-playbook's own process when the `site_lock` task starts, before Ansible forks
-# the worker that runs the task (Ansible's workers are forked: WorkerProcess uses the 'fork' context), so the action
-# plugin reads the outcome here: {site directory: {"held": bool, "holder": {...}, "error": str, "waited": float}}.
-CONTROLLER_STATE: dict[str, dict] = {}

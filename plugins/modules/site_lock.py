@@ -7,15 +7,17 @@ DOCUMENTATION = r"""
 module: site_lock
 short_description: One changing run per site at a time (held by the controller for the whole playbook)
 description:
-  - The first task of every playbook that changes a site (C(playbooks/site_lock.yml), imported first). The
-    controller process takes an exclusive C(flock) on C(<audit_dir>/<site>/site.lock) and holds it until the
-    playbook ends; the lock file records the holder (user, host, pid, playbook, since, run id). A second run waits
-    up to I(wait) seconds, then fails naming the holder. A killed run releases the lock with its process.
+  - The first task of every playbook that changes a site (C(playbooks/site_lock.yml), imported first). It takes
+    an exclusive C(flock) on C(<audit_dir>/<site>/site.lock) for the controller process (C(ansible-playbook)): a
+    holder process keeps it until that process ends; the lock file records the holder (user, host, controller
+    pid, playbook, since, run id). A second run waits up to I(wait) seconds, then fails naming the holder. A killed
+    run releases the lock with its process.
   - Read-only playbooks (C(audit.yml), C(validate.yml), C(incident_report.yml)) do not take it.
   - Removes the controller's stale C(ansible-tmp-*) directories that hold payloads of this collection's modules
     (left by killed runs, they may hold device credentials) and keeps the Ansible temporary directory at 0700.
   - Sets the fact C(aiphone_run_id), unique per run, which reports and audit records carry.
-  - Needs the callback plugin C(aiphone.hardening.site_lock) enabled (the toolkit's C(ansible.cfg) does).
+  - The callback plugin C(aiphone.hardening.site_lock) (enabled in the toolkit's C(ansible.cfg)) lists hosts a
+    stopped play never attempted.
 version_added: "0.2.0"
 author: aiphone-hardening contributors
 options:

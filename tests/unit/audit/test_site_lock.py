@@ -6,7 +6,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -52,6 +55,36 @@ def test_a_killed_holder_releases_the_lock(tmp_path, holder):
     assert oct(os.stat(lock.path).st_mode & 0o777) == "0o600"
     lock.release()
     assert site_lock.read_holder(lock.path) == {}
+
+
+def test_the_holder_process_keeps_the_lock_until_the_controller_ends(tmp_path):
+    controller = multiprocessing.get_context("fork").Process(target=time.sleep, args=(30,))
+    controller.start()
+    lock = site_lock.SiteLock(str(tmp_path / "lab"))
+    lock.acquire(site_lock.holder_info("playbooks/firmware.yml", "run-A", controller.pid), wait=0)
+    lock.hold_until_exit(controller.pid)
+    assert not lock.held and lock.held_by(controller.pid)           # handed over: the same run finds it its own
+    other = site_lock.SiteLock(str(tmp_path / "lab"))
+    with pytest.raises(site_lock.SiteLocked):
+        other.acquire(site_lock.holder_info("playbooks/network.yml", "run-B"), wait=0.3)
+    os.kill(controller.pid, signal.SIGKILL)                          # the controller dies (not reaped yet)
+    assert other.acquire(site_lock.holder_info("playbooks/network.yml", "run-B"), wait=10) < 10
+    assert not other.held_by(controller.pid)
+    controller.join()
+    other.release()
+
+
+def test_playbooks_are_read_from_the_controller_command_line(tmp_path):
+    controller = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "-i", "inv.yml",
+                                   "playbooks/firmware.yml", "-e", "x.yml"])
+    try:
+        deadline = time.monotonic() + 10
+        while b"sleep" not in Path(f"/proc/{controller.pid}/cmdline").read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert site_lock.command_of(controller.pid) == os.path.abspath("playbooks/firmware.yml")
+    finally:
+        controller.kill()
+        controller.wait()
 
 
 def test_free_lock_taken_at_once(tmp_path):
