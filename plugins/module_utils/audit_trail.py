@@ -75,6 +75,9 @@ SECRET_TEXT_PATTERNS = tuple(re.compile(p, re.IGNORECASE | re.MULTILINE) for p i
     r"(\bauthentication-key\s+\d+\s+\S+\s+(?:\d+\s+)?)(\S+)",
     r"(\bkey-string\s+(?:\d+\s+)?)(\S+)",
     r"(\bsnmp-server\s+community\s+)(\S+)",
+    # RADIUS / TACACS+ server blocks and one-liners: key [0|7] VALUE ; radius-server host x key VALUE
+    r"(^\s*key\s+(?:[067]\s+)?)(\S+)",
+    r"(\b(?:radius-server|tacacs-server)\s+.*?\bkey\s+(?:[067]\s+)?)(\S+)",
     # C9800: security wpa psk set-key ascii 0 VALUE
     r"(\bset-key\s+\S+\s+\d+\s+)(\S+)",
     # hostapd / wpa_supplicant: sae_password=VALUE, wpa_passphrase=VALUE, wpa_psk=VALUE, *secret=VALUE
@@ -108,6 +111,16 @@ def is_secret_key(key: Any) -> bool:
 def redact_text(text: str, secret_values: Iterable[str] = ()) -> str:
     """`text` with known secret values and secrets in configuration syntax replaced by ********."""
     return _mask_text(text, _prepare_secrets(secret_values))
+
+
+def write_redacted(path: str, text: str, secret_values: Iterable[str] = ()) -> str:
+    """Write ``text`` with every secret masked (redact_text) to an owner-only file at ``path`` (in a 0700
+    directory): configuration backups and evidence the toolkit keeps on the controller never hold a secret."""
+    os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(redact_text(text, secret_values))
+    return path
 
 
 def _prepare_secrets(secret_values: Iterable) -> tuple[str, ...]:

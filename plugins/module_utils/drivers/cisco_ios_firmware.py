@@ -31,6 +31,7 @@ import re
 import time
 from typing import ClassVar
 
+from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import (
     AuthenticationFailed,
     ChecksumMismatch,
@@ -161,10 +162,9 @@ class CiscoIOSFirmwareMixin(UpgradeSteps):
         self._fw_interfaces = self.interfaces_up()
         self._fw_uptime = facts.get("uptime_seconds")
         backup_dir = self.options.get("backup_dir")
-        if backup_dir:
-            os.makedirs(backup_dir, exist_ok=True)
-            with open(os.path.join(backup_dir, f"{self.name}-before-firmware.cfg"), "w", encoding="utf-8") as out:
-                out.write(self._fw_config)
+        if backup_dir:        # for reading: the recovery restores the flash copy; secrets masked here
+            audit_trail.write_redacted(os.path.join(backup_dir, f"{self.name}-before-firmware.cfg"),
+                                       self._fw_config, [self.options.get(k) for k in ("password", "enable_secret")])
         return {"flash_free": free, "backup": self.backup_file, "interfaces_up": len(self._fw_interfaces),
                 "transient_removed": debris, "partial_image_removed": partial}
 

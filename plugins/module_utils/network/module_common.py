@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import DriverError, InvalidValue
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.registry import get_driver
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.ssh import HAS_SSH_LIBS, SSH_IMPORT_ERROR
@@ -80,13 +81,12 @@ def device_session(module, platform: str, result: dict | None = None, mask: Call
 
 
 def write_backup(backup_dir: str, device: str, text: str, suffix: str = "cfg") -> str:
-    """A timestamped, owner-only copy of the device config before a change."""
-    os.makedirs(backup_dir, mode=0o700, exist_ok=True)
-    path = os.path.join(backup_dir, f"{device}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%fZ}.{suffix}")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    return path
+    """A timestamped, owner-only copy of the device config before a change, with its secrets replaced by
+    ******** (Wi-Fi keys, RADIUS and SNMP secrets, reversible type 7 values, password hashes: audit_trail's
+    patterns). Restores never need them here: they run on the device from its own flash backup
+    (`configure replace`), or replay the vaulted values; this copy is for reading and diffing."""
+    return audit_trail.write_redacted(
+        os.path.join(backup_dir, f"{device}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%fZ}.{suffix}"), text)
 
 
 def window_refusal(policy: dict) -> str | None:

@@ -2,7 +2,10 @@
 """The evidence bundle of an incident: one tar.gz with the audit trail slice of a time range, its chain check,
 the files collected (configs, versions, logs) and a SHA256SUMS file; the archive's own digest sits beside it.
 
-Files are added as they are (no redaction: evidence must be unaltered); the bundle is written owner-only.
+Text files are added with their secrets masked (audit_trail.redact_text: keys, passwords, PSKs, private keys):
+a bundle travels to insurers and forensics and must never carry a usable secret. Each file changed that way is
+listed in manifest.json under `redacted` with the SHA-256 of its original bytes, so the evidence can still be
+matched with the source it was taken from. The bundle is written owner-only.
 """
 
 from __future__ import annotations
@@ -44,6 +47,15 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _masked(data: bytes) -> bytes:
+    """``data`` with its secrets masked (text files; binary files are kept as they are)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+    return audit_trail.redact_text(text).encode("utf-8")
+
+
 def _files_under(root: str) -> list[tuple[str, str]]:
     """(path on disk, name in the bundle) of every regular file under `root` (a file is taken alone)."""
     base = os.path.basename(os.path.normpath(root))
@@ -70,10 +82,17 @@ def build_bundle(archive: str, site_directory: str, since: dt.datetime, until: d
                                      "created": audit_trail.utc_now(), "site_directory": site_directory,
                                      "collected": collected}, indent=1).encode(),
     }
+    redacted: dict[str, str] = {}
     for root in collected:
         for path, name in _files_under(root):
             with open(path, "rb") as handle:
-                members[f"collected/{name}"] = handle.read()
+                original = handle.read()
+            members[f"collected/{name}"] = masked = _masked(original)
+            if masked != original:
+                redacted[f"collected/{name}"] = _sha256(original)
+    manifest = json.loads(members["manifest.json"])
+    manifest["redacted"] = redacted
+    members["manifest.json"] = json.dumps(manifest, indent=1).encode()
     members["SHA256SUMS"] = "".join(f"{_sha256(data)}  {name}\n" for name, data in sorted(members.items())).encode()
     os.makedirs(os.path.dirname(archive) or ".", mode=0o700, exist_ok=True)
     fd = os.open(archive, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
