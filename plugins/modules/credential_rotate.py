@@ -17,6 +17,10 @@ description:
     is written into O(vault_file) (ansible-vault encrypted, variable O(vault_variable)). The encrypted file is
     prepared before the device is touched and renamed into place after, so device and vault never disagree
     silently (see docs/credentials.md).
+  - A C(<vault_file>.pending) left by an interrupted rotation is settled first - the device takes its value ->
+    saved and written into the vault (C(completed_after_interruption), recorded; nothing else changes this run);
+    the device takes the current value -> the pending file is removed (C(interrupted_kept_old), recorded) and the
+    rotation runs; neither -> the task fails and the pending file is kept.
   - Phones (O(platform) C(poly), C(yealink), C(cisco_mpp)) have one admin password and no configuration replace.
     The change is asked for the vendor's way over a session opened with the CURRENT password - Poly REST
     C(config/set) of C(device.auth.localAdminPassword) (with C(device.set) and its C(.set) flag); Yealink
@@ -115,12 +119,18 @@ vault_file:
   description: The vault file that now holds the new value.
   returned: success
   type: str
+reconciled:
+  description: C(completed_after_interruption) when this run finished a rotation an interrupted run had left.
+  returned: when an interrupted rotation was completed
+  type: str
 notes:
   description: Things a human should look at.
   returned: always
   type: list
   elements: str
 """
+
+import os
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -136,6 +146,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_c
 from ansible_collections.aiphone.hardening.plugins.module_utils.ops.rotation import (
     RotationUncertain,
     ios_secret_line,
+    login_works,
     plan_ios_login,
     plan_phone_login,
     rotate_ios_login,
@@ -143,6 +154,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.ops.rotation imp
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.ops.secrets_gen import generate_password
 from ansible_collections.aiphone.hardening.plugins.module_utils.ops.vault_file import (
+    PENDING_SUFFIX,
     PendingVaultUpdate,
     VaultFileError,
     read_vault_vars,
@@ -205,11 +217,43 @@ def audit(params: dict, outcome: str, secrets: list[str], **fields) -> None:
     audit_trail.append(audit_trail.site_dir(params["audit_dir"], params["site"]), record, secret_values=secrets)
 
 
+def reconcile_pending(p: dict, make) -> dict | None:
+    """A `<vault_file>.pending` left by an interrupted rotation: which value does the device take? The pending one
+    -> (saved on IOS) the vault takes it too, recorded `completed_after_interruption`; the current one -> the
+    pending file is dropped, recorded `interrupted_kept_old`, and the rotation goes on. Neither -> refused, the
+    pending file kept. Returns the module result when the interrupted rotation was completed."""
+    pending_path = p["vault_file"] + PENDING_SUFFIX
+    if not os.path.exists(pending_path):
+        return None
+    value = read_vault_vars(pending_path, p["vault_password_file"]).get(p["vault_variable"])
+    update = PendingVaultUpdate(p["vault_file"], p["vault_password_file"], {})
+    secrets = [value, p["password"]]
+    if value and login_works(make, value):
+        if not is_phone(p):
+            with make(value) as session:      # an interrupted run may have stopped before `write memory`
+                session.save()
+        update.commit()
+        audit(p, "completed_after_interruption", secrets)
+        return {"changed": True, "vault_file": p["vault_file"], "reconciled": "completed_after_interruption",
+                "notes": [f"an interrupted rotation had left {pending_path}: the device takes that value, the "
+                          "vault now holds it"]}
+    if not login_works(make, None):
+        raise RotationUncertain(f"{p['device']}: an interrupted rotation left {pending_path}, and neither its value "
+                                "nor the current one logs in", device=p["device"])
+    update.abort()
+    audit(p, "interrupted_kept_old", secrets)
+    return None
+
+
 def run(module: AnsibleModule) -> dict:
     p = module.params
     make = driver_factory(p)
     result: dict = {"changed": False, "notes": []}
     try:
+        if not module.check_mode:
+            done = reconcile_pending(p, make)
+            if done is not None:
+                return done
         new_secret = p["new_password"] or generate_password(p["length"])
         check_new_value(p, new_secret)
         if module.check_mode:

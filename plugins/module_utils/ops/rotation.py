@@ -53,7 +53,7 @@ def ios_secret_line(username: str, privilege: str, new_secret: str) -> str:
     return f"username {username}{level} algorithm-type scrypt secret {new_secret}"
 
 
-def _login_works(make_driver, password: str) -> bool:
+def login_works(make_driver, password: str) -> bool:
     try:
         with make_driver(password) as session:
             session.get_facts()
@@ -89,7 +89,7 @@ def rotate_ios_login(make_driver, username: str, new_secret: str) -> RotationRes
         session.backup_file = result.device_backup = session.backup_to_flash()
         try:
             session._push(lines)
-            if not _login_works(make_driver, new_secret):
+            if not login_works(make_driver, new_secret):
                 raise VerificationFailed(f"{session.name}: a new session with the new secret was refused",
                                          device=session.name)
         except DriverError as failure:
@@ -97,7 +97,7 @@ def rotate_ios_login(make_driver, username: str, new_secret: str) -> RotationRes
             raise RotationFailed(f"{session.name}: rotation undone, the device keeps its old secret: {failure}",
                                  device=session.name) from failure
         session.save()
-    result.old_credential_refused = not _login_works(make_driver, None)
+    result.old_credential_refused = not login_works(make_driver, None)
     if not result.old_credential_refused:
         result.notes.append("the OLD secret still logs in (another AAA source or a second user entry?)")
     return result
@@ -123,7 +123,7 @@ def _wait_for_login(make_driver, password: str, settle_seconds: float, poll: flo
     deadline = time.monotonic() + settle_seconds
     while True:
         try:
-            if _login_works(make_driver, password):
+            if login_works(make_driver, password):
                 return True
         except DriverError:        # busy re-provisioning or rebooting: try again until the deadline
             pass
