@@ -35,7 +35,10 @@ class CallbackModule(CallbackBase):
         self.play = play
         try:
             inventory = play.get_variable_manager()._inventory
-            self.targeted[play.get_name()] = [h.name for h in inventory.get_hosts(play.hosts)]
+            # with `serial`, this is called per batch, the inventory restricted to it: ask without restrictions
+            hosts = [h.name for h in inventory.get_hosts(play.hosts, ignore_restrictions=True)]
+            known = self.targeted.setdefault(play.get_name(), [])
+            known += [h for h in hosts if h not in known]
         except Exception:  # noqa: S110 - the recap of unattempted hosts is best effort
             pass
 
