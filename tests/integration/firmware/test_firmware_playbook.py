@@ -118,7 +118,8 @@ def test_check_then_run_then_idempotent(site, phone_lab, switch_lab):
     assert switch_lab.state("sw1")["version"] == SWITCH_NEW
     assert all(phone_lab.version(name) == PHONES[p.platform][3] for name, p in phone_lab.phones.items())
     trail = (site / "audit" / "lab" / "trail.jsonl").read_text()
-    assert trail.count('"kind":"firmware_attempt"') == 4 and "pytest-operator" in trail
+    assert trail.count('"kind":"firmware_attempt"') == 8 and "pytest-operator" in trail   # started + end each
+    assert trail.count('"result":"started"') == 4
     assert PASSWORD not in run.stdout and SWITCH_CREDENTIALS.password not in run.stdout
     assert list((site / "reports" / "lab").glob("firmware-phones-*.json"))
 
