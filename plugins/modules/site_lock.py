@@ -8,7 +8,7 @@ module: site_lock
 short_description: One changing run per site at a time (held by the controller for the whole playbook)
 description:
   - The first task of every playbook that changes a site (C(playbooks/site_lock.yml), imported first). It takes
-    an exclusive C(flock) on C(<audit_dir>/<site>/site.lock) for the controller process (C(ansible-playbook)): a
+    an exclusive C(flock) on C(<audit_dir>/<site>/site.lock) for the controller process C(ansible-playbook) - a
     holder process keeps it until that process ends; the lock file records the holder (user, host, controller
     pid, playbook, since, run id). A second run waits up to I(wait) seconds, then fails naming the holder. A killed
     run releases the lock with its process.

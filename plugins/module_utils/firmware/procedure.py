@@ -148,8 +148,8 @@ def upgrade_device(driver: UpgradeSteps, target: Target, gate: Gate, result: Dev
         result.result, result.reason = DEFERRED, str(exc)
     except DeviceBusy as exc:
         result.result, result.reason = BUSY, str(exc)
-        if "activate" in result.steps:       # it postponed a reboot it was asked for: withdraw the request, or
-            _withdraw(driver, target, before, result)   # it reboots into the image later, unrecorded
+        if "activate" in result.steps:       # it postponed a reboot it was asked for: the request is withdrawn
+            _withdraw(driver, target, before, result)   # (provisioning), the attempt stays open (records.py)
     except Exception as exc:
         detail = str(exc) if isinstance(exc, DriverError) else f"unexpected {type(exc).__name__}: {exc}"
         result.result, result.reason = FAILED, f"{result.steps[-1] if result.steps else 'read'}: {detail}"
@@ -171,9 +171,11 @@ def _step(result: DeviceResult, name: str, function, *args):
 def _withdraw(driver: UpgradeSteps, target: Target, before: dict, result: DeviceResult) -> None:
     try:
         driver.recover(target, before)
-        result.reason += "; upgrade request withdrawn (it will not install the image by itself)"
+        result.reason += ("; the upgrade request was withdrawn, but the phone may install an image it already "
+                          "fetched when the call ends: the next run post-checks it")
     except Exception as exc:
-        result.reason += f"; WITHDRAWING THE UPGRADE REQUEST FAILED ({exc}): it may install the image by itself"
+        result.reason += (f"; withdrawing the upgrade request failed ({exc}): the phone may install the image "
+                          "after the call; the next run post-checks it")
 
 
 def _recover(driver: UpgradeSteps, target: Target, before: dict, result: DeviceResult) -> None:

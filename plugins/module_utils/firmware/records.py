@@ -57,9 +57,9 @@ def append_record(audit_dir: str, site: str, record: dict) -> str:
 
 
 def unfinished_attempts(records: list[dict]) -> dict[str, dict]:
-    """device -> the `started` record of its newest attempt when that attempt has no end record, or ended failed
-    with its recovery failed (the device may since have been power-cycled into either image): the next run
-    reconciles these before judging the device (procedure.reconcile_device)."""
+    """device -> the `started` record of its newest attempt when that attempt has no end record, or an end that
+    leaves it open (_leaves_open): the next run reconciles these before judging the device
+    (procedure.reconcile_device)."""
     started: dict[str, dict] = {}
     for record in records:
         if record.get("kind") != RECORD_KIND or not record.get("attempt_id"):
@@ -67,9 +67,17 @@ def unfinished_attempts(records: list[dict]) -> dict[str, dict]:
         if record.get("result") == STARTED:
             started[record["device"]] = record
         elif (started.get(record.get("device"), {}).get("attempt_id") == record["attempt_id"]
-              and not (record.get("result") == "failed" and record.get("recovered") is False)):
+              and not _leaves_open(record)):
             del started[record["device"]]
     return started
+
+
+def _leaves_open(record: dict) -> bool:
+    """An end record after which the device may still change by itself: recovery failed (hands-on, maybe
+    power-cycled since), or a phone postponed the reboot it was asked for (it may install after the call)."""
+    if record.get("result") == "failed" and record.get("recovered") is False:
+        return True
+    return record.get("result") in ("busy", "skipped_busy") and record.get("step") in ("activate", "wait")
 
 
 def record_from_result(result: dict, operator: str | None, force_reason: str = "", rollback: bool = False,

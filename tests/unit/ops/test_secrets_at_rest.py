@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import json
 import tarfile
+from pathlib import Path
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import write_backup
 from ansible_collections.aiphone.hardening.plugins.module_utils.ops.evidence import build_bundle
@@ -33,7 +34,7 @@ def test_backups_and_the_evidence_bundle_hold_no_canary(tmp_path):
     written = [write_backup(str(backups), name, text) for name, text in (("ap-01", AP), ("wlc-01", WLC),
                                                                          ("sw1", SWITCH))]
     for path in written:
-        text = open(path, encoding="utf-8").read()
+        text = Path(path).read_text(encoding="utf-8")
         assert hits(text.encode()) == [] and "hostname sw1" in SWITCH and "********" in text
     site = tmp_path / "audit" / "lab"
     site.mkdir(parents=True)
