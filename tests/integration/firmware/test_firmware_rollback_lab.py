@@ -91,7 +91,9 @@ def test_forced_rollback_boots_the_previous_build_then_is_idempotent(fresh_lab, 
     assert {r["result"] for r in devices_of(again).values()} == {"compliant"}
     site_dir = audit_trail.site_dir(str(audit_dir), "lab")
     attempts = [r for r in audit_trail.read_records(site_dir, kind="firmware_attempt") if r.get("rollback")]
-    assert {r["result"] for r in attempts} <= {"upgraded", "deferred"}     # deferred: the run outside the window
+    # deferred: the run outside the window; started: the intent record before each reboot
+    assert {r["result"] for r in attempts} <= {"upgraded", "deferred", "started"}
+    assert sum(r["result"] == "started" for r in attempts) == sum(r["result"] == "upgraded" for r in attempts)
     assert sorted((r["device"], r["forced"], r["force_reason"], r["from_version"], r["to_version"])
                   for r in attempts if r["result"] == "upgraded") == sorted(
         (name, True, "INC-46 lab drill", baseline, start_version(platform, model, baseline))
