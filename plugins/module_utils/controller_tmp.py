@@ -24,13 +24,12 @@ def our_modules() -> frozenset[str]:
 
 
 def _alive(pid: int) -> bool:
+    """Running (a zombie - killed, not yet reaped - is not)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
         return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _holds_ours(directory: str, modules: frozenset[str]) -> bool:

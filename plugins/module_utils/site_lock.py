@@ -2,8 +2,9 @@
 
 The lock belongs to the controller process (``ansible-playbook``) for the whole playbook. The task that takes it
 (action ``aiphone.hardening.site_lock``) runs in a short-lived Ansible worker, so once it holds the lock it forks a
-small holder process that keeps the lock's file descriptor and waits for the controller process to end (a pidfd:
-no polling) - normally, on an error or killed with SIGKILL; the kernel drops an ``flock`` with the last
+small holder process that keeps the lock's file descriptor and waits for the controller process to end -
+normally, on an error or killed with SIGKILL - and for the workers and modules it had started (they run in
+sessions of their own and may outlive it, still changing a device); the kernel drops an ``flock`` with the last
 descriptor of its open file, so a dead run never leaves a stale lock behind. The lock file holds who holds it
 (user, host, controller pid, playbook, since, run id) as one JSON line, rewritten by each new holder; a run that
 finds the site locked names that holder. A second ``site_lock`` task of the same run (site.yml imports several
@@ -77,20 +78,49 @@ def _running(pid: int) -> bool:
         return False
 
 
-def wait_for_exit(pid: int) -> None:
-    """Return once process ``pid`` has ended (a zombie has ended)."""
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
+                    children.setdefault(int(handle.read().rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def wait_for_exit(pid: int, watch_seconds: float = 1.0) -> None:
+    """Return once process ``pid`` has ended (a zombie has ended) AND every process it had started (as last seen,
+    every ``watch_seconds``) has ended too: Ansible's workers and their modules run in sessions of their own and
+    outlive a killed ansible-playbook - the site stays locked while they may still change a device."""
+    seen: set[int] = set()
     try:
         pidfd = os.pidfd_open(pid)
     except ProcessLookupError:
         return
     except (AttributeError, OSError):
-        while _running(pid):
-            time.sleep(POLL_SECONDS)
-        return
+        pidfd = None
     poller = select.poll()
-    poller.register(pidfd, select.POLLIN)
-    poller.poll()
-    os.close(pidfd)
+    if pidfd is not None:
+        poller.register(pidfd, select.POLLIN)
+    while _running(pid):
+        seen = (seen | _descendants(pid)) - {os.getpid()}
+        seen = {p for p in seen if _running(p)}
+        if pidfd is not None:
+            poller.poll(int(watch_seconds * 1000))
+        else:
+            time.sleep(watch_seconds)
+    if pidfd is not None:
+        os.close(pidfd)
+    while any(_running(p) for p in seen):
+        time.sleep(POLL_SECONDS)
 
 
 def describe(holder: dict) -> str:

@@ -74,6 +74,34 @@ def test_the_holder_process_keeps_the_lock_until_the_controller_ends(tmp_path):
     other.release()
 
 
+def test_the_lock_outlives_a_killed_controller_while_its_worker_still_runs(tmp_path):
+    """Killing only ansible-playbook leaves its worker (own session) running a module: the site stays locked."""
+    marker = tmp_path / "worker.pid"
+    code = ("import subprocess, sys, time; w = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(3)'],"
+            f" start_new_session=True); open({str(marker)!r}, 'w').write(str(w.pid)); time.sleep(60)")
+    controller = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        deadline = time.monotonic() + 10
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        lock = site_lock.SiteLock(str(tmp_path / "lab"))
+        lock.acquire(site_lock.holder_info("playbooks/firmware.yml", "run-A", controller.pid), wait=0)
+        lock.hold_until_exit(controller.pid)
+        time.sleep(1.5)                                  # the holder has seen the worker
+        controller.kill()
+        controller.wait()
+        other = site_lock.SiteLock(str(tmp_path / "lab"))
+        with pytest.raises(site_lock.SiteLocked):        # the worker still runs
+            other.acquire(site_lock.holder_info("playbooks/network.yml", "run-B"), wait=0.3)
+        assert other.acquire(site_lock.holder_info("playbooks/network.yml", "run-B"), wait=10) < 10
+        worker = int(marker.read_text())
+        assert not Path(f"/proc/{worker}").exists() or "Z" in Path(f"/proc/{worker}/stat").read_text().split()[2]
+        other.release()
+    finally:
+        controller.kill()
+        controller.wait()
+
+
 def test_playbooks_are_read_from_the_controller_command_line(tmp_path):
     controller = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "-i", "inv.yml",
                                    "playbooks/firmware.yml", "-e", "x.yml"])
