@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
+from ansible_collections.aiphone.hardening.plugins.module_utils.compliance import nft_verdict
 from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import parse_duration
 
 PASS, FAIL, NO_EVIDENCE = "pass", "fail", "no_evidence"
@@ -104,16 +105,18 @@ def automation_account(policy: dict) -> str | None:
 # ------------------------------------------------------------------------------------------------ network
 @check("hosts.firewall_default_deny")
 def firewall_default_deny(ctx: Context) -> Outcome:
+    """The effective verdict of every input base chain (nft_verdict) against the policy's allowed (zone, service)."""
+    zones = {d["name"]: d.get("zone") for d in ctx.policy.get("devices", [])}
+
     def judge(host, ruleset):
-        data = json.loads(ruleset) if isinstance(ruleset, str) else ruleset
-        chains = [e["chain"] for e in data.get("nftables", []) if "chain" in e]
-        inputs = [c for c in chains if c.get("hook") == "input" and c.get("type") == "filter"]
-        if not inputs:
-            return "no nftables input chain"
-        open_chains = [f"{c.get('family')} {c.get('table')} {c.get('name')}" for c in inputs
-                       if c.get("policy") != "drop"]
-        return f"input chain(s) without policy drop: {', '.join(open_chains)}" if open_chains else None
-    return per_host(ctx, ctx.linux_hosts(), "nft_ruleset", judge, "nftables input policy drop")
+        try:
+            data = json.loads(ruleset) if isinstance(ruleset, str) else ruleset
+            found = nft_verdict.openings(data, ctx.policy, zones[host])
+        except (ValueError, nft_verdict.NftJsonError) as exc:
+            return f"the nftables ruleset read back cannot be evaluated: {exc}"
+        return "; ".join(nft_verdict.describe(found)) or None
+    return per_host(ctx, ctx.linux_hosts(), "nft_ruleset", judge,
+                    "input path (every base chain, in priority order) opens only what the policy allows")
 
 
 def _switch_violations(ctx: Context, kinds: Callable[[str], bool], what: str) -> Outcome:

@@ -101,7 +101,7 @@ def test_host_checks_pass_on_good_evidence_and_name_the_bad_host(policy):
         ssh_mfa={"person_methods": "publickey", "pam_sshd": ""}, tls_weak=["0.0.0.0:5061 (TLSv1)"],
         accounts={"mallory": ["x", "1001", "1001", "", "/home/mallory", "/bin/bash"]})
     items = rp.evaluate(checklist, _ctx(policy, {"hosts": {"pbx-01": GOOD_HOST, "ai-gw-01": bad_host}}), [])
-    for item_id, text in (("NET-01", "ai-gw-01: input chain(s) without policy drop"),
+    for item_id, text in (("NET-01", "ai-gw-01: from zone mgmt (10.10.10.1): tcp/9 (a port no rule names"),
                           ("ACC-01", "sudo for marc"), ("MFA-01", "people log in with 'publickey'"),
                           ("PRI-04", "accepts old TLS"), ("ACC-03", "mallory")):
         item = _item(items, item_id)
