@@ -50,12 +50,9 @@ report_dir=$(ls -1dt "$ROOT"/reports/lab/*/ 2>/dev/null | head -n 1 || true)
 if [ -n "$report_dir" ]; then
   echo "reports: $report_dir"
   ls -1 "$report_dir" | sed 's/^/  /'
-  python - "$report_dir/compliance.json" <<'PY' || true
-import json, sys
-data = json.load(open(sys.argv[1]))
-summary = data.get("summary", {})
-print("compliance: " + ", ".join(f"{k}={v}" for k, v in summary.items() if not isinstance(v, (dict, list))))
-PY
+  python -m scripts.compliance_summary "$report_dir/compliance.json" || audit_rc=1
+else
+  echo "compliance: no report was written (see $LOG_DIR/audit.log)"
 fi
 echo "audit trail: $ROOT/audit/lab/trail.jsonl (verify: make audit-verify SITE=inventories/lab)"
 exit $(( site_rc || audit_rc ))

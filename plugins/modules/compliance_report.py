@@ -58,12 +58,22 @@ EXAMPLES = r"""
 
 RETURN = r"""
 score:
-  description: Percent of applicable items passing, and counts per status.
+  description:
+    - C(automated) - the items proven by automated checks (passed of total, percent); C(evidence) - the items proven
+      by attestations (attested, awaiting); both apart, an awaited attestation never counts as failing. The top-level
+      C(percent), C(passed), C(failed), C(no_evidence) repeat the automated counts.
   returned: always
   type: dict
-  sample: {"percent": 71.4, "passed": 20, "failed": 5, "no_evidence": 3, "not_applicable": 0, "waived": 0, "total": 28}
+  sample: {"automated": {"passed": 16, "failed": 1, "no_evidence": 0, "total": 17, "percent": 94.1},
+           "evidence": {"attested": 2, "awaiting": 15, "total": 17}, "percent": 94.1, "passed": 16, "failed": 1,
+           "no_evidence": 0, "not_applicable": 0, "waived": 0, "total": 34}
 failing:
-  description: Ids and titles of the items failing or not proven, failing first.
+  description: Ids and titles of the automated items failing or not proven, failing first.
+  returned: always
+  type: list
+  elements: str
+evidence_awaited:
+  description: Ids, titles and owner role of the items whose attestation is missing, expired or dated in the future.
   returned: always
   type: list
   elements: str
@@ -131,6 +141,7 @@ def main():
         report = build_report(checklist, ctx, attestations, os.path.basename(os.path.normpath(p["report_dir"])),
                               os.path.dirname(os.path.normpath(p["report_dir"])))
         failing = [f"{i['id']} {i['title']}" for i in report["items"] if i["status"] in ("fail", "no_evidence")]
+        awaited = [f"{w['id']} {w['title']} (by {w['owner']})" for w in report["evidence_awaited"]]
         files = {}
         if not module.check_mode:
             files = write_report_files(p["report_dir"], report, ctx.inventory, p["secrets"])
@@ -141,12 +152,13 @@ def main():
                     "kind": "compliance_report", "run": report["run"], "score": report["score"],
                     "failing": [i["id"] for i in report["items"] if i["status"] == "fail"],
                     "no_evidence": [i["id"] for i in report["items"] if i["status"] == "no_evidence"],
+                    "evidence_awaited": [w["id"] for w in report["evidence_awaited"]],
                     "compliance_sha256": digest}, secret_values=p["secrets"])
     except PolicyError as exc:
         module.fail_json(msg=f"the site policy is invalid: {exc}")
     except (ChecklistError, audit_trail.AuditTrailError, OSError, ValueError) as exc:
         module.fail_json(msg=f"cannot build the compliance report: {exc}")
-    module.exit_json(changed=False, score=report["score"], failing=failing, files=files)
+    module.exit_json(changed=False, score=report["score"], failing=failing, evidence_awaited=awaited, files=files)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Site policy extension (`checklist:` in site_policy.yml):
 
     checklist:
       items: [{id: SITE-01, area: network, title: "...", attestation: camera_audit}]   # extra items
-      attestation_types: {camera_audit: {max_age_days: 30, what: "..."}}
+      attestation_types: {camera_audit: {owner: supervisor, max_age_days: 30, what: "..."}}
       waive: [{id: PRV-02, reason: "no regulated data", approved_by: omar}]            # listed, not scored
 
 Attestations (`inventories/<site>/attestations.yml`):
@@ -59,6 +59,10 @@ def _validate(checklist: dict, known_checks: set[str], path: str) -> None:
             problems.append(f"{where}: unknown quick_fix {item['quick_fix']!r}")
         if item.get("applies_if") and item["applies_if"] not in APPLIES_IF:
             problems.append(f"{where}: applies_if must be one of {sorted(APPLIES_IF)}")
+    for name, kind in checklist["attestation_types"].items():
+        if not isinstance(kind, dict) or not kind.get("what") or not isinstance(kind.get("max_age_days"), int) \
+                or kind["max_age_days"] < 1:
+            problems.append(f"{path}: attestation type {name}: needs what and max_age_days (a whole number of days)")
     for waived_id, waiver in checklist["waived"].items():
         if waived_id not in seen or not waiver.get("reason"):
             problems.append(f"site policy checklist.waive {waived_id}: needs a known item id and a reason")
@@ -84,10 +88,13 @@ def load_attestations(inventory_dir: str | None) -> list[dict]:
 
 
 def judge_attestation(kind: str, types: dict, attestations: list[dict], today: dt.date) -> tuple[str, str, dict]:
-    """(status, detail, latest attestation) of one attestation type: the newest one decides."""
+    """(status, detail, latest attestation) of one attestation type: the newest one decides.
+
+    status is "pass" (valid) or "fail" (missing, expired, dated in the future); the latest attestation's `state`
+    says which: valid, missing, expired, future. The report turns this into "attested" / "awaiting evidence"."""
     entries = sorted((a for a in attestations if a["type"] == kind), key=lambda a: a["when"])
     if not entries:
-        return "fail", f"no attestation '{kind}' ({types[kind]['what']})", {}
+        return "fail", f"no attestation '{kind}' ({types[kind]['what']})", {"type": kind, "state": "missing"}
     latest = entries[-1]
     when = latest["when"] if not isinstance(latest["when"], dt.datetime) else latest["when"].date()
     days = int(latest.get("expires_after_days") or types[kind]["max_age_days"])
@@ -95,7 +102,8 @@ def judge_attestation(kind: str, types: dict, attestations: list[dict], today: d
     public = {"type": kind, "who": latest["who"], "when": when.isoformat(), "evidence": latest["evidence"],
               "expires": expires.isoformat()}
     if when > today:
-        return "fail", f"attestation '{kind}' is dated in the future ({when})", public
+        return "fail", f"attestation '{kind}' is dated in the future ({when})", dict(public, state="future")
     if expires < today:
-        return "fail", f"attestation '{kind}' by {latest['who']} on {when} expired on {expires}", public
-    return "pass", f"attested by {latest['who']} on {when}, valid until {expires}", public
+        return "fail", f"attestation '{kind}' by {latest['who']} on {when} expired on {expires}", \
+            dict(public, state="expired")
+    return "pass", f"attested by {latest['who']} on {when}, valid until {expires}", dict(public, state="valid")

@@ -1,7 +1,17 @@
 """Evaluate the checklist and write a run's reports under `reports/<site>/<timestamp>/`.
 
-compliance.json = {site, generated_at, score: {percent, passed, failed, no_evidence, not_applicable, waived, total},
-                   items: [{id, area, title, status, checks: [...], attestation, quick_fix, fix}],  # failing first
+Two kinds of items, never mixed in one number:
+  automated   proven by checks in this run: pass / fail / no_evidence (not proven). Only these can be "failing".
+  attestation proven by a person's signed-off evidence in attestations.yml: attested / awaiting_evidence (missing,
+              expired or dated in the future). Awaited evidence is a to-do for a named role, not a hole found.
+
+compliance.json = {site, generated_at,
+                   score: {automated: {passed, failed, no_evidence, total, percent},
+                           evidence: {attested, awaiting, total},
+                           percent, passed, failed, no_evidence,      # = automated (the chart and history use percent)
+                           not_applicable, waived, total},            # total: every item of the checklist
+                   items: [{id, area, title, kind, status, checks: [...], attestation, quick_fix, fix}],
+                   evidence_awaited: [{id, title, type, what, owner, people, every_days, state, last, expired_on}],
                    history: [{run, generated_at, percent}], nautobot_dlm: {...}}
 """
 
@@ -25,7 +35,9 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.compliance.repor
 from ansible_collections.aiphone.hardening.plugins.module_utils.inventory import baseline
 
 NOT_APPLICABLE, WAIVED = "not_applicable", "waived"
-STATUS_ORDER = {FAIL: 0, NO_EVIDENCE: 1, PASS: 2, WAIVED: 3, NOT_APPLICABLE: 4}
+ATTESTED, AWAITING = "attested", "awaiting_evidence"
+AUTOMATED, ATTESTATION = "automated", "attestation"
+STATUS_ORDER = {FAIL: 0, NO_EVIDENCE: 1, AWAITING: 2, PASS: 3, ATTESTED: 4, WAIVED: 5, NOT_APPLICABLE: 6}
 RUN_DIR_FORMAT = "%Y%m%dT%H%M%SZ"
 
 
@@ -39,8 +51,9 @@ def evaluate(checklist: dict, ctx: Context, attestations: list[dict]) -> list[di
 
 def _evaluate_item(item: dict, checklist: dict, ctx: Context, attestations: list[dict]) -> dict:
     quick_fix = checklist["quick_fixes"].get(item.get("quick_fix")) if item.get("quick_fix") else None
-    result = {"id": item["id"], "area": item["area"], "title": item["title"], "checks": [], "attestation": None,
-              "quick_fix": quick_fix, "fix": item.get("fix")}
+    kind = AUTOMATED if item.get("checks") else ATTESTATION
+    result = {"id": item["id"], "area": item["area"], "title": item["title"], "kind": kind, "checks": [],
+              "attestation": None, "quick_fix": quick_fix, "fix": item.get("fix")}
     if item.get("applies_if") == "regulated_data" and not ctx.policy["site"].get("regulated_data"):
         return dict(result, status=NOT_APPLICABLE, detail="the site holds no regulated data")
     if item["id"] in checklist["waived"]:
@@ -54,11 +67,15 @@ def _evaluate_item(item: dict, checklist: dict, ctx: Context, attestations: list
                                  "findings": outcome.findings})
         statuses.append(outcome.status)
     if item.get("attestation"):
-        status, detail, attestation = checklist_mod.judge_attestation(
+        verdict, detail, attestation = checklist_mod.judge_attestation(
             item["attestation"], checklist["attestation_types"], attestations, ctx.now.date())
-        result["attestation"] = {"type": item["attestation"], "status": status, "detail": detail, **attestation}
-        statuses.append(status)
-    status = FAIL if FAIL in statuses else NO_EVIDENCE if NO_EVIDENCE in statuses else PASS
+        result["attestation"] = {"type": item["attestation"], "status": ATTESTED if verdict == PASS else AWAITING,
+                                 "detail": detail, **attestation}
+    if kind == AUTOMATED:
+        # an attestation beside the checks is listed with the evidence awaited; it never turns the checks' verdict
+        status = FAIL if FAIL in statuses else NO_EVIDENCE if NO_EVIDENCE in statuses else PASS
+    else:
+        status = result["attestation"]["status"]
     return dict(result, status=status, detail=_item_detail(result))
 
 
@@ -71,11 +88,41 @@ def _item_detail(result: dict) -> str:
 
 
 def score(items: list[dict]) -> dict:
+    """Automated checks (passed / total, percent) and evidence (attested / awaiting) counted apart."""
     counts = {status: sum(1 for i in items if i["status"] == status) for status in STATUS_ORDER}
-    scored = counts[PASS] + counts[FAIL] + counts[NO_EVIDENCE]
-    return {"percent": round(100.0 * counts[PASS] / scored, 1) if scored else 100.0, "passed": counts[PASS],
-            "failed": counts[FAIL], "no_evidence": counts[NO_EVIDENCE], "not_applicable": counts[NOT_APPLICABLE],
-            "waived": counts[WAIVED], "total": len(items)}
+    automated_total = counts[PASS] + counts[FAIL] + counts[NO_EVIDENCE]
+    percent = round(100.0 * counts[PASS] / automated_total, 1) if automated_total else 100.0
+    awaiting = sum(1 for i in items if i["attestation"] and i["attestation"]["status"] == AWAITING
+                   and i["status"] not in (WAIVED, NOT_APPLICABLE))
+    attested = sum(1 for i in items if i["attestation"] and i["attestation"]["status"] == ATTESTED
+                   and i["status"] not in (WAIVED, NOT_APPLICABLE))
+    return {"automated": {"passed": counts[PASS], "failed": counts[FAIL], "no_evidence": counts[NO_EVIDENCE],
+                          "total": automated_total, "percent": percent},
+            "evidence": {"attested": attested, "awaiting": awaiting, "total": attested + awaiting},
+            "percent": percent, "passed": counts[PASS], "failed": counts[FAIL], "no_evidence": counts[NO_EVIDENCE],
+            "not_applicable": counts[NOT_APPLICABLE], "waived": counts[WAIVED], "total": len(items)}
+
+
+def evidence_awaited(items: list[dict], checklist: dict, policy: dict) -> list[dict]:
+    """What a person still has to attest: what, by whom (the owner role and the policy's people in it), how often,
+    and the last attestation with its expiry - for every applicable item whose attestation is missing or stale."""
+    people = policy.get("people", [])
+    awaited = []
+    for item in items:
+        attestation = item.get("attestation")
+        if not attestation or attestation["status"] != AWAITING or item["status"] in (WAIVED, NOT_APPLICABLE):
+            continue
+        kind = checklist["attestation_types"][attestation["type"]]
+        owner = kind.get("owner", "compliance")
+        last = {k: attestation[k] for k in ("who", "when", "evidence", "expires") if attestation.get(k)} or None
+        awaited.append({
+            "id": item["id"], "title": item["title"], "type": attestation["type"], "what": kind["what"],
+            "owner": owner,
+            "people": [p.get("full_name") or p["username"] for p in people if owner in p.get("roles", [])],
+            "every_days": kind["max_age_days"], "state": attestation.get("state"), "last": last,
+            "expired_on": attestation.get("expires") if attestation.get("state") == "expired" else None,
+        })
+    return awaited
 
 
 def history(site_reports_dir: str, current_run: str) -> list[dict]:
@@ -123,6 +170,7 @@ def build_report(checklist: dict, ctx: Context, attestations: list[dict], run: s
     items = evaluate(checklist, ctx, attestations)
     return {"site": ctx.policy["site"]["name"], "run": run,
             "generated_at": ctx.now.isoformat().replace("+00:00", "Z"), "score": score(items), "items": items,
+            "evidence_awaited": evidence_awaited(items, checklist, ctx.policy),
             "history": history(site_reports_dir, run), "inventory_summary": ctx.inventory.get("summary", {}),
             "audit_trail": ctx.trail_report.as_dict() if ctx.trail_report else None,
             "nautobot_dlm": nautobot_dlm(ctx.inventory, ctx.policy)}

@@ -9,7 +9,8 @@ import jinja2
 
 CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 640, 200, 36
 STATUS_LABELS = {"fail": "Failing", "no_evidence": "Not proven", "pass": "Passing", "waived": "Waived",
-                 "not_applicable": "Not applicable"}
+                 "not_applicable": "Not applicable", "attested": "Attested", "awaiting_evidence": "Evidence awaited"}
+STATE_LABELS = {"missing": "never attested", "expired": "expired", "future": "dated in the future"}
 DEVICE_LABELS = {"compliant": "Compliant", "outdated": "Outdated", "unknown_model": "No baseline",
                  "unreachable": "Unreachable"}
 
@@ -31,7 +32,8 @@ th,td{text-align:left;padding:7px 10px;border-bottom:1px solid #e6eaee;vertical-
 th{background:#eef1f4;font-weight:600}
 .pill{display:inline-block;padding:1px 8px;border-radius:10px;font-size:.85em;font-weight:600;white-space:nowrap}
 .p-fail,.p-outdated{background:#ffebe9;color:#cf222e}.p-no_evidence,.p-unreachable,.p-unknown_model{background:#fff8c5;color:#7d4e00}
-.p-pass,.p-compliant{background:#dafbe1;color:#1a7f37}.p-waived,.p-not_applicable{background:#eef1f4;color:#5b6673}
+.p-pass,.p-compliant,.p-attested{background:#dafbe1;color:#1a7f37}.p-waived,.p-not_applicable{background:#eef1f4;color:#5b6673}
+.p-awaiting_evidence{background:#ddf4ff;color:#0550ae}
 tr.outdated td{background:#fff1f0}tr.unreachable td,tr.unknown_model td{background:#fffbe6}
 .fix{background:#f0f6ff;border-left:3px solid #0969da;padding:6px 10px;margin-top:6px}
 ul.findings{margin:4px 0 0 18px;padding:0}ul.findings li{margin:2px 0}
@@ -39,22 +41,26 @@ svg text{font-family:inherit;font-size:11px;fill:#5b6673}
 </style></head>
 <body><main>
 <h1>Security compliance report - {{ report.site }}</h1>
-<div class="muted">Generated {{ report.generated_at }} (run {{ report.run }}) by aiphone-hardening. Scores count
-passing items among the items that apply; items without proof count as not passing.</div>
+<div class="muted">Generated {{ report.generated_at }} (run {{ report.run }}) by aiphone-hardening. Two numbers, never
+mixed: the <b>automated checks</b> this run proved on the devices (an unproven check counts as not passing), and the
+<b>evidence awaited</b> from people (attestations that are missing or expired: a to-do, not a hole found).</div>
 
 <div class="cards">
-  <div class="card score"><span class="muted">Score</span>
-    <b class="{{ 'good' if s.percent >= 90 else 'warn' if s.percent >= 70 else 'bad' }}">{{ s.percent }}%</b></div>
-  <div class="card"><span class="muted">Failing</span><b class="bad">{{ s.failed }}</b></div>
-  <div class="card"><span class="muted">Not proven</span><b class="warn">{{ s.no_evidence }}</b></div>
-  <div class="card"><span class="muted">Passing</span><b class="good">{{ s.passed }}</b></div>
+  <div class="card score" id="automated-score"><span class="muted">Automated checks passing</span>
+    <b class="{{ 'good' if a.percent >= 90 else 'warn' if a.percent >= 70 else 'bad' }}"><span id="automated-passed">{{ a.passed }}</span>/<span id="automated-total">{{ a.total }}</span></b>
+    <span class="muted">{{ a.percent }}%</span></div>
+  <div class="card"><span class="muted">Failing</span><b class="{{ 'bad' if a.failed else 'good' }}" id="automated-failed">{{ a.failed }}</b></div>
+  <div class="card"><span class="muted">Not proven</span><b class="{{ 'warn' if a.no_evidence else 'good' }}" id="automated-no-evidence">{{ a.no_evidence }}</b></div>
+  <div class="card score" id="evidence-awaited"><span class="muted">Evidence awaited</span>
+    <b class="{{ 'warn' if e.awaiting else 'good' }}"><span id="evidence-awaiting">{{ e.awaiting }}</span>/<span id="evidence-total">{{ e.total }}</span></b>
+    <span class="muted">{{ e.attested }} attested</span></div>
   <div class="card"><span class="muted">Devices outdated</span><b class="{{ 'bad' if inv.get('outdated') else 'good' }}">{{ inv.get('outdated', 0) }}</b></div>
   <div class="card"><span class="muted">Devices unreachable</span><b class="{{ 'warn' if inv.get('unreachable') else 'good' }}">{{ inv.get('unreachable', 0) }}</b></div>
 </div>
 
-<h2>Compliance over time</h2>
+<h2>Automated checks over time</h2>
 {% if chart.points|length > 1 %}
-<svg role="img" aria-label="Compliance score per run" width="{{ chart.width }}" height="{{ chart.height }}" viewBox="0 0 {{ chart.width }} {{ chart.height }}">
+<svg role="img" aria-label="Automated checks passing per run (percent)" width="{{ chart.width }}" height="{{ chart.height }}" viewBox="0 0 {{ chart.width }} {{ chart.height }}">
   {% for y in chart.grid %}<line x1="{{ chart.pad }}" x2="{{ chart.width - 8 }}" y1="{{ y.y }}" y2="{{ y.y }}" stroke="#e6eaee"/>
   <text x="4" y="{{ y.y + 4 }}">{{ y.label }}%</text>{% endfor %}
   <polyline fill="none" stroke="#0969da" stroke-width="2" points="{% for p in chart.points %}{{ p.x }},{{ p.y }} {% endfor %}"/>
@@ -64,33 +70,47 @@ passing items among the items that apply; items without proof count as not passi
 </svg>
 {% else %}<p class="muted">The chart appears from the second run on (this is the first report of the site).</p>{% endif %}
 
-<h2>What to fix first</h2>
+<h2>What to fix first (automated checks)</h2>
 {% set open = report["items"] | selectattr("status", "in", ["fail", "no_evidence"]) | list %}
-{% if not open %}<p class="good">Every applicable item passes.</p>{% endif %}
+{% if not open %}<p class="good">Every automated check passes.</p>{% endif %}
 <table>
 <tr><th>Item</th><th>Status</th><th>What we found</th></tr>
 {% for item in open %}
-<tr><td><b>{{ item.id }}</b><br>{{ item.title }}</td>
+<tr id="item-{{ item.id }}"><td><b>{{ item.id }}</b><br>{{ item.title }}</td>
 <td><span class="pill p-{{ item.status }}">{{ labels[item.status] }}</span></td>
 <td>{{ item.detail }}
   {% set findings = item.checks | map(attribute="findings") | sum(start=[]) %}
   {% if findings %}<ul class="findings">{% for f in findings[:8] %}<li>{{ f }}</li>{% endfor %}
   {% if findings|length > 8 %}<li>... and {{ findings|length - 8 }} more (compliance.json)</li>{% endif %}</ul>{% endif %}
-  {% set attest = item.attestation and item.attestation.status == "fail" %}
-  {% if item.quick_fix or item.fix or attest %}<div class="fix">
+  {% if item.quick_fix or item.fix %}<div class="fix">
     {% if item.quick_fix %}<b>Quick fix ({{ item.quick_fix.error }}):</b> {{ item.quick_fix.fix }}<br>{% endif %}
-    {% if item.fix %}<b>With the toolkit:</b> {{ item.fix }}<br>{% endif %}
-    {% if attest %}<b>Then attest it:</b> add <code>type: {{ item.attestation.type }}</code> with who, when and evidence
-    to the site's attestations.yml{% endif %}</div>{% endif %}
+    {% if item.fix %}<b>With the toolkit:</b> {{ item.fix }}{% endif %}</div>{% endif %}
 </td></tr>
+{% endfor %}
+</table>
+
+<h2>Evidence awaited (attestations)</h2>
+<p class="muted">Each line is a check a person does and records in the site's <code>attestations.yml</code>
+(type, who, when, evidence); it stays valid for the period shown, then is due again.</p>
+{% if not report.evidence_awaited %}<p class="good">Every attestation is current.</p>{% endif %}
+<table id="evidence-table">
+<tr><th>Item</th><th>What to attest</th><th>By whom</th><th>How often</th><th>Last attestation</th></tr>
+{% for w in report.evidence_awaited %}
+<tr id="awaited-{{ w.id }}"><td><b>{{ w.id }}</b><br>{{ w.title }}</td>
+<td>{{ w.what }}<br><span class="muted">type: <code>{{ w.type }}</code></span></td>
+<td>{{ w.owner }}{% if w.people %}<br><span class="muted">{{ w.people | join(", ") }}</span>{% endif %}</td>
+<td>every {{ w.every_days }} days</td>
+<td><span class="pill p-awaiting_evidence">{{ state_labels.get(w.state, w.state) }}</span>
+{% if w.last %}<br>{{ w.last.who }}, {{ w.last.when }}{% if w.expired_on %}<br><span class="muted">expired {{ w.expired_on }}</span>{% elif w.last.expires %}<br><span class="muted">valid until {{ w.last.expires }}</span>{% endif %}{% endif %}</td></tr>
 {% endfor %}
 </table>
 
 <h2>All checklist items</h2>
 <table>
-<tr><th>Item</th><th>Area</th><th>Status</th><th>Proof</th></tr>
+<tr><th>Item</th><th>Area</th><th>Proven by</th><th>Status</th><th>Proof</th></tr>
 {% for item in report["items"] %}
-<tr><td><b>{{ item.id }}</b> {{ item.title }}</td><td>{{ item.area }}</td>
+<tr class="item" data-id="{{ item.id }}"><td><b>{{ item.id }}</b> {{ item.title }}</td><td>{{ item.area }}</td>
+<td>{{ "automated checks" if item.kind == "automated" else "attestation" }}</td>
 <td><span class="pill p-{{ item.status }}">{{ labels[item.status] }}</span></td><td>{{ item.detail }}</td></tr>
 {% endfor %}
 </table>
@@ -122,7 +142,7 @@ DEVICE_ORDER = {"outdated": 0, "unreachable": 1, "unknown_model": 2, "compliant"
 def chart(report: dict) -> dict:
     """Points of the score-over-time line (earlier runs + this one), scaled into the SVG box."""
     runs = report["history"] + [{"run": report["run"], "generated_at": report["generated_at"],
-                                 "percent": report["score"]["percent"]}]
+                                 "percent": report["score"]["automated"]["percent"]}]
     inner_w, inner_h = CHART_WIDTH - CHART_PAD - 8, CHART_HEIGHT - 40
     step = inner_w / max(1, len(runs) - 1)
     points = [{"x": round(CHART_PAD + i * step, 1), "y": round(10 + inner_h * (1 - r["percent"] / 100.0), 1),
@@ -133,5 +153,6 @@ def chart(report: dict) -> dict:
 
 def render_html(report: dict, inventory: dict) -> str:
     devices = sorted(inventory.get("devices", []), key=lambda d: (DEVICE_ORDER.get(d["status"], 9), d["name"]))
-    return _TEMPLATE.render(report=report, s=report["score"], inv=inventory.get("summary", {}), inventory=inventory,
-                            devices=devices, chart=chart(report), labels=STATUS_LABELS, device_labels=DEVICE_LABELS)
+    return _TEMPLATE.render(report=report, a=report["score"]["automated"], e=report["score"]["evidence"],
+                            inv=inventory.get("summary", {}), inventory=inventory, devices=devices, chart=chart(report),
+                            labels=STATUS_LABELS, state_labels=STATE_LABELS, device_labels=DEVICE_LABELS)

@@ -60,23 +60,60 @@ def test_checklist_loads_and_every_reference_resolves(policy):
             "credentials", "audits", "incident_response"} <= areas
 
 
-def test_expired_attestation_fails_its_item(policy):
+def test_expired_attestation_awaits_evidence_and_is_never_failing(policy):
     checklist = cl.load_checklist(CHECKLIST, policy, set(CHECKS))
     fresh = [_attest("access_review", dt.date(2026, 10, 1))]
     expired = [_attest("access_review", dt.date(2026, 8, 1))]            # 92-day validity: expired 2026-11-01
-    assert _item(rp.evaluate(checklist, _ctx(policy), fresh), "ACC-02")["status"] == "pass"
-    failed = _item(rp.evaluate(checklist, _ctx(policy), expired), "ACC-02")
-    assert failed["status"] == "fail" and "expired on 2026-11-01" in failed["detail"]
-    assert failed["quick_fix"]["fix"] == "Apply role-based access controls"
+    assert _item(rp.evaluate(checklist, _ctx(policy), fresh), "ACC-02")["status"] == "attested"
+    awaiting = _item(rp.evaluate(checklist, _ctx(policy), expired), "ACC-02")
+    assert awaiting["status"] == "awaiting_evidence" and "expired on 2026-11-01" in awaiting["detail"]
+    assert awaiting["kind"] == "attestation" and awaiting["quick_fix"]["fix"] == "Apply role-based access controls"
     own_expiry = [_attest("access_review", dt.date(2026, 8, 1), expires_after_days=200)]
-    assert _item(rp.evaluate(checklist, _ctx(policy), own_expiry), "ACC-02")["status"] == "pass"
+    assert _item(rp.evaluate(checklist, _ctx(policy), own_expiry), "ACC-02")["status"] == "attested"
     missing = _item(rp.evaluate(checklist, _ctx(policy), []), "IR-03")
-    assert missing["status"] == "fail" and "no attestation 'ir_drill'" in missing["detail"]
+    assert missing["status"] == "awaiting_evidence" and "no attestation 'ir_drill'" in missing["detail"]
+    items = rp.evaluate(checklist, _ctx(policy), expired)
+    assert not [i["id"] for i in items if i["kind"] == "attestation" and i["status"] == "fail"]
+
+
+def test_score_counts_automated_checks_and_evidence_apart(policy):
+    checklist = cl.load_checklist(CHECKLIST, policy, set(CHECKS))
+    good = {"hosts": {"pbx-01": GOOD_HOST, "ai-gw-01": GOOD_HOST}}
+    attestations = [_attest("access_review", dt.date(2026, 10, 1)), _attest("ir_drill", dt.date(2026, 1, 2))]
+    items = rp.evaluate(checklist, _ctx(policy, good), attestations)
+    score = rp.score(items)
+    automated = [i for i in checklist["items"] if i.get("checks")]
+    attested_kinds = [i for i in checklist["items"] if not i.get("checks")]
+    assert score["automated"]["total"] == len(automated) == 17
+    assert score["automated"]["passed"] + score["automated"]["failed"] + score["automated"]["no_evidence"] == 17
+    assert score["evidence"] == {"attested": 1, "awaiting": len(attested_kinds) - 1, "total": len(attested_kinds)}
+    assert score["failed"] == sum(1 for i in items if i["status"] == "fail" and i["kind"] == "automated")
+    awaited = rp.evidence_awaited(items, checklist, policy)
+    assert len(awaited) == score["evidence"]["awaiting"]
+    drill = next(w for w in awaited if w["id"] == "IR-03")
+    assert drill == {"id": "IR-03", "title": "Incident-response drills are held", "type": "ir_drill",
+                     "what": checklist["attestation_types"]["ir_drill"]["what"], "owner": "supervisor",
+                     "people": ["Sofia Reyes"], "every_days": 180, "state": "expired",
+                     "last": {"who": "Omar Haddad", "when": "2026-01-02", "evidence": "ticket SEC-1",
+                              "expires": "2026-07-01"}, "expired_on": "2026-07-01"}
+    never = next(w for w in awaited if w["id"] == "AUD-01")
+    assert never["state"] == "missing" and never["last"] is None and never["people"] == ["Omar Haddad"]
+
+
+def test_example_site_attestations_cover_every_type(policy):
+    """inventories/example_site/attestations.yml shows one (commented) entry of every attestation type."""
+    checklist = cl.load_checklist(CHECKLIST, policy, set(CHECKS))
+    example = REPO / "inventories" / "example_site"
+    entries = cl.load_attestations(str(example))
+    assert {e["type"] for e in entries} == set(checklist["attestation_types"])
+    text = (example / "attestations.yml").read_text()
+    for kind in checklist["attestation_types"]:
+        assert f"# {kind}:" in text, kind
 
 
 def test_baa_applies_only_with_regulated_data_and_waivers_need_reasons(policy):
     checklist = cl.load_checklist(CHECKLIST, policy, set(CHECKS))
-    assert _item(rp.evaluate(checklist, _ctx(policy), []), "PRV-02")["status"] == "fail"      # lab holds hipaa
+    assert _item(rp.evaluate(checklist, _ctx(policy), []), "PRV-02")["status"] == "awaiting_evidence"  # lab: hipaa
     unregulated = copy.deepcopy(policy)
     unregulated["site"]["regulated_data"] = []
     unregulated["checklist"] = {"waive": [{"id": "AI-01", "reason": "no AI agent on this site yet"}]}
@@ -174,6 +211,8 @@ def test_report_files_history_and_nautobot_shape(policy, tmp_path):
     assert "sw-&lt;b&gt;evil&lt;/b&gt;" in html and "<b>evil</b>" not in html
     assert '<tr class="outdated">' in html and "<polyline" in html and html.count("<circle") == 3
     assert "<script" not in html and "http://" not in html and "https://" not in html
+    assert f'<span id="automated-total">{report["score"]["automated"]["total"]}</span>' in html
+    assert html.count('<tr id="awaited-') == len(report["evidence_awaited"]) == report["score"]["evidence"]["awaiting"]
     for path in files.values():
         assert CANARY not in Path(path).read_text()
 
@@ -211,3 +250,20 @@ def test_phones_hardened_check():
     assert result.status == FAIL and any("p1: sec.srtp.require: 0, want 1" in f for f in result.findings)
     assert run({"p1": good["p1"]}).status == NO_EVIDENCE
     assert phones_hardened(Context({"devices": []}, {}, [], None, {})).status == PASS
+
+
+
+def test_summary_lines_print_both_numbers_and_are_never_empty(policy, tmp_path, capsys):
+    from scripts import compliance_summary
+
+    checklist = cl.load_checklist(CHECKLIST, policy, set(CHECKS))
+    good = {"hosts": {"pbx-01": GOOD_HOST, "ai-gw-01": GOOD_HOST}}
+    report = rp.build_report(checklist, _ctx(policy, good), [_attest("access_review", dt.date(2026, 10, 1))],
+                             "20261127T200000Z", str(tmp_path))
+    lines = compliance_summary.summary_lines(report)
+    automated = report["score"]["automated"]
+    assert lines[0].startswith(f"compliance: automated checks {automated['passed']}/17 passing")
+    assert lines[-1].startswith("evidence awaited: 16 of 17 attestation(s) missing or expired (by: admin ")
+    assert any(line.startswith("  UPD-01 no_evidence: ") for line in lines)      # no inventory in this context
+    assert compliance_summary.main([str(tmp_path / "missing.json")]) == 1
+    assert capsys.readouterr().out.startswith("compliance: no readable report at ")
