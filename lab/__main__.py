@@ -85,6 +85,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             return 1
         time.sleep(0.2)
     linux_vars: dict[str, dict] = {}
+    siem_vars: dict[str, dict] = {}
     hosts_module = _linux_hosts()
     policy = topo.load_policy(policy_path)
     names = [d["name"] for d in policy.get("devices", []) if d["platform"] == "linux"]
@@ -94,13 +95,17 @@ def cmd_up(args: argparse.Namespace) -> int:
         else:
             try:
                 linux_vars = hosts_module.start(run_dir, names)
+                siem_host = (policy.get("siem") or {}).get("host")
+                if siem_host:  # the hosts forward their logs to it over TLS, as on a real site
+                    from lab import siem
+                    siem_vars = {"siem-lab": siem.start(run_dir, siem_host, linux_vars)}
             except Exception as error:  # podman missing, image not built ...: leave nothing half-started
                 print(f"error: the Linux hosts did not start: {error}\n(use --no-linux to run the devices only)",
                       file=sys.stderr)
                 cmd_down(args)
                 return 1
     topo.write_firmware_store(run_dir, policy)
-    topo.write_inventory(run_dir, policy_path, control.inventory(), linux_vars, control.site())
+    topo.write_inventory(run_dir, policy_path, control.inventory(), linux_vars, control.site(), siem_vars)
     return _print_inventory(run_dir)
 
 

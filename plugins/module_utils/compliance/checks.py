@@ -372,9 +372,36 @@ def siem_configured(ctx: Context) -> Outcome:
 
 @check("hosts.log_forwarding")
 def log_forwarding(ctx: Context) -> Outcome:
-    return per_host(ctx, ctx.linux_hosts(), "log_forwarding",
-                    lambda host, files: None if files else "no rsyslog rule forwards to the SIEM host",
-                    "logs forwarded to the SIEM")
+    """A forwarding rule on every host; where the audit read the SIEM (evidence["siem"]: lines received per host
+    and whether this run's marker line arrived), the lines must really have arrived."""
+    siem = ctx.evidence.get("siem") or None
+
+    def judge(host, files):
+        if not files:
+            return "no rsyslog rule forwards to the SIEM host"
+        if siem is None:
+            return None
+        count = siem_lines(siem, host)
+        if (siem.get("marker_rc") or {}).get(host) != 0:
+            return (f"forwarding is configured, but this run's marker line did not reach the SIEM "
+                    f"({siem.get('receiver')}; {count} line(s) received from this host)")
+        return None
+    outcome = per_host(ctx, ctx.linux_hosts(), "log_forwarding", judge, "logs forwarded to the SIEM")
+    if outcome.status == PASS and siem is not None:
+        received = [f"{host}: {siem_lines(siem, host)} line(s) received by the SIEM ({siem.get('receiver')}), "
+                    "this run's marker among them" for host in ctx.linux_hosts()]
+        return Outcome(PASS, outcome.detail + "; " + ", ".join(
+            f"{host} {siem_lines(siem, host)} lines received" for host in ctx.linux_hosts()), received)
+    if outcome.status == PASS:
+        return Outcome(PASS, outcome.detail + " (rule present; delivery not checked: no SIEM receiver in the "
+                       "inventory)", outcome.findings)
+    return outcome
+
+
+def siem_lines(siem: dict, host: str) -> int:
+    """Lines the SIEM holds from `host`: the number `wc -l` printed (0 when its file is missing)."""
+    match = re.match(r"\s*(\d+)", str((siem.get("counts") or {}).get(host) or ""))
+    return int(match.group(1)) if match else 0
 
 
 # ------------------------------------------------------------------------------------------------ credentials

@@ -267,3 +267,21 @@ def test_summary_lines_print_both_numbers_and_are_never_empty(policy, tmp_path, 
     assert any(line.startswith("  UPD-01 no_evidence: ") for line in lines)      # no inventory in this context
     assert compliance_summary.main([str(tmp_path / "missing.json")]) == 1
     assert capsys.readouterr().out.startswith("compliance: no readable report at ")
+
+
+def test_log_forwarding_needs_lines_that_really_arrived_when_the_siem_was_read(policy):
+    hosts = {"pbx-01": GOOD_HOST, "ai-gw-01": GOOD_HOST}
+    arrived = {"receiver": "siem-lab", "counts": {"pbx-01": "412 /var/log/remote/pbx-01.log",
+                                                  "ai-gw-01": "97 /var/log/remote/ai-gw-01.log"},
+               "marker_rc": {"pbx-01": 0, "ai-gw-01": 0}}
+    outcome = CHECKS["hosts.log_forwarding"](_ctx(policy, {"hosts": hosts, "siem": arrived}))
+    assert outcome.status == "pass"
+    assert outcome.detail.endswith("pbx-01 412 lines received, ai-gw-01 97 lines received")
+    lost = dict(arrived, counts={"pbx-01": "412 /var/log/remote/pbx-01.log", "ai-gw-01": ""},
+                marker_rc={"pbx-01": 0, "ai-gw-01": 2})
+    outcome = CHECKS["hosts.log_forwarding"](_ctx(policy, {"hosts": hosts, "siem": lost}))
+    assert outcome.status == "fail"
+    assert outcome.findings == ["ai-gw-01: forwarding is configured, but this run's marker line did not reach the "
+                                "SIEM (siem-lab; 0 line(s) received from this host)"]
+    unchecked = CHECKS["hosts.log_forwarding"](_ctx(policy, {"hosts": hosts}))
+    assert unchecked.status == "pass" and "delivery not checked" in unchecked.detail

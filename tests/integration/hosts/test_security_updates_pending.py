@@ -1,0 +1,102 @@
+"""security_updates never misses a pending update (issue 20): a host whose image was built with bookworm main lists
+only - no -security, no -updates lists, the main lists minutes old - gets its lists refreshed, its security updates
+installed, and a converge that leaves one pending fails naming it.
+
+A container of the lab base image (apt sources: bookworm, bookworm-updates, bookworm-security; lists: main only),
+reached with the podman connection; the role runs for real against the Debian mirror.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+IMAGE = "localhost/debian-bookworm-ansible:latest"
+PLAYBOOK = """
+- name: Security updates on a host with main-only lists
+  hosts: target
+  gather_facts: true
+  roles:
+    - role: aiphone.hardening.security_updates
+"""
+
+pytestmark = pytest.mark.timeout(900)
+
+
+def _podman(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env.setdefault("CONTAINERS_CONF", str(REPO_ROOT / "lab" / "containers" / "containers.conf"))
+    result = subprocess.run(["podman", *args], capture_output=True, text=True, env=env, check=False)
+    assert not check or result.returncode == 0, f"podman {' '.join(args[:3])}: {result.stderr}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory):
+    work = tmp_path_factory.mktemp("secupd")
+    name = f"da-secupd-{uuid.uuid4().hex[:8]}"
+    _podman("run", "-d", "--name", name, "--systemd=always", IMAGE)
+    try:
+        # Most of the image's pending updates are installed here with apt-get (fast), so that the role's own run
+        # (unattended-upgrade, slow) has three left: libssl3, openssl and libpam0g, all from bookworm-security.
+        _podman("exec", name, "sh", "-c", "apt-get -qq update && apt-mark hold libssl3 openssl libpam0g >/dev/null && "
+                "DEBIAN_FRONTEND=noninteractive apt-get -qq -y upgrade >/dev/null && "
+                "apt-mark unhold libssl3 openssl libpam0g >/dev/null")
+        # then exactly the image of the issue: main lists only, and young (an age-only rule skips the refresh)
+        _podman("exec", name, "sh", "-c", "rm -f /var/lib/apt/lists/*updates* /var/lib/apt/lists/*security* && "
+                "touch /var/lib/apt/lists/*_InRelease /var/lib/apt/lists/*_Packages && "
+                "test -e /var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease")
+        (work / "hosts.yml").write_text(json.dumps({"all": {"hosts": {"target": {
+            "ansible_connection": "containers.podman.podman", "ansible_host": name,
+            "ansible_python_interpreter": "/usr/bin/python3"}}, "vars": {
+            "aiphone_site_policy_file": str(REPO_ROOT / "inventories" / "lab" / "site_policy.yml"),
+            "aiphone_audit_dir": str(work / "audit")}}}))
+        (work / "play.yml").write_text(PLAYBOOK)
+        yield {"name": name, "work": work}
+    finally:
+        _podman("rm", "-f", "-t", "3", name, check=False)
+
+
+def _converge(host) -> subprocess.CompletedProcess:
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0",
+               PYTHONPATH=f"{REPO_ROOT / 'collections'}:{REPO_ROOT}",
+               PATH=f"{REPO_ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}")
+    return subprocess.run(["ansible-playbook", "-i", str(host["work"] / "hosts.yml"), str(host["work"] / "play.yml")],
+                          capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=850, check=False)
+
+
+def _security_pending(host) -> list[str]:
+    out = _podman("exec", "-e", "LC_ALL=C", host["name"], "apt-get", "-s", "upgrade").stdout
+    return [line.split()[1] for line in out.splitlines() if line.startswith("Inst ") and "-security" in line]
+
+
+def test_main_only_lists_are_refreshed_and_a_held_security_update_fails_the_run_by_name(host):
+    _podman("exec", host["name"], "apt-mark", "hold", "libssl3")   # what unattended-upgrade will not touch
+    held = _converge(host)
+    out = held.stdout
+    assert "TASK [aiphone.hardening.security_updates : Updates | Refresh package lists: " in out, out[-4000:]
+    assert "http://deb.debian.org/debian-security/ bookworm-security: no lists (never downloaded)" in out
+    assert held.returncode != 0, out[-4000:]
+    assert "security update(s) still pending after unattended-upgrade:" in out and "libssl3" in out, out[-4000:]
+    assert "(kept back: libssl3" in out
+    # positive control in the same run: the updates that were not held went in and were recorded
+    records = [json.loads(line) for line in
+               (host["work"] / "audit" / "lab" / "package-updates.jsonl").read_text().splitlines()]
+    assert "libpam0g" in {r["package"] for r in records}
+    assert "libssl3" not in {r["package"] for r in records}
+
+
+def test_once_released_the_converge_installs_it_and_nothing_security_is_left(host):
+    _podman("exec", host["name"], "apt-mark", "unhold", "libssl3")
+    result = _converge(host)
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "no security update pending" in result.stdout
+    assert _security_pending(host) == []
+    records = (host["work"] / "audit" / "lab" / "package-updates.jsonl").read_text()
+    assert '"package": "libssl3"' in records
