@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The whole story against the simulated lab site: validate the policy, start the lab, harden it (site.yml), audit
-# it (audit.yml), print a short summary and where the reports are, and stop the lab — whatever happens.
+# The whole story against the simulated lab site: validate the policy, start the lab (devices, Linux hosts, SIEM),
+# harden it (site.yml), roll the firmware out (firmware.yml: canary, then batches), audit it (audit.yml), print a
+# short summary - the automated checks and the evidence awaited - and where the reports are, and stop the lab,
+# whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -13,10 +15,10 @@ LOG_DIR=$RUN_DIR/logs
 
 step() { printf '\n=== %s\n' "$*"; }
 
-step "1/4 validate the lab site policy"
+step "1/5 validate the lab site policy"
 python -m scripts.validate_policy inventories/lab
 
-step "2/4 start the simulated site"
+step "2/5 start the simulated site"
 python -m lab up --size small --run-dir "$RUN_DIR" ${LAB_UP_ARGS:-} > /dev/null
 trap 'step "stopping the lab"; python -m lab down --run-dir "$RUN_DIR"' EXIT
 python -m lab status --run-dir "$RUN_DIR"
@@ -33,7 +35,7 @@ run_playbook() {
   sed -n '/PLAY RECAP/,/^$/p' "$log"
 }
 
-step "3/4 harden the site (playbooks/site.yml)"
+step "3/5 harden the site (playbooks/site.yml)"
 # The lab is simulated and nobody is on its phones: changes to the switches and Wi-Fi are forced outside the site's
 # maintenance windows, with a reason - the override is recorded in the audit trail, as on a real site.
 FORCE_REASON="make demo against the simulated lab site"
@@ -41,7 +43,18 @@ site_rc=0
 run_playbook site -e switch_hardening_force=true -e "switch_hardening_force_reason='$FORCE_REASON'" \
   -e wireless_wpa3_force=true -e "wireless_wpa3_force_reason='$FORCE_REASON'" || site_rc=$?
 
-step "4/4 audit the site (playbooks/audit.yml, read-only)"
+step "4/5 roll the firmware out (playbooks/firmware.yml: switches one at a time, then phones, canary first)"
+# Outside a maintenance window only when forced, with a reason: the audit trail records both (UPD-03 checks them).
+PROGRESS=$LOG_DIR/firmware-progress.log
+: > "$PROGRESS"
+tail -n 0 -F "$PROGRESS" 2>/dev/null | sed -u 's/^/  firmware progress: /' &
+tail_pid=$!
+firmware_rc=0
+run_playbook firmware -e firmware_force=true -e "firmware_force_reason='$FORCE_REASON'" \
+  -e "firmware_progress_file=$PROGRESS" || firmware_rc=$?
+sleep 1; kill "$tail_pid" 2>/dev/null || true
+
+step "5/5 audit the site (playbooks/audit.yml, read-only)"
 audit_rc=0
 run_playbook audit || audit_rc=$?
 
@@ -55,4 +68,5 @@ else
   echo "compliance: no report was written (see $LOG_DIR/audit.log)"
 fi
 echo "audit trail: $ROOT/audit/lab/trail.jsonl (verify: make audit-verify SITE=inventories/lab)"
-exit $(( site_rc || audit_rc ))
+echo "demo took $(( SECONDS / 60 )) min $(( SECONDS % 60 )) s"
+exit $(( site_rc || firmware_rc || audit_rc ))

@@ -118,6 +118,12 @@ options:
     description: Fail the task when a device failed (the summary is returned either way).
     type: bool
     default: true
+  progress_file:
+    description:
+      - File that receives one line after every batch while the rollout runs - C(HH:MM:SS batch k of n: done d,
+        failed f, remaining r; about s s left) - for an operator to follow (C(tail -f)); the lines are also returned
+        in C(progress).
+    type: path
   rollback:
     description:
       - Roll each device back to the firmware it ran before its last upgrade instead of bringing it to the
@@ -205,8 +211,15 @@ reconciled:
   type: list
   elements: dict
   returned: always
+progress:
+  description: The progress lines told after every batch (also appended to I(progress_file)).
+  type: list
+  elements: str
+  returned: always
+  sample: ["02:10:04 batch 1 of 3 (canary): done 2, failed 0, remaining 3; about 84 s left"]
 """
 
+import datetime as dt
 import os
 
 from ansible.module_utils.basic import AnsibleModule
@@ -293,6 +306,7 @@ def main() -> None:
             "backup_dir": {"type": "path"},
             "operator": {"type": "str"},
             "fail_on_device_failure": {"type": "bool", "default": True},
+            "progress_file": {"type": "path"},
             "rollback": {"type": "bool", "default": False},
             "rollback_builds": {"type": "list", "elements": "dict", "default": [], "options": {
                 key: {"type": "str", "required": True} for key in ("platform", "model", "version", "image", "sha256")}},
@@ -324,7 +338,18 @@ def main() -> None:
                                          busy_retry_max=params["busy_retry_max"], check_mode=module.check_mode),
                           registry_factory, firmware_dir=params["firmware_dir"],
                           record=None if module.check_mode else record, history=history, **extra)
+        progress: list[str] = []
+
+        def tell(line: str) -> None:
+            stamped = f"{dt.datetime.now(dt.UTC):%H:%M:%S} {line}"
+            progress.append(stamped)
+            if params["progress_file"]:
+                with open(params["progress_file"], "a", encoding="utf-8") as handle:
+                    handle.write(stamped + "\n")
+
+        rollout.progress = tell
         summary = rollout.run()
+        summary["progress"] = progress
     except (OSError, ValueError) as exc:
         module.fail_json(msg=f"firmware rollout not started: {exc}")
     summary["diff"] = version_diff(summary)

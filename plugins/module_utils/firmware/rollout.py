@@ -103,6 +103,7 @@ class Rollout:
         self.reconciled: list[dict] = []
         self.stopped_reason = ""
         self.timings: dict = {"survey_seconds": 0.0, "batch_seconds": []}
+        self.progress: Callable[[str], None] | None = None     # told after every batch (see _report_progress)
 
     # -- survey + plan ---------------------------------------------------------------------------------------
     def plan(self) -> Plan:
@@ -208,7 +209,23 @@ class Rollout:
             outcomes = [plan.results[d.name] for d in batch]
             busy += [d for d in batch if plan.results[d.name].result == proc.BUSY]
             self._judge_batch(number, outcomes)
+            self._report_progress(plan, number)
         self._retry_busy(plan, busy)
+
+    def _report_progress(self, plan: Plan, number: int) -> None:
+        """'batch k of n (canary): done d, failed f, remaining r; about s s left' - the estimate is the mean batch
+        duration so far times the batches left."""
+        if self.progress is None:
+            return
+        in_batches = [plan.results[d.name] for batch in plan.batches for d in batch]
+        done = sum(1 for r in in_batches if r.result in (proc.UPGRADED, proc.COMPLIANT))
+        failed = sum(1 for r in in_batches if r.result == proc.FAILED)
+        left = len(plan.batches) - number - 1
+        mean = sum(self.timings["batch_seconds"]) / max(1, len(self.timings["batch_seconds"]))
+        self.progress(f"batch {number + 1} of {len(plan.batches)}{' (canary)' if number == 0 else ''}: "
+                      f"done {done}, failed {failed}, remaining {len(in_batches) - done - failed}; "
+                      f"about {round(mean * left)} s left" + (f"; STOPPED: {self.stopped_reason}"
+                                                              if self.stopped_reason else ""))
 
     def _judge_batch(self, number: int, outcomes: list[proc.DeviceResult]) -> None:
         if any(r.result == proc.DEFERRED for r in outcomes):
