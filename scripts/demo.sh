@@ -12,6 +12,9 @@ RUN_DIR=${RUN_DIR:-$ROOT/run/demo}
 INVENTORY=$RUN_DIR/inventory
 VAULT=(--vault-id "lab@$ROOT/inventories/lab/vault-password.txt")
 LOG_DIR=$RUN_DIR/logs
+# Where the audit trail and the reports go (the end-to-end test points them into its own directory).
+AUDIT_DIR=${AIPHONE_AUDIT_DIR:-$ROOT/audit}
+REPORT_ROOT=${AIPHONE_REPORT_ROOT:-$ROOT/reports}
 
 step() { printf '\n=== %s\n' "$*"; }
 
@@ -27,7 +30,8 @@ mkdir -p "$LOG_DIR"
 run_playbook() {
   local name=$1; shift
   local log="$LOG_DIR/$name.log"
-  if ansible-playbook -i "$INVENTORY" "${VAULT[@]}" "playbooks/$name.yml" "$@" > "$log" 2>&1; then
+  if ansible-playbook -i "$INVENTORY" "${VAULT[@]}" "playbooks/$name.yml" -e "aiphone_audit_dir=$AUDIT_DIR" \
+      -e "aiphone_report_root=$REPORT_ROOT" "$@" > "$log" 2>&1; then
     echo "$name.yml: ok (log: $log)"
   else
     echo "$name.yml: FAILED (log: $log); its last lines:"; tail -n 25 "$log"; return 1
@@ -59,7 +63,7 @@ audit_rc=0
 run_playbook audit || audit_rc=$?
 
 step "summary"
-report_dir=$(ls -1dt "$ROOT"/reports/lab/*/ 2>/dev/null | head -n 1 || true)
+report_dir=$(ls -1dt "$REPORT_ROOT"/lab/*/ 2>/dev/null | head -n 1 || true)
 if [ -n "$report_dir" ]; then
   echo "reports: $report_dir"
   ls -1 "$report_dir" | sed 's/^/  /'
@@ -67,6 +71,6 @@ if [ -n "$report_dir" ]; then
 else
   echo "compliance: no report was written (see $LOG_DIR/audit.log)"
 fi
-echo "audit trail: $ROOT/audit/lab/trail.jsonl (verify: make audit-verify SITE=inventories/lab)"
+echo "audit trail: $AUDIT_DIR/lab/trail.jsonl (verify: make audit-verify SITE=inventories/lab)"
 echo "demo took $(( SECONDS / 60 )) min $(( SECONDS % 60 )) s"
 exit $(( site_rc || firmware_rc || audit_rc ))

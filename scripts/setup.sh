@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(podman runc debootstrap nftables hostapd openssh-client openssh-server sshpass iproute2
-              rsyslog-gnutls gnutls-bin openssl uidmap systemd-container ca-certificates git make acl)
+              rsyslog-gnutls gnutls-bin openssl uidmap systemd-container ca-certificates git make acl
+              chromium)
 VENV=${VENV:-.venv}
 STAMP_DIR=.cache/setup
 mkdir -p "$STAMP_DIR"

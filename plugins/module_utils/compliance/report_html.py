@@ -122,7 +122,7 @@ mixed: the <b>automated checks</b> this run proved on the devices (an unproven c
 {% for d in devices %}
 <tr class="{{ d.status }}"><td>{{ d.name }}{% if d.serial %}<br><span class="muted">{{ d.serial }}</span>{% endif %}</td>
 <td>{{ d.platform }}<br><span class="muted">{{ d.model or "" }}</span></td>
-<td>{{ d.version or "-" }}{% if d.get("previous_versions") %}<br><span class="muted">before: {{ d.previous_versions[-1] }}</span>{% endif %}{% if d.kernel %}<br><span class="muted">kernel {{ d.kernel }}</span>{% endif %}</td>
+<td>{{ d.version or "-" }}{% set before = d.get("previous_versions") and d.previous_versions[-1] or (d.changed_by or {}).get("from_version") %}{% if before %}<br><span class="muted">before: {{ before }}</span>{% endif %}{% if d.kernel %}<br><span class="muted">kernel {{ d.kernel }}</span>{% endif %}</td>
 <td>{{ d.baseline_version or "-" }}</td>
 <td><span class="pill p-{{ d.status }}">{{ device_labels[d.status] }}</span>{% if d.status != "compliant" %}<br><span class="muted">{{ d.detail }}</span>{% endif %}</td>
 <td>{{ (d.first_seen or "")[:10] }}</td>

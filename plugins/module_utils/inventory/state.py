@@ -4,7 +4,7 @@ State file `<audit_dir>/<site>/versions-state.json` (written atomically, under a
 
     {"devices": {"sw-core-01": {"os": {"version": "17.9.5", "first_seen": "2026-11-27T19:30:00Z",
                                        "changed_by": {"operator": "ita", "time": "…", "record_seq": 42,
-                                                      "kind": "firmware_attempt"},
+                                                      "kind": "firmware_attempt", "from_version": "17.9.4"},
                                        "history": [{"version": "17.9.4", "first_seen": "…"}]},
                                 "pkg:openssl": {…}}}}
 
@@ -51,7 +51,8 @@ def our_changes(records: list[dict]) -> dict[tuple[str, str, str], dict]:
             continue
         found[key] = {"operator": record.get("operator") or (record.get("entry") or {}).get("operator"),
                       "time": record.get("end") or record.get("time"), "record_seq": record.get("seq"),
-                      "kind": record["kind"]}
+                      "kind": record["kind"],
+                      "from_version": record.get("from_version") or (record.get("entry") or {}).get("before")}
     return found
 
 
