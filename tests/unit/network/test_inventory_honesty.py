@@ -5,7 +5,11 @@ that does not parse is `unparsed`, not `unreachable`; one bad device fails its o
 from __future__ import annotations
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import UnexpectedOutput
-from ansible_collections.aiphone.hardening.plugins.module_utils.inventory.baseline import assess, missing_facts, model_key
+from ansible_collections.aiphone.hardening.plugins.module_utils.inventory.baseline import (
+    assess,
+    missing_facts,
+    model_key,
+)
 from ansible_collections.aiphone.hardening.plugins.module_utils.inventory.build import build_inventory
 from ansible_collections.aiphone.hardening.plugins.module_utils.inventory.collector import Target, collect
 
