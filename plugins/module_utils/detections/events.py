@@ -133,8 +133,13 @@ def _audit_fields(body: str) -> dict[str, str]:
     return fields
 
 
-def parse_audit_log(text: str, tz: ZoneInfo, host: str = "") -> list[dict]:
-    """audit.log -> one event per audit serial (source "auditd"), in the order the events were written."""
+def parse_audit_log(text: str, tz: ZoneInfo, host: str = "", users: dict[str, str] | None = None) -> list[dict]:
+    """audit.log -> one event per audit serial (source "auditd"), in the order the events were written.
+
+    `users` (uid -> name, the passwd of the host the events happened on) replaces the names auditd wrote when the
+    writer is not that host: the log of a container's events is written by the machine's auditd, which translates
+    ids with the machine's passwd ("unknown(1001)", or another account that has the same uid there).
+    """
     merged: dict[tuple[str, str], dict] = {}
     # split on newlines only: str.splitlines() would also split at the 0x1d before the enriched fields
     for number, line in enumerate(text.split("\n"), 1):
@@ -160,6 +165,11 @@ def parse_audit_log(text: str, tz: ZoneInfo, host: str = "") -> list[dict]:
             continue
         for key, value in fields.items():
             event.setdefault(key, value)
+    if users:
+        for event in merged.values():
+            for number, name in (("auid", "auid_name"), ("uid", "uid_name")):
+                if event.get(number) in users:
+                    event[name] = users[event[number]]
     return list(merged.values())
 
 

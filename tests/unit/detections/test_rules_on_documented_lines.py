@@ -159,3 +159,12 @@ def test_unreadable_lines_are_refused_with_their_line_number():
         events.parse_audit_log("garbage", UTC)
     with pytest.raises(events.EventParseError, match="syslog line 1"):
         events.parse_syslog("Dec  2 10:30:00 host sshd: old format", UTC)
+
+
+def test_names_come_from_the_passwd_of_the_host_the_events_happened_on():
+    """A container's events written by the machine's auditd carry the machine's names for the container's uids."""
+    line = audit(DAY, 500, (257, "openat"), "aiphone_data", "/srv/aiphone/recordings/call-1.wav",
+                 auid=(1000, "cloudsdk"))
+    assert events.parse_audit_log(line, UTC)[0]["auid_name"] == "cloudsdk"
+    named = events.parse_audit_log(line, UTC, users={"1000": "aiphone-automation"})[0]
+    assert named["auid_name"] == named["uid_name"] == "aiphone-automation"
