@@ -7,6 +7,9 @@ run the compiled queries on it.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -18,6 +21,15 @@ from lab import linux_hosts
 from .kernel_audit import audited
 
 REPO = Path(__file__).resolve().parents[3]
+QUERIES_FILE = REPO / "detections" / "compiled" / "sqlite" / "queries.json"
+# Where a passing replay records its date; the audit_logging role deploys it with the rules (LOG-02 / CRD-02 checks).
+RECORD = REPO / ".cache" / "test-artifacts" / "detections-replay.json"
+NOT_REPLAYED = {
+    "sip_registration_bruteforce": "waits for the voice edge (issue 15); tested on Kamailio's documented line "
+                                   "format (tests/unit/detections)",
+    "sip_flood_pike": "waits for the voice edge (issue 15); tested on the stock kamailio.cfg pike ALERT line "
+                      "(tests/unit/detections)",
+}
 PASSWORDS = {"agent": "Agent-Lab-Password-4", "sam": "Sam-Lab-Password-4"}
 RECORDINGS = 60
 
@@ -66,9 +78,43 @@ def replay_lab(tmp_path_factory):
         pid = int(podman("container", "inspect", "--format", "{{.State.Pid}}", pbx).stdout.strip())
         passwd = podman("exec", pbx, "getent", "passwd").stdout.splitlines()
         users = {fields[2]: fields[0] for fields in (line.split(":") for line in passwd)}
+        outside = outside_network(run_dir, pbx, hosts["probe-01"]["aiphone_lab_container"])
         with audited(pbx, pid, run_dir) as audit_log:
             yield {"pbx": pbx, "probe": hosts["probe-01"]["aiphone_lab_container"], "audit_log": audit_log,
                    "pbx_address": hosts["pbx-01"]["ansible_host"], "probe_address": hosts["probe-01"]["ansible_host"],
-                   "automation": hosts["pbx-01"], "users": users, "run_dir": run_dir}
+                   "pbx_outside_address": outside, "automation": hosts["pbx-01"], "users": users,
+                   "run_dir": run_dir}
     finally:
         linux_hosts.stop(run_dir)
+        podman("network", "rm", "-f", outside_name(run_dir), check=False)
+
+
+def outside_name(run_dir: Path) -> str:
+    return f"aiphone-lab-{hashlib.sha256(str(run_dir).encode()).hexdigest()[:8]}-outside"
+
+
+def outside_network(run_dir: Path, pbx: str, probe: str) -> str:
+    """A second network in 198.18.0.0/15 (RFC 2544 benchmarking: not a private range, so not a site network) joining
+    the probe and the PBX: a login over it comes from an unfamiliar place. Returns the PBX's address on it."""
+    name = outside_name(run_dir)
+    subnet = f"198.18.{int(hashlib.sha256(name.encode()).hexdigest()[:2], 16)}.0/24"
+    podman("network", "create", "--subnet", subnet, "--label", f"aiphone.lab.run_dir={run_dir}", name)
+    for container in (pbx, probe):
+        podman("network", "connect", name, container)
+    fmt = '{{(index .NetworkSettings.Networks "' + name + '").IPAddress}}'
+    return podman("container", "inspect", "--format", fmt, pbx).stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def replay_record():
+    """Filled by the replay tests as they pass; written to RECORD at the end of the session (`complete` only when
+    every live alert fired and the normal day was judged)."""
+    queries = QUERIES_FILE.read_text()
+    record = {"compiled_sha256": hashlib.sha256(queries.encode()).hexdigest(), "alerts": {},
+              "not_replayed": NOT_REPLAYED}
+    yield record
+    live = set(json.loads(queries)) - set(NOT_REPLAYED)
+    record["complete"] = set(record["alerts"]) == live and record.get("normal_day_false_positives") == 0
+    record["tested_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    RECORD.parent.mkdir(parents=True, exist_ok=True)
+    RECORD.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
