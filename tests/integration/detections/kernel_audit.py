@@ -14,8 +14,10 @@ perm_mod and privileged are not loaded on this shared machine; the data-director
 aiphone_data_perm) and the identity/sudo/PAM/sshd watches are. On exit the rules are deleted by key, the daemon is
 stopped and the kernel's audit switch is put back as it was.
 
-Only one audit daemon can own the kernel audit at a time: a lock file serialises the test sessions of this machine,
-and an audit daemon that is not ours (auditctl -s shows its pid) is an error, never taken over.
+Only one audit daemon can own the kernel audit at a time: a lock file serialises the test sessions of this machine.
+Where the machine already runs its own auditd (a Debian control node with systemd starts the package's service), that
+daemon is used as it is - never stopped or reconfigured - and the events are read from its log file
+(/etc/audit/auditd.conf `log_file`).
 """
 
 from __future__ import annotations
@@ -111,19 +113,22 @@ def audited(container: str, container_pid: int, run_dir: Path, wait: float = 600
                     raise KernelAuditError(f"another test session holds {LOCK} for more than {wait:.0f} s") from None
                 time.sleep(2)
         before = _status()
+        daemon = None
         if before.get("pid", "0") != "0":
-            raise KernelAuditError(f"an audit daemon (pid {before['pid']}) already owns the kernel audit here")
-        conf_dir = run_dir / "auditd"
-        (conf_dir / "plugins.d").mkdir(parents=True, exist_ok=True)
-        log_file = run_dir / "audit.log"
-        conf = conf_dir / "auditd.conf"
-        conf.write_text(AUDITD_CONF.format(log_file=log_file, plugin_dir=conf_dir / "plugins.d"))
-        conf.chmod(0o640)
-        daemon = subprocess.Popen(["auditd", "-n", "-c", str(conf_dir)], stdout=subprocess.DEVNULL,
-                                  stderr=open(run_dir / "auditd.err", "w"), start_new_session=True)  # noqa: SIM115
+            log_file = _system_log_file()
+        else:
+            conf_dir = run_dir / "auditd"
+            (conf_dir / "plugins.d").mkdir(parents=True, exist_ok=True)
+            log_file = run_dir / "audit.log"
+            conf = conf_dir / "auditd.conf"
+            conf.write_text(AUDITD_CONF.format(log_file=log_file, plugin_dir=conf_dir / "plugins.d"))
+            conf.chmod(0o640)
+            daemon = subprocess.Popen(["auditd", "-n", "-c", str(conf_dir)], stdout=subprocess.DEVNULL,
+                                      stderr=open(run_dir / "auditd.err", "w"), start_new_session=True)  # noqa: SIM115
         keys: set[str] = set()
         try:
-            _wait_registered(daemon)
+            if daemon is not None:
+                _wait_registered(daemon)
             for rule in role_rules():
                 loaded = subprocess.run(["nsenter", "-t", str(container_pid), "-m", "--", "auditctl", *rule.split()],
                                         capture_output=True, text=True, check=False, timeout=30)
@@ -135,11 +140,23 @@ def audited(container: str, container_pid: int, run_dir: Path, wait: float = 600
         finally:
             for key in sorted(keys):
                 _auditctl("-D", "-k", key)
-            if daemon.poll() is None:
-                os.kill(daemon.pid, signal.SIGTERM)
-                daemon.wait(timeout=30)
-            if before.get("enabled") == "0":
-                _auditctl("-e", "0")
+            if daemon is not None:
+                if daemon.poll() is None:
+                    os.kill(daemon.pid, signal.SIGTERM)
+                    daemon.wait(timeout=30)
+                if before.get("enabled") == "0":
+                    _auditctl("-e", "0")
+
+
+def _system_log_file() -> Path:
+    """The log file of the machine's own auditd (its auditd.conf, else Debian's default)."""
+    conf = Path("/etc/audit/auditd.conf")
+    text = conf.read_text() if conf.exists() else ""
+    match = re.search(r"^\s*log_file\s*=\s*(\S+)", text, re.MULTILINE)
+    path = Path(match[1] if match else "/var/log/audit/audit.log")
+    if not os.access(path, os.R_OK):
+        raise KernelAuditError(f"the machine's auditd writes {path}, which this test cannot read")
+    return path
 
 
 def _wait_registered(daemon: subprocess.Popen) -> None:
