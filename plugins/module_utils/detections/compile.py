@@ -224,7 +224,9 @@ def render_props(values: Values) -> str:
     for field_name, patterns in EXTRACTIONS.items():
         for index, pattern in enumerate(patterns):
             lines.append(f"EXTRACT-aiphone_{field_name}_{index} = {_pcre(pattern)} in message")
-    lines += ["", "[linux_audit]", f"TZ = {values.timezone}", ""]
+    # auditd's ENRICHED format puts a 0x1d before the translated names (SYSCALL=, AUID=): made a space at index
+    # time, so Splunk's automatic key=value extraction sees them as fields
+    lines += ["", "[linux_audit]", f"TZ = {values.timezone}", r"SEDCMD-aiphone_enriched = s/\x1d/ /g", ""]
     return "\n".join(lines)
 
 
