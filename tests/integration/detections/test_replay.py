@@ -130,8 +130,9 @@ def fired_by(record: dict, alert: str, attack: str) -> None:
 
 @pytest.fixture(scope="module")
 def normal_day(replay_lab) -> Window:
-    """Ordinary work: the agent mistypes once, logs in and plays three recordings; the toolkit's account adds a
-    colleague to an ordinary group; callers talk to the agent."""
+    """Ordinary work: the agent mistypes, logs in and plays three recordings; the toolkit's account adds a colleague
+    to an ordinary group and converges a sudoers file; a backup job reads every recording; callers talk to the
+    agent."""
     lab = replay_lab
     podman("exec", lab["pbx"], "install", "-m", "0640", "-g", "callcenter", "/dev/null",
            "/srv/aiphone/recordings/marker-day.wav")
@@ -140,6 +141,11 @@ def normal_day(replay_lab) -> Window:
     assert ssh_from_probe(lab, "agent", PASSWORDS["agent"], "for i in 3 4 5; do cat /srv/aiphone/recordings/call-$i.wav"
                                                             " >/dev/null; done") == 0
     as_automation(lab, "sudo -n usermod -aG audio bob")
+    # the toolkit converging a sudoers fragment, and a nightly-style backup job (root, no login id) reading every
+    # recording: system work, not a person's
+    as_automation(lab, "sudo -n install -m 0440 /dev/null /etc/sudoers.d/zz-lab-converged")
+    podman("exec", lab["pbx"], "sh", "-c", "cat /srv/aiphone/recordings/*.wav > /dev/null")
+    assert ssh_from_probe(lab, "agent", "agent-typo-2") != 0
     transcript(lab, "c-101", "caller", "Hello, I would like to move my appointment to Friday")
     transcript(lab, "c-101", "agent", "Of course. Which time suits you?")
     transcript(lab, "c-102", "caller", "Can you tell me your opening hours")
@@ -172,14 +178,20 @@ def test_the_hosts_wrote_the_lines_the_rules_read(normal_day, attacks, replay_la
     assert "add 'mallory' to group 'supervisors'" in attacks.journal
     assert 'key="aiphone_data"' in attacks.audit and 'key="aiphone_data_perm"' in attacks.audit
     assert normal_day.accepted() and attacks.accepted()
+    # the normal day really holds the system work the rules must not mistake for a person's
+    day = [e for e in normal_day.events(replay_lab, UTC) if e["source"] == "auditd" and e.get("type") == "SYSCALL"]
+    assert sum(1 for e in day if e.get("key") == "aiphone_data" and e.get("auid") == "4294967295") >= 60
+    assert any(e.get("key") == "sudoers" and e.get("auid_name") == "aiphone-automation" for e in day)
+    assert sum(1 for e in day if e.get("key") == "aiphone_data" and e.get("auid_name") == "agent") >= 3
 
 
 def test_a_normal_day_fires_no_rule(normal_day, replay_lab, replay_record):
     zone = zone_where(normal_day.accepted()[0], office_hours=True)
     fired = {name: rows for name, rows in normal_day.fired(replay_lab, zone).items() if rows}
     replay_record["normal_day_false_positives"] = sum(len(rows) for rows in fired.values())
-    replay_record["normal_day"] = ("an agent mistyping once then logging in and playing three recordings, the "
-                                   "automation account adding a colleague to an ordinary group, three transcript lines")
+    replay_record["normal_day"] = ("the agent mistyping twice, logging in and playing three recordings; the automation "
+                                   "account adding a colleague to an ordinary group and converging a sudoers file; a "
+                                   "root backup job reading every recording; three ordinary transcript lines")
     assert fired == {}, f"false positives on the normal day: {fired}"
 
 
