@@ -13,7 +13,7 @@ SIZE ?= small
 RUN_DIR ?= $(CURDIR)/run
 
 .PHONY: help setup setup-python lint test test-unit test-integration test-molecule demo validate \
-        lab-up lab-down lab-status bench build audit-verify clean
+        lab-up lab-down lab-status bench build audit-verify detections clean
 
 help:
 	@echo "make demo                     run the toolkit against the simulated lab site (sets itself up)"
@@ -22,6 +22,7 @@ help:
 	@echo "make lab-up [SIZE=small|N] / lab-down   start / stop the simulated site"
 	@echo "make bench                    benchmarks (speed and scale)"
 	@echo "make audit-verify SITE=...    verify the hash chain of a site's audit trail"
+	@echo "make detections               compile the Sigma rules (detections/sigma) for Splunk and SQLite"
 
 setup:
 	@bash scripts/setup.sh
@@ -72,6 +73,10 @@ bench: setup
 
 build: setup-python
 	$(VENV)/bin/ansible-galaxy collection build --force --output-path .cache/dist .
+
+# Compile detections/sigma with pySigma into detections/compiled (Splunk app, SQLite queries); commit the result.
+detections: setup-python
+	$(PY) -m scripts.compile_detections
 
 audit-verify: setup-python
 	$(PY) -m scripts.audit_verify $(SITE)

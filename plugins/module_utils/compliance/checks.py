@@ -24,6 +24,7 @@ import yaml
 
 from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
 from ansible_collections.aiphone.hardening.plugins.module_utils.compliance import nft_verdict
+from ansible_collections.aiphone.hardening.plugins.module_utils.detections import evidence as detection_evidence
 from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import parse_duration
 
 PASS, FAIL, NO_EVIDENCE = "pass", "fail", "no_evidence"
@@ -456,3 +457,28 @@ def _walk_plain(data, prefix: str):
     elif isinstance(data, list):
         for index, value in enumerate(data):
             yield from _walk_plain(value, f"{prefix}{index}.")
+
+
+# ------------------------------------------------------------------------------------------------ alerts (issue 16)
+def _alerts_deployed_and_tested(ctx: Context, item: str) -> Outcome:
+    """The item's detection rules are deployed on every host where the SIEM is configured, and their replay test
+    passed recently; the findings list each alert with the attack that fired it and the date of that test."""
+    if not (ctx.policy.get("siem") or {}).get("host"):
+        return Outcome(FAIL, "no siem in the site policy: alerts have nowhere to run")
+    outcome = per_host(ctx, ctx.linux_hosts(), "detections",
+                       lambda host, manifest: detection_evidence.problem(manifest, item, ctx.now),
+                       f"{item} alerts deployed and replay-tested")
+    if outcome.status != PASS:
+        return outcome
+    first = ctx.host_evidence(ctx.linux_hosts()[0])["detections"]
+    return Outcome(PASS, outcome.detail, detection_evidence.listing(first, item))
+
+
+@check("hosts.alerts_deployed_tested")
+def alerts_deployed_tested(ctx: Context) -> Outcome:
+    return _alerts_deployed_and_tested(ctx, "LOG-02")
+
+
+@check("hosts.credential_use_alerted")
+def credential_use_alerted(ctx: Context) -> Outcome:
+    return _alerts_deployed_and_tested(ctx, "CRD-02")
