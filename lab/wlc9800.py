@@ -236,10 +236,20 @@ class CatalystWLC(IOSSwitch):
                                  if k.startswith("wlan ") for line in [child.line]]
                 for key, node in self.running.sections("wireless tag policy").items()}
 
+    def policy_tag_descriptions(self) -> dict[str, str]:
+        """{policy tag: its description ("" when it has none)}."""
+        found = {}
+        for key, node in self.running.sections("wireless tag policy").items():
+            line = (node.children or {}).get("description")
+            found[key.split()[3]] = line.line.split(" ", 1)[1] if line is not None else ""
+        return found
+
     def factory_config(self, image: str):
         config = super().factory_config(image)
         config.nodes.pop("snmp-server community public", None)
-        ConfigSession(config).apply(f"wireless tag policy {DEFAULT_POLICY_TAG}")
+        session = ConfigSession(config)
+        session.apply(f"wireless tag policy {DEFAULT_POLICY_TAG}")
+        session.apply("description default policy-tag")   # as a 9800 lists it (tests/conformance/cisco_wlc9800/)
         return config
 
 
@@ -336,10 +346,11 @@ async def _show_policy_profile(cli: IOSCli, args: list[str]) -> str:
 
 @_wlc_command("show wireless tag policy summary")
 async def _show_policy_tags(cli: IOSCli, args: list[str]) -> str:
-    tags = cli.device.policy_tags()  # type: ignore[attr-defined]
-    rows = [f"{name:<33} {len(maps)}" for name, maps in sorted(tags.items())]
-    return "\n".join([f"\nNumber of Policy Tags: {len(tags)}\n", f"{'Policy Tag Name':<33} WLAN Count",
-                      "-" * 60, *rows]) + "\n\n"
+    # layout of a 9800's reply (ntc-templates fixture, tests/conformance/cisco_wlc9800/): name and description
+    descriptions = cli.device.policy_tag_descriptions()  # type: ignore[attr-defined]
+    rows = [f"{name:<33} {descriptions[name]}".rstrip() for name in sorted(descriptions)]
+    return "\n".join([f"\nNumber of Policy Tags: {len(descriptions)}\n", f"{'Policy Tag Name':<33} Description",
+                      "-" * 72, *rows]) + "\n\n"
 
 
 @_wlc_command("show wireless tag policy detailed", takes_args=True)
