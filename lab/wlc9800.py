@@ -278,7 +278,7 @@ def _wlc_command(words: str, takes_args: bool = False):
 async def _show_wlan_summary(cli: IOSCli, args: list[str]) -> str:
     wlans = cli.device.wlans()  # type: ignore[attr-defined]
     out = [f"\nNumber of WLANs: {len(wlans)}\n",
-           f"{'ID':<4} {'Profile Name':<32} {'SSID':<32} {'Status':<6} Security", "-" * 115]
+           f"{'ID':<4} {'Profile Name':<32} {'SSID':<32} {'Status':<6} Security", "-" * 178]   # as a 9800 (corpus)
     for wlan_id, profile, ssid, settings in wlans:
         status = "UP" if settings["enabled"] else "DOWN"
         out.append(f"{wlan_id:<4} {profile:<32} {ssid:<32} {status:<6} {_security_text(settings)}")
@@ -286,6 +286,8 @@ async def _show_wlan_summary(cli: IOSCli, args: list[str]) -> str:
 
 
 def _wlan_detail(wlan_id: int, profile: str, ssid: str, settings: dict) -> str:
+    """A subset of the 9800's lines, with its labels, indentation and order (`show wlan all` replies in
+    tests/conformance/cisco_wlc9800/); the lines the lab does not model are left out."""
     def flag(value: bool) -> str:
         return "Enabled" if value else "Disabled"
 
@@ -298,20 +300,20 @@ Description                                    :
 Network Name (SSID)                            : {ssid}
 Status                                         : {flag(settings["enabled"])}
 Broadcast SSID                                 : Enabled
+802.1x authentication list name                : {settings["auth_list"] or "Disabled"}
 Security
     802.11 Authentication                      : Open System
     Wi-Fi Protected Access (WPA/WPA2/WPA3)     : {flag(settings["wpa1"] or settings["wpa2"] or settings["wpa3"])}
         WPA (SSN IE)                           : {flag(settings["wpa1"])}
-        RSN (WPA2)                             : {flag(settings["wpa2"])}
+        WPA2 (RSN IE)                          : {flag(settings["wpa2"])}
         WPA3 (WPA3 IE)                         : {flag(settings["wpa3"])}
         Auth Key Management
             802.1x                             : {flag("dot1x" in akm)}
-            Dot1x-SHA256                       : {flag("dot1x-sha256" in akm)}
             PSK                                : {flag("psk" in akm)}
+            Dot1x-SHA256                       : {flag("dot1x-sha256" in akm)}
             SAE                                : {flag("sae" in akm)}
             OWE                                : {flag("owe" in akm)}
     PMF Support                                : {pmf}
-    802.1x authentication list name            : {settings["auth_list"] or "Disabled"}
 """
 
 

@@ -16,7 +16,10 @@ from pathlib import Path
 import pytest
 from ntc_templates.parse import parse_output
 
-from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.cisco_ios import CiscoIOSDriver
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.cisco_ios import (
+    CiscoIOSDriver,
+    CiscoWLC9800Driver,
+)
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.cisco_ios_firmware import (
     INSTALL_MODE_IMAGE,
     normalize_version,
@@ -92,12 +95,17 @@ def lab_switch(tmp_path_factory) -> IOSSwitch:
 
 @pytest.fixture(scope="module")
 def lab_wlc(tmp_path_factory) -> CatalystWLC:
-    return lab_device(CatalystWLC, "C9800-CL", "17.6.4", tmp_path_factory.mktemp("wlc"))
+    wlc = lab_device(CatalystWLC, "C9800-L-C", "17.6.4", tmp_path_factory.mktemp("wlc"))
+    lab_run(wlc, "configure terminal", "wlan Clinic-Staff 1 Clinic-Staff", "no security wpa akm dot1x",
+            "no security wpa wpa2", "security wpa wpa3", "security wpa akm sae", "security pmf mandatory",
+            "security wpa psk set-key ascii 0 Conformance-Wifi-2026", "no shutdown", "exit",
+            "wireless profile policy conf-policy", "description conf-policy", "vlan 30", "no shutdown", "end")
+    return wlc
 
 
-def driver_reading(replies: dict[str, str]) -> CiscoIOSDriver:
+def driver_reading(replies: dict[str, str], driver_class=CiscoIOSDriver) -> CiscoIOSDriver:
     """A switch driver whose session answers `replies` (netmiko's use_textfsm parses with ntc-templates)."""
-    driver = CiscoIOSDriver("192.0.2.1", name="corpus-sw")
+    driver = driver_class("192.0.2.1", name="corpus-sw")
 
     def show(command: str, use_textfsm: bool = False, **_):
         output = replies[command]
@@ -365,6 +373,65 @@ def test_lab_wlc_tag_policy_summary_matches_the_9800(lab_wlc):
     rows = ntc("show wireless tag policy summary", ours)
     assert rows == [{"name": "default-policy-tag", "description": "default policy-tag"}]
     assert rows[0] in ntc("show wireless tag policy summary", published)    # the factory tag, as a 9800 lists it
+
+
+def test_wlc_driver_facts_from_a_9800_show_version():
+    """A C9800-CL prints no base MAC, no `Model Number` and no switch table: the driver reads it all the same."""
+    facts = driver_reading({"show version": text("cisco_wlc9800", "show_version_c9800cl_17.7.txt")},
+                           CiscoWLC9800Driver).get_facts()
+    assert {key: facts.get(key) for key in ("hostname", "os_version", "model", "serial", "image",
+                                            "last_reboot_reason", "uptime_seconds")} == {
+        "hostname": "vidya-ewlc-5", "os_version": "17.7.1prd16", "model": "C9800-CL", "serial": "9SV9FR9MWP9",
+        "image": "C9800-CL-universalk9.17.07.01prd16.SPA.bin", "last_reboot_reason": "Reload Command",
+        "uptime_seconds": 4 * WEEK + 6 * DAY + 21 * HOUR + 48 * MINUTE}
+    assert "mac_address" not in facts and facts["platform"] == "cisco_wlc9800"
+
+
+WLAN_ROW = re.compile(r"(\d+)\s+(\S+)\s+(.+?)\s+(UP|DOWN)\s+((?:\[[^\]]+\])+(?:,.*)?)")
+
+
+@pytest.mark.parametrize("name", ["show_wlan_summary_1.txt", "show_wlan_summary_2.txt"])
+def test_lab_show_wlan_summary_matches_the_9800(lab_wlc, name):
+    published, ours = text("cisco_wlc9800", name).splitlines(), lab_run(lab_wlc, "show wlan summary").splitlines()
+    for fixed in ("ID   Profile Name                     SSID                             Status Security", "-" * 178):
+        assert fixed in published and fixed in ours
+    assert any(re.fullmatch(r"Number of WLANs: \d+", line) for line in published)
+    assert "Number of WLANs: 1" in ours
+    published_rows = [WLAN_ROW.fullmatch(line.rstrip()) for line in published if line[:1].isdigit()]
+    assert published_rows and all(published_rows)
+    [row] = [WLAN_ROW.fullmatch(line.rstrip()) for line in ours if line[:1].isdigit()]
+    assert row.groups() == ("1", "Clinic-Staff", "Clinic-Staff", "UP", "[WPA3][SAE][AES]")
+
+
+def detail_labels(listing: str) -> list[str]:
+    """The label of each line (indentation kept, value dropped): `    PMF Support  : Required` -> its label."""
+    return [re.split(r"\s*:(?: |$)", line.rstrip(), maxsplit=1)[0] for line in listing.splitlines() if line.strip()]
+
+
+def is_subsequence(part: list[str], whole: list[str]) -> bool:
+    remaining = iter(whole)
+    return all(any(label == other for other in remaining) for label in part)
+
+
+@pytest.mark.parametrize("name", ["show_wlan_all_sae.txt", "show_wlan_all_dot1x.txt"])
+def test_lab_show_wlan_id_uses_the_9800_labels_in_its_order(lab_wlc, name):
+    ours = lab_run(lab_wlc, "show wlan id 1")
+    published = text("cisco_wlc9800", name).split("WLAN Profile Name")[1]       # the first WLAN of the reply
+    labels, published_labels = detail_labels(ours), detail_labels("WLAN Profile Name" + published)
+    assert labels[0] == published_labels[0] == "WLAN Profile Name"
+    missing = [label for label in labels if label not in published_labels]
+    assert missing == [] and is_subsequence(labels, published_labels)
+    assert "        WPA3 (WPA3 IE)                         : Enabled" in ours.splitlines()
+    assert "            SAE                                : Enabled" in ours.splitlines()
+
+
+def test_lab_policy_profile_detail_uses_the_9800_labels(lab_wlc):
+    ours = [line for line in lab_run(lab_wlc, "show wireless profile policy detailed conf-policy").splitlines()
+            if line.strip()]
+    published = text("cisco_wlc9800", "show_wireless_profile_policy_detailed.txt").splitlines()
+    assert detail_labels("\n".join(ours)) == detail_labels("\n".join(published[:4]))
+    assert ours == ["Policy Profile Name                 : conf-policy", "Description                         : conf-policy",
+                    "Status                              : ENABLED", "VLAN                                : 30"]
 
 
 # -- OpenWrt -----------------------------------------------------------------------------------------------------
