@@ -137,6 +137,10 @@ VERSION_FACTS = {
         "hostname": "AKBTESTW01", "os_version": "16.9.3", "model": "C9500-40X", "serial": "FCW2233FFG3",
         "image": "packages.conf", "mac_address": "0c:d0:f8:cd:b5:80", "last_reboot_reason": "Reload Command",
         "uptime_seconds": YEAR + 22 * WEEK + 6 * DAY + 9 * HOUR + 38 * MINUTE},
+    "show_version_c9600_17.18.txt": {
+        "hostname": "switch_1", "os_version": "17.18.1prd21", "model": "C9606R", "serial": "FXS2319Q0C3",
+        "image": "packages.conf", "mac_address": "2c:4f:52:05:25:00", "last_reboot_reason": "Reload Command",
+        "uptime_seconds": 2 * DAY + 22 * MINUTE},
     "show_version_c9k_16.12.txt": {
         "hostname": "Switch-Hostname", "os_version": "16.12.4", "model": "C9500-48Y4C", "serial": "CAT23XXXXXX",
         "image": "packages.conf", "mac_address": "a0:b4:39:00:00:e0", "last_reboot_reason": "Reload Command",
@@ -169,13 +173,18 @@ def test_ios_firmware_facts_and_install_mode(name):
     assert driver.install_mode(firmware) is (expected["image"] == INSTALL_MODE_IMAGE)
 
 
-@pytest.mark.parametrize("name", ["show_version_c9k_16.9.txt", "show_version_c9k_16.12.txt"])
-def test_ios_xe_prints_the_version_zero_padded_in_its_first_line(name):
-    """IOS-XE's header line says 16.09.03 where the software line says 16.9.3: the driver compares both alike."""
-    first = text("cisco_ios", name).splitlines()[0]
+@pytest.mark.parametrize("platform, name, version", [
+    ("cisco_ios", "show_version_c9k_16.9.txt", "16.9.3"), ("cisco_ios", "show_version_c9k_16.12.txt", "16.12.4"),
+    ("cisco_ios", "show_version_c9600_17.18.txt", "17.18.1prd21"),
+    ("cisco_wlc9800", "show_version_c9800cl_17.7.txt", "17.7.1prd16")])
+def test_ios_xe_prints_the_version_zero_padded_in_its_first_line(platform, name, version):
+    """IOS-XE's header line says 16.09.03 / 17.18.01prd21 where the software line says 16.9.3 / 17.18.1prd21: the
+    driver compares both alike (a build suffix kept its zero before: 17.18.01prd21 never matched 17.18.1prd21)."""
+    first = [line for line in text(platform, name).splitlines() if line.startswith("Cisco IOS XE Software")][0]
     padded = re.fullmatch(r"Cisco IOS XE Software, Version (\S+)", first).group(1)
-    assert padded != VERSION_FACTS[name]["os_version"]
-    assert normalize_version(padded) == normalize_version(VERSION_FACTS[name]["os_version"])
+    assert padded != version and normalize_version(padded) == normalize_version(version)
+    assert normalize_version("17.09.04a") == normalize_version("17.9.4a") == "17.9.4a"
+    assert normalize_version("17.10.1") != normalize_version("17.1.1")
 
 
 def test_lab_show_version_reads_like_the_ios_xe_files(lab_switch):
@@ -307,14 +316,15 @@ def test_running_config_banners_of_ios_12():
 # -- lab-only commands: same template, same layout --------------------------------------------------------------
 def test_lab_show_boot_layout_matches_ios_xe(lab_switch):
     ours = lab_run(lab_switch, "show boot")
-    published = text("cisco_ios", "show_boot_gibraltar.txt")
+    published = text("cisco_ios", "show_boot_c9300_stack.txt")    # BUNDLE-style `BOOT variable = flash:x;`
     def labels(listing: str) -> list[str]:
         """Each line's label: what precedes " = ", the line itself otherwise ("BOOT variable does not exist"
         is the unset form of "BOOT variable = ...")."""
         return [line.split("=")[0].rstrip() if "=" in line else line.strip().removesuffix(" does not exist")
-                for line in listing.splitlines() if line.strip()]
+                for line in listing.splitlines() if line.strip() and "#" not in line]   # the prompt line
 
-    assert labels(ours) == labels(published)
+    assert labels(ours) == labels(published) == labels(text("cisco_ios", "show_boot_gibraltar.txt"))
+    assert "BOOT variable = flash:packages.conf;" in published.splitlines()     # one `;` after every file
     [record], [reference] = ntc("show boot", ours), ntc("show boot", published)
     assert set(record) == set(reference) and record["switch_number"] == "1" and record["boot_mode"] == "DEVICE"
     assert record["boot_path"].rstrip(";") == "flash:cat9k_iosxe.17.09.04.SPA.bin"
