@@ -25,7 +25,11 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.cisco_io
     normalize_version,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.openwrt import OpenWrtDriver
-from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import parse_running_config
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import (
+    parse_running_config,
+    verify_applied,
+    vlan_list,
+)
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.snmp import SnmpUser, parse_snmp_users
 from lab.device import Credentials
 from lab.ios.switch import IOSSwitch
@@ -304,6 +308,14 @@ def test_running_config_trunk_list_continued_on_add_lines():
     assert config.sections["interface GigabitEthernet0/2"][0] == "switchport trunk allowed vlan 10-20,40"
     assert config.sections["interface TwoGigabitEthernet1/0/1"] == ["switchport mode access",
                                                                    "switchport access vlan 20"]
+
+
+def test_running_config_interface_with_a_wrapped_trunk_list_verifies_against_the_intent():
+    config = parse_running_config(text("cisco_ios", "running_config_interface_trunk_add.txt"))
+    vlans = [101, 102, 201, 202, 301, 302, 401, 402, 501, 502, 701, 702, 801, 802, 901, 902]
+    intended = [f"switchport trunk allowed vlan {vlan_list(vlans)}", "switchport mode trunk"]
+    assert config.sections["interface GigabitEthernet1/0/7"] == ["description host interface", *intended]
+    assert verify_applied(["interface GigabitEthernet1/0/7", *(f" {line}" for line in intended)], config) == []
 
 
 def test_running_config_banners_of_ios_12():
