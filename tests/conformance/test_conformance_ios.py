@@ -31,9 +31,10 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfi
     vlan_list,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.snmp import SnmpUser, parse_snmp_users
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.wireless import parse_uci_show
 from lab.device import Credentials
 from lab.ios.switch import IOSSwitch
-from lab.openwrt import OpenWrtAP
+from lab.openwrt import OpenWrtAP, UciPackage, quote, render_package
 from lab.wlc9800 import CatalystWLC
 
 CORPUS = Path(__file__).parent
@@ -489,3 +490,30 @@ def test_lab_system_board_has_the_fields_of_a_current_openwrt(tmp_path):
     driver._checked_run = lambda command, what: result.out
     assert driver.get_facts()["os_version"] == "23.05.3"
     assert ours["release"]["description"] == f"OpenWrt 23.05.3 {ours['release']['revision']}"
+
+
+def test_lab_uci_prints_what_uci_prints():
+    """The uci test suite's own references (openwrt/uci tests/shunit2): `uci set <pkg>.SEC0=section` and two
+    `uci add_list`, then `uci changes`, `uci show` and the file `uci commit` writes."""
+    package = UciPackage("list_test_config", "")
+    package.stage("set_section", "SEC0", "section")
+    package.stage("add_list", "SEC0", "list0", "value0")
+    package.stage("add_list", "SEC0", "list0", '"Hello\n, world"')
+    assert "\n".join(package.change_lines()) == text("openwrt", "uci_add_list_changes.result").rstrip("\n")
+    assert "\n".join(package.show_lines()) == text("openwrt", "uci_add_list_show.result").rstrip("\n")
+    package.commit()
+    assert render_package(package.committed) == text("openwrt", "uci_add_list_config.result")
+
+
+def test_uci_quoting_of_an_apostrophe_read_back():
+    """uci prints ' inside a value as '\\'' (uci_set_existing_option_multiline.result: `Hello,\\'` + newline +
+    `World"`); a PSK may hold a ' (printable ASCII): the driver reads such a `uci show` line back to the value it
+    set (it read `ab'\\''cd`, so every commit of such a key failed its read-back and was rolled back)."""
+    published = text("openwrt", "uci_set_existing_option_multiline.result")
+    value = "Hello,\\'\nWorld\""
+    assert published == f"set.section.opt={quote(value)}\n"
+    key = "Conf'Key-2026"
+    [line] = [line for line in UciPackage("wireless", f"config wifi-iface 'x'\n\toption key {quote(key)}\n")
+              .show_lines() if ".key=" in line]
+    assert line == "wireless.x.key='Conf'\\''Key-2026'"
+    assert parse_uci_show(line)["x"]["key"] == key
