@@ -267,7 +267,7 @@ def test_lab_dir_reads_like_the_corpus(lab_switch):
     assert free == int(ours_rows[0]["total_free"]) and set(files) == {row["name"] for row in ours_rows}
 
 
-def test_lab_dir_of_an_empty_filesystem_says_so(lab_switch, tmp_path):
+def test_lab_dir_of_an_empty_filesystem_says_so(tmp_path):
     empty = lab_device(IOSSwitch, "C9300-24P", "17.9.4", tmp_path)
     for entry in empty.flash_dir.iterdir():
         entry.unlink()
