@@ -185,7 +185,7 @@ def test_ios_firmware_facts_and_install_mode(name):
 def test_ios_xe_prints_the_version_zero_padded_in_its_first_line(platform, name, version):
     """IOS-XE's header line says 16.09.03 / 17.18.01prd21 where the software line says 16.9.3 / 17.18.1prd21: the
     driver compares both alike (a build suffix kept its zero before: 17.18.01prd21 never matched 17.18.1prd21)."""
-    first = [line for line in text(platform, name).splitlines() if line.startswith("Cisco IOS XE Software")][0]
+    first = next(line for line in text(platform, name).splitlines() if line.startswith("Cisco IOS XE Software"))
     padded = re.fullmatch(r"Cisco IOS XE Software, Version (\S+)", first).group(1)
     assert padded != version and normalize_version(padded) == normalize_version(version)
     assert normalize_version("17.09.04a") == normalize_version("17.9.4a") == "17.9.4a"
@@ -453,7 +453,8 @@ def test_lab_policy_profile_detail_uses_the_9800_labels(lab_wlc):
             if line.strip()]
     published = text("cisco_wlc9800", "show_wireless_profile_policy_detailed.txt").splitlines()
     assert detail_labels("\n".join(ours)) == detail_labels("\n".join(published[:4]))
-    assert ours == ["Policy Profile Name                 : conf-policy", "Description                         : conf-policy",
+    assert ours == ["Policy Profile Name                 : conf-policy",
+                    "Description                         : conf-policy",
                     "Status                              : ENABLED", "VLAN                                : 30"]
 
 
