@@ -238,6 +238,22 @@ def test_lab_show_interfaces_status_has_the_corpus_columns(lab_switch):
     assert driver_reading({"show interfaces status": ours}).interfaces_up() == {"Gi1/0/3"}
 
 
+def test_lab_show_interfaces_switchport_uses_the_catalyst_labels_in_order(lab_switch):
+    ours = lab_run(lab_switch, "show interfaces GigabitEthernet1/0/3 switchport")
+    published = text("cisco_ios", "show_interfaces_switchport.txt")
+
+    def labels(block: str) -> list[str]:
+        return [line.split(":")[0].strip() for line in block.splitlines() if line.strip() and
+                not line.startswith("     ")]           # "     900,910,…": a wrapped VLAN list
+
+    first = published.split("\n\n", 2)
+    published_labels = labels(first[0] + "\n" + first[1])     # the first port's two paragraphs
+    assert is_subsequence(labels(ours), published_labels)
+    [row] = ntc("show interfaces switchport", ours)
+    assert set(row) == set(ntc("show interfaces switchport", published)[0])
+    assert (row["interface"], row["mode"], row["access_vlan"]) == ("Gi1/0/3", "static access", "30")
+
+
 # -- dir flash: free space and file sizes ---------------------------------------------------------------------
 def test_ios_driver_flash_status_of_a_listing():
     free, files = driver_reading({"dir flash:": text("cisco_ios", "dir_bootflash_csr.txt")}).flash_status()
