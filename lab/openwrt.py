@@ -105,14 +105,15 @@ def parse_package(text: str) -> list[Section]:
 
 
 def render_package(sections: list[Section]) -> str:
-    """/etc/config text, as uci commit writes it."""
+    """/etc/config text, as uci commit writes it (uci file.c uci_export_package: a blank line before every section
+    and one at the end; tests/conformance/openwrt/uci_add_list_config.result)."""
     out = []
     for section in sections:
         out.append(f"\nconfig {section.type}" + ("" if section.anonymous else f" {quote(section.name)}"))
         for name, value in section.options.items():
             for item in value if isinstance(value, list) else [value]:
                 out.append(f"\t{'list' if isinstance(value, list) else 'option'} {name} {quote(item)}")
-    return "\n".join(out) + "\n"
+    return "\n".join(out) + "\n\n" if out else "\n"
 
 
 class UciPackage:
@@ -203,10 +204,11 @@ class UciPackage:
         return [self._change_line(*change) for change in self.changes]
 
     def _change_line(self, kind: str, section: str, *rest: str) -> str:
-        """One staged change the way ``uci changes`` prints it."""
+        """One staged change the way ``uci changes`` prints it: every value quoted, a section's type too (uci cli.c
+        uci_show_changes; tests/conformance/openwrt/uci_add_list_changes.result)."""
         target = f"{self.name}.{section}"
         if kind in ("add", "set_section"):
-            return f"{target}={rest[0]}"
+            return f"{target}={quote(rest[0])}"
         if kind == "delete":
             return f"-{target}" + (f".{rest[0]}" if rest else "")
         operator = {"set": "=", "add_list": "+=", "del_list": "-="}[kind]

@@ -236,10 +236,20 @@ class CatalystWLC(IOSSwitch):
                                  if k.startswith("wlan ") for line in [child.line]]
                 for key, node in self.running.sections("wireless tag policy").items()}
 
+    def policy_tag_descriptions(self) -> dict[str, str]:
+        """{policy tag: its description ("" when it has none)}."""
+        found = {}
+        for key, node in self.running.sections("wireless tag policy").items():
+            line = (node.children or {}).get("description")
+            found[key.split()[3]] = line.line.split(" ", 1)[1] if line is not None else ""
+        return found
+
     def factory_config(self, image: str):
         config = super().factory_config(image)
         config.nodes.pop("snmp-server community public", None)
-        ConfigSession(config).apply(f"wireless tag policy {DEFAULT_POLICY_TAG}")
+        session = ConfigSession(config)
+        session.apply(f"wireless tag policy {DEFAULT_POLICY_TAG}")
+        session.apply("description default policy-tag")   # as a 9800 lists it (tests/conformance/cisco_wlc9800/)
         return config
 
 
@@ -268,7 +278,7 @@ def _wlc_command(words: str, takes_args: bool = False):
 async def _show_wlan_summary(cli: IOSCli, args: list[str]) -> str:
     wlans = cli.device.wlans()  # type: ignore[attr-defined]
     out = [f"\nNumber of WLANs: {len(wlans)}\n",
-           f"{'ID':<4} {'Profile Name':<32} {'SSID':<32} {'Status':<6} Security", "-" * 115]
+           f"{'ID':<4} {'Profile Name':<32} {'SSID':<32} {'Status':<6} Security", "-" * 178]   # as a 9800 (corpus)
     for wlan_id, profile, ssid, settings in wlans:
         status = "UP" if settings["enabled"] else "DOWN"
         out.append(f"{wlan_id:<4} {profile:<32} {ssid:<32} {status:<6} {_security_text(settings)}")
@@ -276,6 +286,8 @@ async def _show_wlan_summary(cli: IOSCli, args: list[str]) -> str:
 
 
 def _wlan_detail(wlan_id: int, profile: str, ssid: str, settings: dict) -> str:
+    """A subset of the 9800's lines, with its labels, indentation and order (`show wlan all` replies in
+    tests/conformance/cisco_wlc9800/); the lines the lab does not model are left out."""
     def flag(value: bool) -> str:
         return "Enabled" if value else "Disabled"
 
@@ -288,20 +300,20 @@ Description                                    :
 Network Name (SSID)                            : {ssid}
 Status                                         : {flag(settings["enabled"])}
 Broadcast SSID                                 : Enabled
+802.1x authentication list name                : {settings["auth_list"] or "Disabled"}
 Security
     802.11 Authentication                      : Open System
     Wi-Fi Protected Access (WPA/WPA2/WPA3)     : {flag(settings["wpa1"] or settings["wpa2"] or settings["wpa3"])}
         WPA (SSN IE)                           : {flag(settings["wpa1"])}
-        RSN (WPA2)                             : {flag(settings["wpa2"])}
+        WPA2 (RSN IE)                          : {flag(settings["wpa2"])}
         WPA3 (WPA3 IE)                         : {flag(settings["wpa3"])}
         Auth Key Management
             802.1x                             : {flag("dot1x" in akm)}
-            Dot1x-SHA256                       : {flag("dot1x-sha256" in akm)}
             PSK                                : {flag("psk" in akm)}
+            Dot1x-SHA256                       : {flag("dot1x-sha256" in akm)}
             SAE                                : {flag("sae" in akm)}
             OWE                                : {flag("owe" in akm)}
     PMF Support                                : {pmf}
-    802.1x authentication list name            : {settings["auth_list"] or "Disabled"}
 """
 
 
@@ -336,10 +348,11 @@ async def _show_policy_profile(cli: IOSCli, args: list[str]) -> str:
 
 @_wlc_command("show wireless tag policy summary")
 async def _show_policy_tags(cli: IOSCli, args: list[str]) -> str:
-    tags = cli.device.policy_tags()  # type: ignore[attr-defined]
-    rows = [f"{name:<33} {len(maps)}" for name, maps in sorted(tags.items())]
-    return "\n".join([f"\nNumber of Policy Tags: {len(tags)}\n", f"{'Policy Tag Name':<33} WLAN Count",
-                      "-" * 60, *rows]) + "\n\n"
+    # layout of a 9800's reply (ntc-templates fixture, tests/conformance/cisco_wlc9800/): name and description
+    descriptions = cli.device.policy_tag_descriptions()  # type: ignore[attr-defined]
+    rows = [f"{name:<33} {descriptions[name]}".rstrip() for name in sorted(descriptions)]
+    return "\n".join([f"\nNumber of Policy Tags: {len(descriptions)}\n", f"{'Policy Tag Name':<33} Description",
+                      "-" * 72, *rows]) + "\n\n"
 
 
 @_wlc_command("show wireless tag policy detailed", takes_args=True)

@@ -219,6 +219,10 @@ def show_ip_access_lists(sw: IOSSwitch, name: str | None = None) -> str:
                     text = f"{words[0]} {words[1]}, wildcard bits {words[2]}" + "".join(f" {w}" for w in words[3:])
                 elif len(words) >= 3 and words[1] == "host":
                     text = " ".join([words[0], *words[2:]])
+                elif words[:2] == ["deny", "any"]:
+                    # IOS aligns `deny any` under `permit`: "20 deny   any log" (ntc-templates fixtures,
+                    # tests/conformance/cisco_ios/show_ip_access-lists.txt)
+                    text = "deny   " + " ".join(words[1:])
             out.append(f"    {sequence} {text}")
     return "\n".join(out) + ("\n" if out else "")
 
@@ -273,8 +277,11 @@ def dir_flash(sw: IOSSwitch, name: str | None) -> str:
     out = [f"Directory of {sw.flash_name}:/{name or ''}", ""]
     for entry in files:
         stat = entry.stat()
-        stamp = time.strftime("%b %d %Y %H:%M:%S +00:00", time.gmtime(stat.st_mtime))
+        when = time.gmtime(stat.st_mtime)      # the day is not zero-padded: "Mar 2 2015" (conformance corpus)
+        stamp = f"{time.strftime('%b', when)} {when.tm_mday} {time.strftime('%Y %H:%M:%S', when)} +00:00"
         out.append(f"{stat.st_ino % 1000000:>8}  -rw-  {stat.st_size:>15}  {stamp}  {entry.name}")
+    if not files:
+        out.append("No files in directory")   # tests/conformance/cisco_ios/dir_bootflash_empty.txt
     out += ["", f"{sw.flash_capacity} bytes total ({sw.flash_free()} bytes free)"]
     return "\n".join(out) + "\n"
 

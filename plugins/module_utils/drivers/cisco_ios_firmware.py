@@ -60,8 +60,9 @@ FATAL_ON_RECONNECT = (HostKeyMismatch, AuthenticationFailed)
 
 
 def normalize_version(version: str) -> str:
-    """IOS-XE prints 17.09.05 in one place and 17.9.5 in another: compare without leading zeros."""
-    return ".".join(str(int(part)) if part.isdigit() else part for part in version.strip().split("."))
+    """IOS-XE prints 17.09.05 in one place and 17.9.5 in another (17.07.01prd16 / 17.7.1prd16 for a build with a
+    suffix): compare without the leading zeros of each part."""
+    return ".".join(re.sub(r"^0+(?=\d)", "", part) for part in version.strip().split("."))
 
 
 def file_digest(path: str, algorithm: str) -> str:

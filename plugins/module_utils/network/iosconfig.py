@@ -59,6 +59,7 @@ IOS_DEFAULT_LINES = frozenset({
 })
 
 TRUNK_VLANS_RE = re.compile(r"^(switchport trunk allowed vlan) ([0-9,-]+)$")
+TRUNK_ADD_RE = re.compile(r"^switchport trunk allowed vlan add ([0-9,-]+)$")
 
 
 def normalize(line: str) -> str:
@@ -120,7 +121,7 @@ def parse_running_config(text: str) -> RunningConfig:
             continue
         if raw.startswith(" "):
             if current is not None:
-                current.append(normalize(raw))
+                _append_child(current, normalize(raw))
             continue
         line = normalize(raw)
         if _opens_section(line, lines, index):
@@ -129,6 +130,17 @@ def parse_running_config(text: str) -> RunningConfig:
             config.global_lines.append(line)
             current = None
     return config
+
+
+def _append_child(children: list[str], line: str) -> None:
+    """IOS wraps a long trunk VLAN list over `switchport trunk allowed vlan add <more>` lines (cisco.ios unit-test
+    fixture ios_l2_interfaces.cfg, tests/conformance/cisco_ios/): they continue the list above them."""
+    added = TRUNK_ADD_RE.match(line)
+    previous = TRUNK_VLANS_RE.match(children[-1]) if children and added else None
+    if previous:
+        children[-1] = normalize(f"{previous.group(1)} {previous.group(2)},{added.group(1)}")
+    else:
+        children.append(line)
 
 
 def _opens_section(line: str, lines: list[str], index: int) -> bool:

@@ -117,6 +117,7 @@ def parse_uci_show(text: str) -> dict[str, dict[str, str]]:
         if not match:
             continue
         section, option, value = match.groups()
+        value = value.replace("'\\''", "'")     # uci prints a ' inside a value as '\'' (cli.c uci_print_value)
         if option is None:
             sections.setdefault(section, {})[".type"] = value
         else:

@@ -152,7 +152,7 @@ def test_wpa3_enterprise_on_wlc_and_ap(fresh_lab, converged, switch_cli, tmp_pat
     staff = cli.send_command("show wlan name Clinic-Staff")
     assert "Dot1x-SHA256                       : Enabled" in staff and "SAE                                : Disabled" \
         in staff and "PMF Support                                : Required" in staff
-    assert "802.1x authentication list name            : aiphone-dot1x" in staff
+    assert "802.1x authentication list name                : aiphone-dot1x" in staff
     assert "Status                                         : Enabled" in staff
 
     with ap(fresh_lab) as dev:
