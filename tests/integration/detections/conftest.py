@@ -24,6 +24,9 @@ REPO = Path(__file__).resolve().parents[3]
 QUERIES_FILE = REPO / "detections" / "compiled" / "sqlite" / "queries.json"
 # Where a passing replay records its date; the audit_logging role deploys it with the rules (LOG-02 / CRD-02 checks).
 RECORD = REPO / ".cache" / "test-artifacts" / "detections-replay.json"
+# A passing, complete replay is also kept beside the compiled rules it tested: it ships with them (a fresh clone's
+# `make demo` deploys it), and tests/unit/detections checks it is of the rules as compiled now.
+SHIPPED = REPO / "detections" / "compiled" / "replay-record.json"
 NOT_REPLAYED = {
     "sip_registration_bruteforce": "waits for the voice edge (issue 15); tested on Kamailio's documented line "
                                    "format (tests/unit/detections)",
@@ -118,3 +121,5 @@ def replay_record():
     record["tested_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     RECORD.parent.mkdir(parents=True, exist_ok=True)
     RECORD.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    if record["complete"]:
+        SHIPPED.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
