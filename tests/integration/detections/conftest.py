@@ -26,7 +26,7 @@ QUERIES_FILE = REPO / "detections" / "compiled" / "sqlite" / "queries.json"
 RECORD = REPO / ".cache" / "test-artifacts" / "detections-replay.json"
 # A passing, complete replay is also kept beside the compiled rules it tested: it ships with them (a fresh clone's
 # `make demo` deploys it), and tests/unit/detections checks it is of the rules as compiled now.
-SHIPPED = REPO / "detections" / "compiled" / "replay-record.json"
+SHIPPED = REPO / "detections" / "replay-record.json"
 NOT_REPLAYED = {
     "sip_registration_bruteforce": "waits for the voice edge (issue 15); tested on Kamailio's documented line "
                                    "format (tests/unit/detections)",

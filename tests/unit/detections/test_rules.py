@@ -92,15 +92,16 @@ def test_a_rule_without_checklist_id_is_refused(tmp_path):
 
 
 def test_the_shipped_replay_record_is_of_the_rules_as_compiled():
-    """detections/compiled/replay-record.json ships with the rules (the audit_logging role deploys it; LOG-02 and
+    """detections/replay-record.json ships with the rules (the audit_logging role deploys it; LOG-02 and
     CRD-02 judge it): it must be a complete, passing replay of exactly these compiled queries. Changing a rule without
     re-running tests/integration/detections (which rewrites the record) fails here."""
     import hashlib
     import json
     from pathlib import Path
 
-    compiled = Path(__file__).resolve().parents[3] / "detections" / "compiled"
-    record = json.loads((compiled / "replay-record.json").read_text())
+    detections_dir = Path(__file__).resolve().parents[3] / "detections"
+    compiled = detections_dir / "compiled"
+    record = json.loads((detections_dir / "replay-record.json").read_text())
     queries = (compiled / "sqlite" / "queries.json").read_text()
     assert record["compiled_sha256"] == hashlib.sha256(queries.encode()).hexdigest()
     assert record["complete"] is True and record["normal_day_false_positives"] == 0
