@@ -4,7 +4,7 @@
 # they end). They share nothing: the lab of the pytest session listens on free ports, molecule's containers and
 # networks have names of their own. Exit status: non-zero if either failed. The last line repeats pytest's summary.
 #
-# Usage: scripts/test-suites.sh   (from `make test`; MOLECULE_SCENARIOS and PYTEST_ARGS as in the Makefile)
+# Usage: scripts/test-suites.sh   (from `make test`; MOLECULE_SCENARIOS, PYTEST_ARGS, PYTEST_WORKERS as in the Makefile)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 logs=${TEST_LOG_DIR:-.cache/test-logs}
@@ -14,7 +14,13 @@ started=$SECONDS
 bash scripts/run-molecule.sh ${MOLECULE_SCENARIOS:-} > "$logs/molecule.log" 2>&1 &
 molecule_pid=$!
 
-.venv/bin/pytest -q --durations=25 ${PYTEST_ARGS:-} tests/integration 2>&1 | tee "$logs/integration.log"
+# Two pytest workers (pytest-xdist), each test file whole on one worker (its module-scoped lab, its order): most
+# integration tests wait on simulated reloads, SSH logins and timeouts, not on the CPU. PYTEST_WORKERS=0 runs them
+# in this process, one after the other.
+workers=${PYTEST_WORKERS:-2}
+xdist=()
+[ "$workers" -gt 0 ] && xdist=(-n "$workers" --dist loadfile)
+.venv/bin/pytest -q --durations=25 "${xdist[@]}" ${PYTEST_ARGS:-} tests/integration 2>&1 | tee "$logs/integration.log"
 integration_rc=${PIPESTATUS[0]}
 integration_s=$((SECONDS - started))
 
