@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.base import FirmwareDriver
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import (
     ConnectionFailed,
     DeviceUnreachable,
     TransferFailed,
     VerificationFailed,
 )
-from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.base import FirmwareDriver
 from ansible_collections.aiphone.hardening.plugins.module_utils.maintenance_window import MaintenanceSchedule, Window
 
 
