@@ -156,7 +156,7 @@ class OpenWrtDriver(WirelessConfig, ConfigDriver):
             problems = verify(self.get_config()) if verify else []
             if problems:
                 raise VerificationFailed(f"{self.name}: read-back still differs: {len(problems)} command(s)",
-                                         device=self.name)
+                                         device=self.name, problems=problems)
         self._candidate = []
 
     def _apply(self, commands: list[str]) -> None:
