@@ -2,9 +2,9 @@
 """The one contract every platform driver implements (napalm-style).
 
 A base class per device family (`ConfigDriver` for text-configured network devices, `FirmwareDriver` for
-devices the toolkit upgrades) and one abstract class per capability beyond it (`SnmpUsers`, `LocalLogin`,
-`AdminPassword`, `PhoneHardening`, `WirelessConfig`). Each platform lives in its own file and has one row in
-`registry.py`: its class and the capabilities it declares. Modules never switch on the platform: they ask the
+devices the toolkit upgrades) and one abstract class per capability beyond it (`SnmpUsers`, `DeviceBackup`,
+`LocalLogin`, `AdminPassword`, `PhoneHardening`, `WirelessConfig`). Each platform lives in its own file and has one
+row in `registry.py`: its class and the capabilities it declares. Modules never switch on the platform: they ask the
 registry for the driver of a capability (`registry.driver_for(platform, "snmp")`). docs/driver-contract.md.
 """
 
@@ -157,10 +157,8 @@ class SnmpUsers(abc.ABC):
         "authentication_protocol": "SHA", "privacy_protocol": "AES128", …}]."""
 
 
-class LocalLogin(abc.ABC):
-    """Capability "login_secret": a local user whose secret is changed by a config line and proved by a new login
-    (ops.credentials). The steps are the ones commit() uses, without its read-back (a hashed secret cannot be
-    read back): backup, push, rollback, save."""
+class DeviceBackup(abc.ABC):
+    """Capability "device_backup": backups of the running config kept ON the device, restorable from it."""
 
     @abc.abstractmethod
     def backup(self, running: str) -> str:
@@ -168,12 +166,26 @@ class LocalLogin(abc.ABC):
         rollback() restores."""
 
     @abc.abstractmethod
-    def push(self, lines: list[str]) -> None:
-        """Apply lines to the running config, unchecked (the caller proves them); CommandRejected on refusal."""
+    def backups(self) -> list[str]:
+        """The toolkit's backups on the device, oldest first (names as backup() returns them)."""
+
+    @abc.abstractmethod
+    def restore(self, name: str) -> None:
+        """Make the running config the content of backup `name` (read back; VerificationFailed if it differs)."""
 
     @abc.abstractmethod
     def save(self) -> None:
         """Make the running config the startup config (`write memory`), confirmed by the device."""
+
+
+class LocalLogin(DeviceBackup):
+    """Capability "login_secret": a local user whose secret is changed by a config line and proved by a new login
+    (ops.rotation). The steps are the ones commit() uses, without its read-back (a hashed secret cannot be read
+    back): backup() first, push(), then rollback() or save()."""
+
+    @abc.abstractmethod
+    def push(self, lines: list[str]) -> None:
+        """Apply lines to the running config, unchecked (the caller proves them); CommandRejected on refusal."""
 
 
 class AdminPassword(abc.ABC):

@@ -64,6 +64,8 @@ ACCEPTED_NOTICES = {
         r"|%\s?Portfast (?:has been|will be) configured on \S+ but will only\s+have effect when the interface is"
         r" in a\s+non-trunking mode\.", re.S),
 }
+# The on-device backups the toolkit writes (backup_to_flash): the newest is the state before the last change.
+BACKUP_NAME = re.compile(r"aiphone-backup-\d{8}T\d{6}\.cfg")
 # `write memory`: "Building configuration..." then the confirmation, "[OK]" on IOS, "OK" on some images.
 SAVE_CONFIRMATIONS = ("[OK]", "OK")
 
@@ -335,6 +337,15 @@ class IOSXEConfigDriver(LocalLogin, ConfigDriver):
         self._before = running
         self.backup_file = self.backup_to_flash()
         return self.backup_file
+
+    def backups(self) -> list[str]:
+        listing = self._show(f"dir {self.backup_filesystem}")
+        return [f"{self.backup_filesystem}{name}" for name in sorted(set(BACKUP_NAME.findall(listing)))]
+
+    def restore(self, name: str) -> None:
+        """`configure replace <name> force`, checked as rollback() checks it (the file's text is the reference)."""
+        self.backup_file, self._before = name, None
+        self.rollback()
 
     def rollback(self) -> None:
         """Restore the pre-change configuration: `configure replace` from the flash backup; on software without

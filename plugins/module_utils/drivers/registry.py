@@ -19,6 +19,7 @@ from __future__ import annotations
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.base import (
     AdminPassword,
     ConfigDriver,
+    DeviceBackup,
     FirmwareDriver,
     LocalLogin,
     PhoneHardening,
@@ -38,6 +39,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.yealink 
 CAPABILITIES: dict[str, tuple[type, str]] = {
     "config": (ConfigDriver, "text configuration (load_candidate / commit / rollback)"),
     "snmp": (SnmpUsers, "SNMPv3 users"),
+    "device_backup": (DeviceBackup, "configuration backups kept on the device"),
     "login_secret": (LocalLogin, "a local login secret rotated by configuration"),
     "admin_password": (AdminPassword, "a phone admin password"),
     "phone_hardening": (PhoneHardening, "phone hardening through provisioning"),
@@ -47,8 +49,8 @@ CAPABILITIES: dict[str, tuple[type, str]] = {
 
 # platform -> (driver class, the capabilities it declares)
 DRIVERS: dict[str, tuple[type, frozenset[str]]] = {
-    "cisco_ios": (CiscoIOSDriver, frozenset({"config", "snmp", "login_secret", "firmware"})),
-    "cisco_wlc9800": (CiscoWLC9800Driver, frozenset({"config", "wireless", "login_secret"})),
+    "cisco_ios": (CiscoIOSDriver, frozenset({"config", "snmp", "device_backup", "login_secret", "firmware"})),
+    "cisco_wlc9800": (CiscoWLC9800Driver, frozenset({"config", "wireless", "device_backup", "login_secret"})),
     "openwrt": (OpenWrtDriver, frozenset({"config", "wireless"})),
     "poly": (PolyDriver, frozenset({"firmware", "admin_password", "phone_hardening"})),
     "yealink": (YealinkDriver, frozenset({"firmware", "admin_password", "phone_hardening"})),

@@ -181,21 +181,34 @@ def check_snmp(lab, platform: str) -> None:
         assert {"user_name", "group_name", "authentication_protocol", "privacy_protocol"} <= set(user)
 
 
-def check_login_secret(lab, platform: str) -> None:
-    """backup(running) -> a name rollback() restores; push() applies unchecked; rollback() brings the config back
-    (read back); save() makes startup = running."""
+def check_device_backup(lab, platform: str) -> None:
+    """backup(running) -> the newest of backups(); restore() of it reads back as the config backed up; save()
+    makes startup = running."""
     with make_driver(lab, platform) as dev:
         running = dev.get_config()
         backup = dev.backup(running)
         try:
             assert isinstance(backup, str) and backup and backup == dev.backup_file
+            assert dev.backups()[-1] == backup
+            dev.restore(backup)
+            assert body(dev.get_config()) == body(running)
+            dev.save()      # backed-up configs are IOS-style CLI text: compared as iosconfig parses it
+            startup, now = ("\n".join(body(dev.get_config(source))) for source in ("startup", "running"))
+            assert config_differences(parse_running_config(startup), parse_running_config(now)) == []
+        finally:
+            delete_backup(lab, dev.name, backup)
+
+
+def check_login_secret(lab, platform: str) -> None:
+    """After backup(): push() applies lines unchecked, rollback() brings the config back (read back)."""
+    with make_driver(lab, platform) as dev:
+        running = dev.get_config()
+        backup = dev.backup(running)
+        try:
             dev.push(check_lines(["vlan 3998", f" name {MARK}-push"]))
             assert f"name {MARK}-push" in dev.get_config()
             dev.rollback()
             assert dev.rolled_back and body(dev.get_config()) == body(running)
-            dev.save()      # login secrets are IOS-style CLI text: compared as iosconfig parses it
-            startup, now = ("\n".join(body(dev.get_config(source))) for source in ("startup", "running"))
-            assert config_differences(parse_running_config(startup), parse_running_config(now)) == []
         finally:
             delete_backup(lab, dev.name, backup)
 
@@ -267,7 +280,8 @@ def check_firmware(lab, platform: str) -> None:
 
 
 CAPABILITY_CHECKS = {
-    "config": check_config, "snmp": check_snmp, "login_secret": check_login_secret,
+    "config": check_config, "snmp": check_snmp, "device_backup": check_device_backup,
+    "login_secret": check_login_secret,
     "admin_password": check_admin_password, "phone_hardening": check_phone_hardening, "wireless": check_wireless,
     "firmware": check_firmware,
 }
