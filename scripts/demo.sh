@@ -45,7 +45,8 @@ step "3/5 harden the site (playbooks/site.yml)"
 FORCE_REASON="make demo against the simulated lab site"
 site_rc=0
 run_playbook site -e switch_hardening_force=true -e "switch_hardening_force_reason='$FORCE_REASON'" \
-  -e wireless_wpa3_force=true -e "wireless_wpa3_force_reason='$FORCE_REASON'" || site_rc=$?
+  -e wireless_wpa3_force=true -e "wireless_wpa3_force_reason='$FORCE_REASON'" \
+  -e phone_hardening_force=true -e "phone_hardening_force_reason='$FORCE_REASON'" || site_rc=$?
 
 step "4/5 roll the firmware out (playbooks/firmware.yml: switches one at a time, then phones, canary first)"
 # Outside a maintenance window only when forced, with a reason: the audit trail records both (UPD-03 checks them).

@@ -71,6 +71,7 @@ class IOSCli:
         motd = self.device.running.value("banner motd")
         if motd:
             self.term.write("\n" + motd[2:-2].strip("\n") + "\n\n")
+        await self.device.respond_delay()      # slow_responses: the first prompt is an answer too
         while True:
             if self.config is None or not self.config.in_banner:
                 self.term.write(self.prompt())

@@ -120,9 +120,9 @@ options:
     default: true
   progress_file:
     description:
-      - File that receives one line after every batch while the rollout runs - C(HH:MM:SS batch k of n: done d,
-        failed f, remaining r; about s s left) - for an operator to follow (C(tail -f)); the lines are also returned
-        in C(progress).
+      - File that receives one line after every batch while the rollout runs, for an operator to follow
+        (C(tail -f)); the lines are also returned in C(progress).
+      - "Each line reads C(HH:MM:SS batch k of n: done d, failed f, remaining r; about s s left)."
     type: path
   rollback:
     description:

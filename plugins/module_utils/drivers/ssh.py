@@ -96,6 +96,13 @@ def _map_error(exc: Exception, name: str, host: str, port: int | None) -> Except
     if isinstance(exc, paramiko.SSHException) and "known_hosts" in str(exc):
         return HostKeyMismatch(f"{where}: host key unknown (not in the site's known_hosts); refusing to connect",
                                device=name)
+    if isinstance(exc, ReadTimeout):         # logged in, but the prompt never came (slow box, odd banner, pager)
+        detail = " ".join(str(exc).split())[:200] or "ReadTimeout"
+        return ConnectionFailed(f"{where}: logged in, but the device did not show its prompt in time ({detail}); "
+                                "a slow device needs a larger `timeout` in the inventory", device=name)
+    if isinstance(exc, ValueError) and "enable mode" in str(exc):
+        return AuthenticationFailed(f"{where}: logged in, but privileged (enable) mode was refused; check the "
+                                    "enable secret in the vault", device=name)
     if isinstance(exc, (NetmikoTimeoutException, socket.error, EOFError, paramiko.SSHException)):
         detail = " ".join(str(exc).split()) or type(exc).__name__
         return ConnectionFailed(f"{where}: {detail}", device=name)

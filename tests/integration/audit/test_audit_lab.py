@@ -88,10 +88,14 @@ def test_outdated_devices_are_flagged(audited):
     assert next(i for i in compliance["items"] if i["id"] == "UPD-01")["status"] == "fail"
 
 
-def test_expired_attestation_fails_and_a_valid_one_passes(audited):
-    items = {i["id"]: i for i in _latest(audited, "compliance.json")["items"]}
-    assert items["NET-04"]["status"] == "fail" and "expired on" in items["NET-04"]["detail"]
-    assert items["ACC-02"]["status"] == "pass"
+def test_expired_attestation_is_awaited_evidence_and_a_valid_one_is_attested(audited):
+    """An attestation is never 'failing' (issue 20): expired = evidence awaited, with its expiry; valid = attested."""
+    compliance = _latest(audited, "compliance.json")
+    items = {i["id"]: i for i in compliance["items"]}
+    assert items["NET-04"]["status"] == "awaiting_evidence" and "expired on" in items["NET-04"]["detail"]
+    awaited = {entry["id"]: entry for entry in compliance["evidence_awaited"]}
+    assert awaited["NET-04"]["state"] == "expired" and awaited["NET-04"]["expired_on"]
+    assert items["ACC-02"]["status"] == "attested" and "ACC-02" not in awaited
 
 
 def test_plain_text_secret_is_named_not_shown(audited):

@@ -191,3 +191,43 @@ def test_harden_provisions_and_reads_back_then_is_idempotent(site, platform):
     assert hardening_gaps(driver.hardening, phone.params) == []
     assert phone.reboot_count == 0                          # hardening never rebooted the phone
     assert not [p for p in prov.root.iterdir() if p.name.startswith("aiphone-hardening-")]
+
+
+@pytest.mark.parametrize("platform", ["poly", "yealink", "cisco_mpp"])
+def test_phone_hardening_plans_in_check_mode_applies_then_audits_clean(site, platform):
+    """The module's sequence (plugins/module_utils/phones/hardening.py): audited and check mode change nothing and
+    name each missing parameter; hardened provisions them, proves them, and is a no-op the second time."""
+    from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.phone_http import hardening_gaps
+    from ansible_collections.aiphone.hardening.plugins.module_utils.phones.hardening import phone_hardening
+
+    _bg, prov, add = site
+    cls, model, version, user, extra = {
+        "poly": (PolyPhone, "VVX450", "6.4.6.2000", "Polycom", {}),
+        "yealink": (YealinkPhone, "T54W", "96.86.0.70", "admin", {"action_uri_limit_ip": "127.0.0.1",
+                                                                   "notify_reboot_enable": False,
+                                                                   "show_action_uri_option": False}),
+        "cisco_mpp": (CiscoMppPhone, "CP-8841-3PCC", "sip88xx.12-0-4MPP0001-41", "admin", {}),
+    }[platform]
+    phone = add(cls, model, version, username=user, provisioning_url=prov.url, **extra)
+    options = {"sip_port": phone.sip_port, "sip_user": phone.name} if platform == "yealink" else {}
+
+    def make():
+        return driver_for(phone, prov, username=user, **options)
+
+    wanted = get_driver(platform).hardening
+    audited = phone_hardening(make, "audited", check_mode=False)
+    assert audited["changed"] is False and audited["gaps"] and audited["planned"] == []
+    assert audited["evidence"]["platform"] == platform
+    plan = phone_hardening(make, "hardened", check_mode=True)
+    assert plan["changed"] is True and plan["gaps"] == audited["gaps"]
+    assert plan["planned"] == [f"set {name} = {value}" for name, value in wanted.items()
+                               if audited["settings"].get(name) != value]
+    assert plan["diff"]["before"] != plan["diff"]["after"]
+    assert hardening_gaps(wanted, phone_hardening(make, "audited", check_mode=False)["settings"]), \
+        "check mode changed the phone"
+    done = phone_hardening(make, "hardened", check_mode=False)
+    assert done["changed"] is True and done["gaps"] == [] and hardening_gaps(wanted, done["settings"]) == []
+    again = phone_hardening(make, "hardened", check_mode=False)
+    assert again["changed"] is False and again["planned"] == [] and again["gaps"] == []
+    assert phone_hardening(make, "audited", check_mode=False)["gaps"] == []
+    assert phone.reboot_count == 0

@@ -149,6 +149,18 @@ def test_a_slow_device_is_named_with_the_step(fresh_lab, factory):
             fresh_lab.control.clear_fault(SWITCH)
 
 
+def test_a_device_slow_at_login_is_named_with_what_to_change(fresh_lab, factory):
+    """The prompt of a slow box does not come within the session's timeout: a ConnectionFailed naming the device,
+    its address and the inventory knob, not netmiko's `Pattern not detected`."""
+    fresh_lab.control.set_fault(SWITCH, "slow_responses", delay=15)
+    try:
+        expected = rf"^{SWITCH} \(127\.0\.0\.1:\d+\): logged in, but the device did not show its prompt in time"
+        with pytest.raises(ConnectionFailed, match=expected), ios_driver(fresh_lab, timeout=2) as dev:
+            dev.get_config()
+    finally:
+        fresh_lab.control.clear_fault(SWITCH)
+
+
 def test_network_yml_tells_the_operator_device_refusal_and_rollback(fresh_lab, factory):
     """The same refusal through the real playbook: the task fails with the driver's message and the whole list."""
     fresh_lab.control.set_fault(SWITCH, "refuse_line", match="^ip access-list extended ACL-DATA-IN$",

@@ -80,9 +80,25 @@ def login_works(lab, name: str, password: str) -> bool:
         return False
 
 
-def test_rotation_killed_mid_way_is_settled_by_the_next_run(fresh_lab, tmp_path):
-    """SIGKILL of the whole controller tree once the rotation prepared its pending vault file: the next run finds
-    which secret the switch takes, settles vault and switch on one value, and leaves nothing behind."""
+def admin_secret_line(lab, name: str) -> str:
+    """The saved `username <admin> ... secret` line of the lab switch (its NVRAM startup-config)."""
+    startup = (lab.run_dir / "devices" / name / "nvram_startup-config").read_text()
+    return "\n".join(line for line in startup.splitlines()
+                     if line.startswith(f"username {lab.credentials.username} ") and " secret " in line)
+
+
+# kill point -> what must hold, polled every 20 ms, before the controller's whole tree is SIGKILLed
+KILL_POINTS = {
+    "pending_prepared": lambda lab, vault, before: vault.with_suffix(".yml.pending").exists(),
+    "switch_saved_the_new_secret": lambda lab, vault, before: admin_secret_line(lab, "sw-core-01") != before,
+}
+
+
+@pytest.mark.parametrize("point", list(KILL_POINTS))
+def test_rotation_killed_mid_way_is_settled_by_the_next_run(point, fresh_lab, tmp_path):
+    """SIGKILL of the whole controller tree once the rotation prepared its pending vault file, or once the switch
+    saved the new secret (before the vault was replaced): the next run finds which secret the switch takes, settles
+    vault and switch on one value, and leaves nothing behind."""
     vault = fresh_lab.inventory_file.parent / "host_vars" / "sw-core-01" / "vault.yml"
     variables = {"aiphone_vault_password_file": str(VAULT_PASSWORD_FILE), "aiphone_audit_dir": str(tmp_path),
                  "rotate_network_hosts": "sw-core-01"}
@@ -92,23 +108,33 @@ def test_rotation_killed_mid_way_is_settled_by_the_next_run(fresh_lab, tmp_path)
     command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(fresh_lab.inventory_file),
                "--vault-password-file", str(VAULT_PASSWORD_FILE), "-e", json.dumps(variables),
                str(REPO / "playbooks/rotate_credentials.yml"), "--tags", "rotate_network"]
+    old = read_vault_vars(str(vault), str(VAULT_PASSWORD_FILE))["ansible_password"]
+    before = admin_secret_line(fresh_lab, "sw-core-01")
+    assert before, "the lab switch has no saved admin secret line: the kill point cannot be seen"
+    reached = KILL_POINTS[point]
     run = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while not vault.with_suffix(".yml.pending").exists() and run.poll() is None and time.monotonic() < deadline:
+    while not reached(fresh_lab, vault, before) and run.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert run.poll() is None, "the rotation ended before the kill point"
+    assert run.poll() is None, f"the rotation ended before the kill point {point}"
     kill_tree(run.pid)
     run.wait()
     assert vault.with_suffix(".yml.pending").exists()            # what the kill leaves (encrypted)
+    assert read_vault_vars(str(vault), str(VAULT_PASSWORD_FILE))["ansible_password"] == old
+    switch_took_new = not login_works(fresh_lab, "sw-core-01", old)
+    if point == "switch_saved_the_new_secret":
+        assert switch_took_new
     site = audit_trail.site_dir(str(tmp_path), "lab")
 
     again = run_playbook(fresh_lab, "playbooks/rotate_credentials.yml", "--tags", "rotate_network",
                          extra_vars=variables)
     assert again["returncode"] == 0, again["raw"][-3000:]
     outcomes = [r["outcome"] for r in audit_trail.read_records(site, kind="credential_rotation")]
-    assert outcomes in (["completed_after_interruption"], ["interrupted_kept_old", "rotated"]), outcomes
+    assert outcomes == (["completed_after_interruption"] if switch_took_new
+                        else ["interrupted_kept_old", "rotated"]), outcomes
     current = read_vault_vars(str(vault), str(VAULT_PASSWORD_FILE))["ansible_password"]
-    assert login_works(fresh_lab, "sw-core-01", current)
+    assert current != old and login_works(fresh_lab, "sw-core-01", current)
+    assert not login_works(fresh_lab, "sw-core-01", old)
     assert not vault.with_suffix(".yml.pending").exists()
     assert audit_trail.verify(site).ok
-    assert secret_hits([tmp_path], {current}) == []
+    assert secret_hits([tmp_path], {current, old}) == []

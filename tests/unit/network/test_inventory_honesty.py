@@ -5,7 +5,11 @@ that does not parse is `unparsed`, not `unreachable`; one bad device fails its o
 from __future__ import annotations
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import UnexpectedOutput
-from ansible_collections.aiphone.hardening.plugins.module_utils.inventory.baseline import assess, missing_facts
+from ansible_collections.aiphone.hardening.plugins.module_utils.inventory.baseline import (
+    assess,
+    missing_facts,
+    model_key,
+)
 from ansible_collections.aiphone.hardening.plugins.module_utils.inventory.build import build_inventory
 from ansible_collections.aiphone.hardening.plugins.module_utils.inventory.collector import Target, collect
 
@@ -75,5 +79,5 @@ def test_an_empty_version_is_a_finding():
     assert missing_facts({"model": "C9300-24P", "serial": "X", "os_version": "  "}) == [
         "the device did not report its software version"]
     result = assess("sw", "fake", "C9300-24P", {"model": "C9300-24P", "os_version": ""}, None,
-                    {("fake", "C9300-24P"): {"version": "17.9.5"}})
+                    {("fake", model_key("C9300-24P")): {"version": "17.9.5"}})
     assert result["status"] == "unknown_model" and result["detail"] == "the device did not report a version"

@@ -176,3 +176,26 @@ def test_netmikos_advice_is_cut_to_one_line():
     text = ("Pattern not detected: 'sw\\-core\\-01\\(config\\)\\#' in output.\n\nThings you might try to fix this:\n"
             "1. Explicitly set your pattern using the expect_string argument.\n2. Increase the read_timeout.")
     assert short_error(ValueError(text)) == "Pattern not detected: 'sw\\-core\\-01\\(config\\)\\#' in output."
+
+
+def test_session_setup_errors_are_named_for_the_operator():
+    """A slow box's prompt that never comes (netmiko ReadTimeout) and a refused `enable` are driver errors that
+    name the device, its address and what to change - not a bare netmiko message."""
+    from netmiko.exceptions import ReadTimeout
+
+    from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import (
+        AuthenticationFailed,
+        ConnectionFailed,
+    )
+    from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.ssh import _map_error
+
+    slow = _map_error(ReadTimeout("Pattern not detected: 'sw\\-core\\-01\\#' in output."), "sw-core-01", "10.0.0.2",
+                      None)
+    assert isinstance(slow, ConnectionFailed) and slow.device == "sw-core-01"
+    assert str(slow).startswith("sw-core-01 (10.0.0.2:22): logged in, but the device did not show its prompt")
+    assert "larger `timeout`" in str(slow)
+    enable = _map_error(ValueError("Failed to enter enable mode. Please ensure you pass the 'secret' argument"),
+                        "sw-core-01", "10.0.0.2", 2222)
+    assert isinstance(enable, AuthenticationFailed) and "(10.0.0.2:2222)" in str(enable)
+    other = ValueError("something else")
+    assert _map_error(other, "sw-core-01", "10.0.0.2", None) is other
