@@ -51,3 +51,12 @@ ROTATION_ARGS = dict(
     audit_dir=dict(type="path", required=True),
     site=dict(type="str", required=True),
 )
+
+# phones reached through the site's provisioning server (credential_rotate, phone_hardening): options of the driver
+PHONE_PROVISIONING_ARGS = dict(
+    provisioning=dict(type="dict", options=dict(
+        url=dict(type="str"), dir=dict(type="path"), upload_url=dict(type="str"),
+        token=dict(type="str", no_log=True))),
+    sip_port=dict(type="int"),
+    sip_user=dict(type="str"),
+)

@@ -132,7 +132,11 @@ notes:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import CONNECTION_ARGS, ROTATION_ARGS
+from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import (
+    CONNECTION_ARGS,
+    PHONE_PROVISIONING_ARGS,
+    ROTATION_ARGS,
+)
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import require_ssh_libs
 from ansible_collections.aiphone.hardening.plugins.module_utils.ops.credential_rotation import rotate_credential
 
@@ -149,11 +153,7 @@ def main() -> None:
             length=dict(type="int", default=24, no_log=False),
             vault_variable=dict(type="str", default="ansible_password", no_log=False),
             settle_timeout=dict(type="int", default=120),
-            provisioning=dict(type="dict", options=dict(
-                url=dict(type="str"), dir=dict(type="path"), upload_url=dict(type="str"),
-                token=dict(type="str", no_log=True))),
-            sip_port=dict(type="int"),
-            sip_user=dict(type="str"),
+            **PHONE_PROVISIONING_ARGS,
         ),
         supports_check_mode=True,
     )

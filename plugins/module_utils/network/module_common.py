@@ -52,6 +52,17 @@ def driver_arguments(params: dict, password: str | None = None) -> dict:
                 enable_secret=params.get("enable_secret"))
 
 
+def provisioning_options(params: dict) -> dict:
+    """Driver options of a phone reached through the site's provisioning server (module_args.PHONE_PROVISIONING_ARGS,
+    plus `model` when the module has it); empty ones left out, so drivers without a provisioning path ignore them."""
+    provisioning = params.get("provisioning") or {}
+    options = {"provisioning_url": provisioning.get("url"), "provisioning_dir": provisioning.get("dir"),
+               "provisioning_upload_url": provisioning.get("upload_url"),
+               "provisioning_token": provisioning.get("token"), "sip_port": params.get("sip_port"),
+               "sip_user": params.get("sip_user"), "model": params.get("model")}
+    return {key: value for key, value in options.items() if value}
+
+
 def make_driver(module, platform: str, needs: tuple[str, ...] = ("config",)):
     """The unopened driver of the module's device; its platform must have the capabilities `needs`
     (drivers.registry.CAPABILITIES), else the task fails naming the device and what is missing."""

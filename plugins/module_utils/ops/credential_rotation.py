@@ -11,7 +11,10 @@ import os
 
 from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import DriverError, InvalidValue
-from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import driver_arguments
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
+    driver_arguments,
+    provisioning_options,
+)
 from ansible_collections.aiphone.hardening.plugins.module_utils.ops.rotation import (
     Credential,
     RotationUncertain,
@@ -27,18 +30,9 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.ops.vault_file i
 )
 
 
-def provisioning_options(params: dict) -> dict:
-    """Driver options of a device reached through a provisioning server (phones); drivers without one ignore
-    them, so they are passed as given (empty ones left out)."""
-    provisioning = params["provisioning"] or {}
-    options = {"provisioning_url": provisioning.get("url") or "", "provisioning_dir": provisioning.get("dir") or "",
-               "provisioning_upload_url": provisioning.get("upload_url") or "",
-               "provisioning_token": provisioning.get("token") or "",
-               "sip_port": params["sip_port"], "sip_user": params["sip_user"]}
-    return {key: value for key, value in options.items() if value}
-
-
 def driver_factory(params: dict, cls: type):
+    """`make(password)`: an unopened driver (None: the current password); phone options passed as given, drivers
+    without a provisioning path ignore them."""
     options = provisioning_options(params)
 
     def make(password: str | None):
