@@ -3,20 +3,27 @@
 
 from __future__ import annotations
 
-# aiphone.hardening.device_connection
-CONNECTION_ARGS = dict(
+# aiphone.hardening.device_connection: one device's login ...
+DEVICE_LOGIN_ARGS = dict(
     host=dict(type="str", required=True),
     port=dict(type="int"),
     username=dict(type="str", required=True),
     password=dict(type="str", required=True, no_log=True),
     enable_secret=dict(type="str", no_log=True),
+)
+# ... and how sessions are opened (a module driving several devices takes these once, the logins per device)
+SESSION_ARGS = dict(
     known_hosts_file=dict(type="path", required=True),
     timeout=dict(type="int", default=30),
 )
+CONNECTION_ARGS = dict(**DEVICE_LOGIN_ARGS, **SESSION_ARGS)
 
-# aiphone.hardening.site_policy_device
-POLICY_ARGS = dict(
+# aiphone.hardening.site_policy_device (a module over several devices takes the policy file alone)
+POLICY_FILE_ARGS = dict(
     policy_file=dict(type="path", required=True),
+)
+POLICY_ARGS = dict(
+    **POLICY_FILE_ARGS,
     device=dict(type="str", required=True),
 )
 
@@ -33,10 +40,23 @@ AUDIT_ARGS = dict(
     site=dict(type="str", required=True),
 )
 
-# aiphone.hardening.credential_vault
-ROTATION_ARGS = dict(
+# aiphone.hardening.credential_vault: where new values are vaulted ...
+VAULT_ARGS = dict(
     vault_file=dict(type="path", required=True),
     vault_password_file=dict(type="path", required=True, no_log=False),
+)
+# ... and the rotation recorded
+ROTATION_ARGS = dict(
+    **VAULT_ARGS,
     audit_dir=dict(type="path", required=True),
     site=dict(type="str", required=True),
+)
+
+# phones reached through the site's provisioning server (credential_rotate, phone_hardening): options of the driver
+PHONE_PROVISIONING_ARGS = dict(
+    provisioning=dict(type="dict", options=dict(
+        url=dict(type="str"), dir=dict(type="path"), upload_url=dict(type="str"),
+        token=dict(type="str", no_log=True))),
+    sip_port=dict(type="int"),
+    sip_user=dict(type="str"),
 )

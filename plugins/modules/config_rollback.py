@@ -67,7 +67,7 @@ def main() -> None:
     backup = module.params["backup_file"]
     if backup and not BACKUP_NAME.fullmatch(backup.split(":", 1)[-1]):
         module.fail_json(msg="backup_file must name a toolkit backup like flash:aiphone-backup-20261127T020000.cfg")
-    with device_session(module, module.params["platform"]) as driver:
+    with device_session(module, module.params["platform"], needs=("device_backup",)) as driver:
         result = roll_back(driver, backup, module.check_mode)
     module.exit_json(**result)
 

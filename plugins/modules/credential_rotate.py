@@ -130,169 +130,15 @@ notes:
   elements: str
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
-from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import DriverError, InvalidValue
-from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.registry import get_driver
-from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import CONNECTION_ARGS, ROTATION_ARGS
-from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
-from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
-    driver_arguments,
-    require_ssh_libs,
+from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import (
+    CONNECTION_ARGS,
+    PHONE_PROVISIONING_ARGS,
+    ROTATION_ARGS,
 )
-from ansible_collections.aiphone.hardening.plugins.module_utils.ops.rotation import (
-    RotationUncertain,
-    ios_secret_line,
-    login_works,
-    plan_ios_login,
-    plan_phone_login,
-    rotate_ios_login,
-    rotate_phone_password,
-)
-from ansible_collections.aiphone.hardening.plugins.module_utils.ops.secrets_gen import generate_password
-from ansible_collections.aiphone.hardening.plugins.module_utils.ops.vault_file import (
-    PENDING_SUFFIX,
-    PendingVaultUpdate,
-    VaultFileError,
-    read_vault_vars,
-)
-
-PHONES = ("poly", "yealink", "cisco_mpp")
-
-
-def is_phone(params: dict) -> bool:
-    return params["platform"] in PHONES
-
-
-def credential_name(params: dict) -> str:
-    return "phone admin password" if is_phone(params) else "local admin secret"
-
-
-def phone_options(params: dict) -> dict:
-    provisioning = params["provisioning"] or {}
-    options = {"provisioning_url": provisioning.get("url") or "", "provisioning_dir": provisioning.get("dir") or "",
-               "provisioning_upload_url": provisioning.get("upload_url") or "",
-               "provisioning_token": provisioning.get("token") or "",
-               "sip_port": params["sip_port"], "sip_user": params["sip_user"]}
-    return {key: value for key, value in options.items() if value}
-
-
-def driver_factory(params: dict):
-    cls = get_driver(params["platform"])
-    options = phone_options(params) if is_phone(params) else {}
-
-    def make(password: str | None):
-        return cls(**driver_arguments(params, password), **options)
-    return make
-
-
-def check_new_value(params: dict, new_secret: str) -> None:
-    """Refuse a hostile value before any connection."""
-    if is_phone(params):
-        check_value(new_secret, "psk", "new password")
-    else:
-        ios_secret_line(params["username"], "15", new_secret)
-
-
-def plan(params: dict, make) -> None:
-    if is_phone(params):
-        plan_phone_login(make)
-    else:
-        plan_ios_login(make, params["username"])
-
-
-def apply(params: dict, make, new_secret: str):
-    if is_phone(params):
-        return rotate_phone_password(make, new_secret, params["settle_timeout"])
-    return rotate_ios_login(make, params["username"], new_secret)
-
-
-def audit(params: dict, outcome: str, secrets: list[str], **fields) -> None:
-    record = {"kind": "credential_rotation", "device": params["device"], "credential_type": credential_name(params),
-              "username": params["username"], "outcome": outcome, "vault_file": params["vault_file"],
-              "vault_variable": params["vault_variable"], **fields}
-    audit_trail.append(audit_trail.site_dir(params["audit_dir"], params["site"]), record, secret_values=secrets)
-
-
-def reconcile_pending(p: dict, make) -> dict | None:
-    """A `<vault_file>.pending` left by an interrupted rotation: which value does the device take? The pending one
-    -> (saved on IOS) the vault takes it too, recorded `completed_after_interruption`; the current one -> the
-    pending file is dropped, recorded `interrupted_kept_old`, and the rotation goes on. Neither -> refused, the
-    pending file kept. Returns the module result when the interrupted rotation was completed."""
-    pending_path = p["vault_file"] + PENDING_SUFFIX
-    if not os.path.exists(pending_path):
-        return None
-    value = read_vault_vars(pending_path, p["vault_password_file"]).get(p["vault_variable"])
-    update = PendingVaultUpdate(p["vault_file"], p["vault_password_file"], {})
-    secrets = [value, p["password"]]
-    if value and login_works(make, value):
-        if not is_phone(p):
-            with make(value) as session:      # an interrupted run may have stopped before `write memory`
-                session.save()
-        update.commit()
-        audit(p, "completed_after_interruption", secrets)
-        return {"changed": True, "vault_file": p["vault_file"], "reconciled": "completed_after_interruption",
-                "notes": [f"an interrupted rotation had left {pending_path}: the device takes that value, the "
-                          "vault now holds it"]}
-    if not login_works(make, None):
-        raise RotationUncertain(f"{p['device']}: an interrupted rotation left {pending_path}, and neither its value "
-                                "nor the current one logs in", device=p["device"])
-    update.abort()
-    audit(p, "interrupted_kept_old", secrets)
-    return None
-
-
-def run(module: AnsibleModule) -> dict:
-    p = module.params
-    make = driver_factory(p)
-    result: dict = {"changed": False, "notes": []}
-    try:
-        if not module.check_mode:
-            done = reconcile_pending(p, make)
-            if done is not None:
-                return done
-        new_secret = p["new_password"] or generate_password(p["length"])
-        check_new_value(p, new_secret)
-        if module.check_mode:
-            read_vault_vars(p["vault_file"], p["vault_password_file"])
-            plan(p, make)
-            result.update(changed=True, vault_file=p["vault_file"])
-            return result
-        update = PendingVaultUpdate(p["vault_file"], p["vault_password_file"], {p["vault_variable"]: new_secret})
-        update.prepare()
-    except (InvalidValue, ValueError, VaultFileError) as exc:
-        module.fail_json(msg=f"refused before changing {p['device']}: {exc}", **result)
-    except DriverError as exc:
-        module.fail_json(msg=f"not rotated, {p['device']} keeps its old secret: {exc}", error=type(exc).__name__,
-                         **result)
-    secrets = [new_secret, p["password"]]
-    try:
-        rotated = apply(p, make, new_secret)
-    except RotationUncertain as exc:      # the phone may hold the new value: keep it (encrypted) for the operator
-        audit(p, "uncertain_pending_kept", secrets, error=type(exc).__name__, message=str(exc))
-        module.fail_json(msg=f"{exc}; the new value is kept encrypted in {p['vault_file']}.pending "
-                             f"(ansible-vault view it and try both)", error=type(exc).__name__, **result)
-    except DriverError as exc:
-        update.abort()
-        audit(p, "failed_kept_old", secrets, error=type(exc).__name__, message=str(exc))
-        module.fail_json(msg=f"not rotated, {p['device']} keeps its old secret: {exc}", error=type(exc).__name__,
-                         **result)
-    try:
-        update.commit()
-    except VaultFileError as exc:
-        audit(p, "rotated_vault_not_written", secrets, device_backup=rotated.device_backup)
-        module.fail_json(msg=str(exc), device_backup=rotated.device_backup, changed=True)
-    try:
-        audit(p, "rotated", secrets, device_backup=rotated.device_backup,
-              old_credential_refused=rotated.old_credential_refused)
-    except audit_trail.AuditTrailError as exc:   # rotated and vaulted: say so, do not hide the missing record
-        rotated.notes.append(f"the rotation could not be recorded in the audit trail: {exc}")
-    result.update(changed=True, device_backup=rotated.device_backup, vault_file=p["vault_file"],
-                  old_credential_refused=rotated.old_credential_refused, notes=rotated.notes)
-    return result
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import require_ssh_libs
+from ansible_collections.aiphone.hardening.plugins.module_utils.ops.credential_rotation import rotate_credential
 
 
 def main() -> None:
@@ -301,21 +147,18 @@ def main() -> None:
             **ROTATION_ARGS,
             **CONNECTION_ARGS,
             device=dict(type="str", required=True),
-            platform=dict(type="str", required=True, choices=["cisco_ios", "cisco_wlc9800", *PHONES]),
+            platform=dict(type="str", required=True,
+                          choices=["cisco_ios", "cisco_wlc9800", "poly", "yealink", "cisco_mpp"]),
             new_password=dict(type="str", no_log=True),
             length=dict(type="int", default=24, no_log=False),
             vault_variable=dict(type="str", default="ansible_password", no_log=False),
             settle_timeout=dict(type="int", default=120),
-            provisioning=dict(type="dict", options=dict(
-                url=dict(type="str"), dir=dict(type="path"), upload_url=dict(type="str"),
-                token=dict(type="str", no_log=True))),
-            sip_port=dict(type="int"),
-            sip_user=dict(type="str"),
+            **PHONE_PROVISIONING_ARGS,
         ),
         supports_check_mode=True,
     )
     require_ssh_libs(module)
-    module.exit_json(**run(module))
+    module.exit_json(**rotate_credential(module))
 
 
 if __name__ == "__main__":

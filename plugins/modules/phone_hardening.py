@@ -114,29 +114,12 @@ forced: {description: The window refusal overridden and the recorded reason., re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import DriverError
-from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.registry import get_driver
-from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import FORCE_ARGS, FORCE_REQUIRED_IF
-from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
-    enforce_window,
-    load_policy,
+from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import (
+    FORCE_ARGS,
+    FORCE_REQUIRED_IF,
+    PHONE_PROVISIONING_ARGS,
 )
-from ansible_collections.aiphone.hardening.plugins.module_utils.phones.hardening import HARDENED, phone_hardening
-
-PROVISIONING = dict(url=dict(type="str"), dir=dict(type="path"), upload_url=dict(type="str"),
-                    token=dict(type="str", no_log=True))
-
-
-def driver_factory(params: dict):
-    provisioning = params["provisioning"] or {}
-    options = {"provisioning_url": provisioning.get("url"), "provisioning_dir": provisioning.get("dir"),
-               "provisioning_upload_url": provisioning.get("upload_url"),
-               "provisioning_token": provisioning.get("token"), "sip_port": params["sip_port"],
-               "sip_user": params["sip_user"], "model": params["model"]}
-    cls = get_driver(params["platform"])
-    return lambda: cls(host=params["host"], port=params["port"], username=params["username"],
-                       password=params["password"], timeout=params["timeout"], name=params["device"],
-                       **{key: value for key, value in options.items() if value})
+from ansible_collections.aiphone.hardening.plugins.module_utils.phones.hardening import harden_phone
 
 
 def main() -> None:
@@ -150,9 +133,7 @@ def main() -> None:
             username=dict(type="str", required=True),
             password=dict(type="str", required=True, no_log=True),
             timeout=dict(type="int", default=30),
-            provisioning=dict(type="dict", options=PROVISIONING),
-            sip_port=dict(type="int"),
-            sip_user=dict(type="str"),
+            **PHONE_PROVISIONING_ARGS,
             policy_file=dict(type="path", required=True),
             state=dict(type="str", choices=["hardened", "audited"], default="hardened"),
             **FORCE_ARGS,
@@ -160,19 +141,7 @@ def main() -> None:
         required_if=FORCE_REQUIRED_IF,
         supports_check_mode=True,
     )
-    p = module.params
-    policy = load_policy(module)
-    window: dict = {}
-    try:
-        result = phone_hardening(driver_factory(p), p["state"], check_mode=True)
-        if p["state"] == HARDENED and result["changed"]:
-            enforce_window(module, policy, p, window, f"hardening {p['device']}")
-            if not module.check_mode:
-                result = phone_hardening(driver_factory(p), p["state"], check_mode=False)
-    except DriverError as exc:
-        module.fail_json(msg=f"{p['device']}: {exc}" if p["device"] not in str(exc) else str(exc),
-                         problems=getattr(exc, "problems", []), **window)
-    module.exit_json(**result, **window)
+    module.exit_json(**harden_phone(module))
 
 
 if __name__ == "__main__":

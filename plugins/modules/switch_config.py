@@ -130,150 +130,17 @@ problems:
   elements: str
 """
 
-import ipaddress
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import (
-    InvalidValue,
-)
 from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import (
     CONNECTION_ARGS,
     FORCE_ARGS,
     FORCE_REQUIRED_IF,
     POLICY_ARGS,
 )
-from ansible_collections.aiphone.hardening.plugins.module_utils.network.acl import management_acl
-from ansible_collections.aiphone.hardening.plugins.module_utils.network.ios_render import (
-    AREAS,
-    SwitchFacts,
-    SwitchOptions,
-    render_switch,
-    switch_facts,
-)
-from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import (
-    SectionChange,
-    commands_of,
-    diff_config,
-    parse_running_config,
-    unified_diff,
-)
-from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
-    device_session,
-    enforce_window,
-    load_policy,
-    policy_device,
-    require_ssh_libs,
-    write_backup,
-)
-from ansible_collections.aiphone.hardening.plugins.module_utils.network.snmp import (
-    MASK,
-    SnmpUser,
-    plan_snmp_users,
-    policy_snmp,
-    snmp_user_problems,
-    snmp_users,
-)
-
-
-def lockout_problem(policy: dict, options: SwitchOptions, controller: str | None) -> str | None:
-    """The VTY ACL must let the controller running this task back in, or we would cut our own session."""
-    if controller is None:
-        return None
-    try:
-        address = ipaddress.ip_address(controller)
-    except ValueError:
-        return None
-    sources = [entry.src for entry in management_acl(policy, options.management_sources) if entry.action == "permit"]
-    if any(address in net for net in sources):
-        return None
-    return (f"the VTY access-class would not permit this controller ({controller}); add its network to "
-            "management_sources, or run from the mgmt zone, so the change cannot lock you out")
-
-
-def intent_problems(policy, device, options, snmp_check=None):
-    """Read-back check of the whole intent; `snmp_check()` adds the SNMPv3 users (not in the running config)."""
-    def check(running_text: str) -> list[str]:
-        running = parse_running_config(running_text)
-        intent = render_switch(policy, device, switch_facts(running), options)
-        problems = commands_of(diff_config(intent.sections, intent.banners, running))
-        return problems + (snmp_check() if snmp_check else [])
-    return check
-
-
-def snmp_wanted(policy: dict, p: dict, options: SwitchOptions) -> list[SnmpUser] | None:
-    """The policy's SNMPv3 users with their keys, or None when this run does not manage them."""
-    if "management" not in options.areas or not policy_snmp(policy):
-        return None
-    return snmp_users(policy, p["snmp_keys"])
-
-
-def masker(users: list[SnmpUser] | None):
-    secrets = [key for user in users or [] for key in (user.auth_key, user.priv_key)]
-
-    def mask(text: str) -> str:
-        for secret in secrets:
-            text = text.replace(secret, MASK)
-        return text
-    return mask
-
-
-def run(module: AnsibleModule) -> dict:
-    p = module.params
-    policy = load_policy(module)
-    entry = policy_device(module, policy)
-    options = SwitchOptions(management_sources=p["management_sources"],
-                            protected_interfaces=p["protected_interfaces"], prune_vlans=p["prune_vlans"],
-                            layer3=p["layer3"], exec_timeout=p["exec_timeout"], areas=tuple(p["areas"]))
-    try:  # every value is checked before any connection is made
-        render_switch(policy, p["device"], SwitchFacts(), options)
-        users = snmp_wanted(policy, p, options)
-    except (InvalidValue, ValueError) as exc:
-        module.fail_json(msg=f"refused before connecting: {exc}")
-    result: dict = {"changed": False, "commands": [], "sections": [], "findings": []}
-    mask = masker(users)
-    with device_session(module, entry["platform"], result, mask=mask) as driver:
-        running_text = driver.get_config()
-        running = parse_running_config(running_text)
-        intent = render_switch(policy, p["device"], switch_facts(running), options)
-        changes = diff_config(intent.sections, intent.banners, running)
-        commands = commands_of(changes)
-        shown = list(commands)
-        if users is not None:
-            device_users = driver.get_snmp_users()
-            result["snmp_users"] = device_users
-            plan = plan_snmp_users(users, device_users, rotate=p["rotate_snmp_keys"])
-            commands, shown = commands + plan.commands, shown + plan.display
-            if plan.commands:
-                changes.append(SectionChange("snmp-server user (show snmp user)", plan.display, plan.before,
-                                             plan.after))
-        result.update(changed=bool(commands), commands=shown, findings=intent.findings,
-                      sections=[c.parent for c in changes])
-        if module._diff and changes:
-            before, after = unified_diff(changes)
-            result["diff"] = {"before": before, "after": after, "before_header": f"{p['device']} running",
-                              "after_header": f"{p['device']} intended"}
-        if not commands or module.check_mode:
-            return result
-        problem = lockout_problem(policy, options, p["controller_address"] or driver.controller_address())
-        if problem:
-            module.fail_json(msg=problem, **result)
-        enforce_window(module, policy, p, result, f"changing {p['device']}")
-        result["backup_file"] = write_backup(p["backup_dir"], p["device"], running_text)
-        driver.load_candidate(commands)
-        snmp_check = None if users is None else lambda: snmp_user_problems(users, driver.get_snmp_users())
-        try:
-            driver.commit(verify=intent_problems(policy, p["device"], options, snmp_check),
-                          controller_backup=result["backup_file"])
-        finally:
-            result["device_backup"] = driver.backup_file
-            if driver.backup_problem:
-                result["device_backup_problem"] = driver.backup_problem
-                module.warn(f"{p['device']}: no backup on the device ({driver.backup_problem}); the change went on "
-                            f"with the controller-side backup {result['backup_file']} only")
-        if users is not None:
-            result["snmp_users"] = driver.get_snmp_users()
-    return result
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.ios_render import AREAS
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import require_ssh_libs
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.switch_task import run
 
 
 def main() -> None:

@@ -105,16 +105,15 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_c
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.wireless import (
     C9800_DEFAULT_POLICY_TAG,
-    device_plan,
     findings,
     mask,
     ssid_intents,
 )
 
 
-def plan(platform: str, intents, config_text: str, params: dict) -> tuple[list[str], list[str]]:
-    return device_plan(platform, intents, config_text, enable_radios=params["enable_radios"],
-                       rotate_keys=params["rotate_keys"], policy_tag=params["c9800_policy_tag"])
+def plan(driver, intents, config_text: str, params: dict) -> tuple[list[str], list[str]]:
+    return driver.wireless_plan(intents, config_text, enable_radios=params["enable_radios"],
+                                rotate_keys=params["rotate_keys"], policy_tag=params["c9800_policy_tag"])
 
 
 def run(module: AnsibleModule) -> dict:
@@ -127,9 +126,10 @@ def run(module: AnsibleModule) -> dict:
     except (InvalidValue, KeyError) as exc:
         module.fail_json(msg=f"refused before connecting: {exc}")
     result: dict = {"changed": False, "commands": [], "findings": findings(policy)}
-    with device_session(module, entry["platform"], result, mask=lambda text: mask(text, intents)) as driver:
+    with device_session(module, entry["platform"], result, mask=lambda text: mask(text, intents),
+                        needs=("config", "wireless")) as driver:
         text = driver.get_config()
-        commands, weak = plan(entry["platform"], intents, text, p)
+        commands, weak = plan(driver, intents, text, p)
         result.update(changed=bool(commands), commands=[mask(c, intents) for c in commands],
                       findings=result["findings"] + weak)
         if module._diff and commands:
@@ -140,7 +140,7 @@ def run(module: AnsibleModule) -> dict:
         enforce_window(module, policy, p, result, f"changing {p['device']}")
         result["backup_file"] = write_backup(p["backup_dir"], p["device"], text)
         driver.load_candidate(commands)
-        driver.commit(verify=lambda after: plan(entry["platform"], intents, after,
+        driver.commit(verify=lambda after: plan(driver, intents, after,
                                                 dict(p, rotate_keys=False))[0])
     return result
 

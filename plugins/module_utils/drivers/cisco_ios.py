@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 """Cisco IOS / IOS-XE configuration driver (netmiko `cisco_ios`), also the base of the Catalyst 9800 WLC driver.
 
-Life cycle (napalm verbs): load_candidate(lines) -> compare() -> commit() [flash backup, push, read back, verify,
-save] / discard(); rollback() = `configure replace flash:<backup> force`. The lines are IOS config text with
+Life cycle (drivers.base.ConfigDriver): load_candidate(lines) -> commit() [flash backup, push, read back, verify,
+save]; rollback() = `configure replace flash:<backup> force`. The lines are IOS config text with
 children indented by one space; they come from `network.iosconfig.diff_config`, so only differences are sent.
 """
 
@@ -12,10 +12,14 @@ import contextlib
 import datetime as dt
 import re
 import time
+from collections.abc import Callable
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.base import (
     ConfigDriver,
     DeviceFacts,
+    LocalLogin,
+    SnmpUsers,
+    WirelessConfig,
     change_failure,
     listed,
 )
@@ -43,6 +47,11 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfi
     verify_applied,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.snmp import parse_snmp_users
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.wireless import (
+    C9800_DEFAULT_POLICY_TAG,
+    c9800_plan,
+    c9800_stored_keys,
+)
 
 CONFIG_NOISE = re.compile(r"^(Building configuration|Current configuration|! Last configuration change|"
                           r"! NVRAM config last updated|ntp clock-period)")
@@ -55,6 +64,8 @@ ACCEPTED_NOTICES = {
         r"|%\s?Portfast (?:has been|will be) configured on \S+ but will only\s+have effect when the interface is"
         r" in a\s+non-trunking mode\.", re.S),
 }
+# The on-device backups the toolkit writes (backup_to_flash): the newest is the state before the last change.
+BACKUP_NAME = re.compile(r"aiphone-backup-\d{8}T\d{6}\.cfg")
 # `write memory`: "Building configuration..." then the confirmation, "[OK]" on IOS, "OK" on some images.
 SAVE_CONFIRMATIONS = ("[OK]", "OK")
 
@@ -86,7 +97,7 @@ def config_body(text: str) -> list[str]:
     return [line.rstrip() for line in text.splitlines() if line.strip() and not CONFIG_NOISE.match(line)]
 
 
-class IOSXEConfigDriver(ConfigDriver):
+class IOSXEConfigDriver(LocalLogin, ConfigDriver):
     """Session + candidate life cycle for IOS-XE CLIs."""
 
     device_type = "cisco_ios"
@@ -154,25 +165,11 @@ class IOSXEConfigDriver(ConfigDriver):
             raise ValueError(f"source must be 'running' or 'startup', not {source!r}")
         return self._show(f"show {source}-config")
 
-    def get_snmp_users(self) -> list[dict]:
-        """SNMPv3 users as `show snmp user` lists them (ntc-templates records: user_name, group_name,
-        authentication_protocol, privacy_protocol, ...); IOS never shows them in the running config."""
-        try:
-            return parse_snmp_users(self._show("show snmp user"))
-        except UnexpectedOutput as exc:
-            raise UnexpectedOutput(f"{self.name}: {exc}", device=self.name) from exc
-
     # -- candidate life cycle -----------------------------------------------------------------------------------
     def load_candidate(self, lines: list[str]) -> None:
         self._candidate = list(check_lines(lines))
 
-    def compare(self) -> str:
-        return "\n".join(self._candidate)
-
-    def discard(self) -> None:
-        self._candidate = []
-
-    def commit(self, verify=None, controller_backup: str | None = None) -> None:
+    def commit(self, verify: Callable[[str], list[str]] | None = None, controller_backup: str | None = None) -> None:
         """Back up, push the candidate (ACLs first, read back), read back, verify, save; a failure is rolled back
         on a fresh session and raised with the whole story (see base.change_failure).
 
@@ -188,7 +185,7 @@ class IOSXEConfigDriver(ConfigDriver):
         except DriverError as exc:   # the change goes on: it is ordered so that a stop half-way is never weaker
             self.backup_file, self.backup_problem = None, str(exc).removeprefix(f"{self.name}: ")
         try:
-            self._push(self._candidate)
+            self.push(self._candidate)
             running = self.get_config()
             problems = verify_applied(self._candidate, parse_running_config(running))
             problems += verify(running) if verify else []
@@ -230,7 +227,7 @@ class IOSXEConfigDriver(ConfigDriver):
         return "; ".join(advice)
 
     # -- the push -----------------------------------------------------------------------------------------------
-    def _push(self, lines: list[str]) -> None:
+    def push(self, lines: list[str]) -> None:
         """Send the lines in phases so that a session cut at any point leaves the switch no more open than before:
         ACL definitions, read back complete before anything references them; then the rest; then the removal of
         ACLs no longer used (iosconfig.change_phases)."""
@@ -334,6 +331,22 @@ class IOSXEConfigDriver(ConfigDriver):
                                   f"{_quote(listing)})", device=self.name)
         return name
 
+    def backup(self, running: str) -> str:
+        """Back up to flash (backup_to_flash); rollback() restores that file and compares the result with
+        `running`, the config read just before."""
+        self._before = running
+        self.backup_file = self.backup_to_flash()
+        return self.backup_file
+
+    def backups(self) -> list[str]:
+        listing = self._show(f"dir {self.backup_filesystem}")
+        return [f"{self.backup_filesystem}{name}" for name in sorted(set(BACKUP_NAME.findall(listing)))]
+
+    def restore(self, name: str) -> None:
+        """`configure replace <name> force`, checked as rollback() checks it (the file's text is the reference)."""
+        self.backup_file, self._before = name, None
+        self.rollback()
+
     def rollback(self) -> None:
         """Restore the pre-change configuration: `configure replace` from the flash backup; on software without
         it (or without a backup on flash), the inverse of the change, computed from the config read before it
@@ -346,7 +359,7 @@ class IOSXEConfigDriver(ConfigDriver):
             if self._before is None:
                 raise VerificationFailed(f"{self.name}: `configure replace` is not supported and the pre-change "
                                          "config was not read; nothing to roll back to", device=self.name)
-            self._push(restore_commands(parse_running_config(self._before),
+            self.push(restore_commands(parse_running_config(self._before),
                                         parse_running_config(self.get_config())))
         if self._before is not None:
             differ = config_differences(parse_running_config(self._before), parse_running_config(self.get_config()))
@@ -382,14 +395,35 @@ class IOSXEConfigDriver(ConfigDriver):
                                   "config)", device=self.name)
 
 
-class CiscoIOSDriver(CiscoIOSFirmwareMixin, IOSXEConfigDriver):
+class CiscoIOSDriver(CiscoIOSFirmwareMixin, SnmpUsers, IOSXEConfigDriver):
     """Catalyst switches running IOS / IOS-XE."""
 
     platform = "cisco_ios"
 
+    def get_snmp_users(self) -> list[dict]:
+        """SNMPv3 users as `show snmp user` lists them (ntc-templates records: user_name, group_name,
+        authentication_protocol, privacy_protocol, ...); IOS never shows them in the running config."""
+        try:
+            return parse_snmp_users(self._show("show snmp user"))
+        except UnexpectedOutput as exc:
+            raise UnexpectedOutput(f"{self.name}: {exc}", device=self.name) from exc
 
-class CiscoWLC9800Driver(IOSXEConfigDriver):
+
+class CiscoWLC9800Driver(WirelessConfig, IOSXEConfigDriver):
     """Catalyst 9800 wireless controllers (IOS-XE CLI; WLAN configuration)."""
 
     platform = "cisco_wlc9800"
     backup_filesystem = "bootflash:"
+
+    @classmethod
+    def wireless_plan(cls, intents: list, config_text: str, enable_radios: bool = True, rotate_keys: bool = False,
+                      policy_tag: str = C9800_DEFAULT_POLICY_TAG) -> tuple[list[str], list[str]]:
+        """The 9800 has no radios to enable here (the APs joined to it carry them): `enable_radios` is unused."""
+        return c9800_plan(intents, config_text, rotate_keys, policy_tag)
+
+    @classmethod
+    def key_change_problems(cls, before: str, after: str, profiles: list[str]) -> list[str]:
+        """The controller stores a WLAN key encrypted, so the plan cannot compare it: it must at least differ."""
+        old, new = c9800_stored_keys(before), c9800_stored_keys(after)
+        return [f"WLAN {profile}: stored key unchanged" for profile in profiles
+                if new.get(profile) is None or new.get(profile) == old.get(profile)]

@@ -20,7 +20,7 @@ The sequence of vendor-facts.md (as pyntc / ntc-ansible / Cisco's guides do it) 
             `install rollback to committed`; reload into the previous image when the device runs another one.
 
 Uses from the host driver: `self.connection` (netmiko), `open()`/`close()`, `get_facts()`, `get_config()`,
-`save()`, `backup_to_flash()`, `rollback()` with `backup_file` / `_before` (see cisco_ios.IOSXEConfigDriver).
+`save()`, `backup()`, `rollback()` with `backup_file` (see cisco_ios.IOSXEConfigDriver).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import time
 from typing import ClassVar
 
 from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.base import FirmwareDriver
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import (
     AuthenticationFailed,
     ChecksumMismatch,
@@ -44,11 +45,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptio
     UnexpectedOutput,
     VerificationFailed,
 )
-from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.contract import (
-    Target,
-    UpgradeSteps,
-    check_local_image,
-)
+from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.contract import Target, check_local_image
 
 FLASH_FREE = re.compile(r"(\d+) bytes total \((\d+) bytes free\)")
 DIR_ENTRY = re.compile(r"^\s*\d+\s+\S+\s+(\d+)\s+.*\s(\S+)\s*$")
@@ -73,7 +70,7 @@ def file_digest(path: str, algorithm: str) -> str:
     return digest.hexdigest()
 
 
-class CiscoIOSFirmwareMixin(UpgradeSteps):
+class CiscoIOSFirmwareMixin(FirmwareDriver):
     # typical reload of a Catalyst 9000 incl. image expansion [I]; the inventory overrides it per device
     model_reboot_seconds: ClassVar[dict[str, int]] = {"C9300-24P": 600, "C9300-48P": 600,
                                                       "C9200L-24P-4G": 480, "C9200L-48P-4G": 480}
@@ -158,8 +155,7 @@ class CiscoIOSFirmwareMixin(UpgradeSteps):
         self.save()
         self._fw_config = self.get_config()
         self._fw_config_digest = self._config_digest(self._fw_config)
-        self._before = self._fw_config                   # what rollback() compares the restore with
-        self.backup_file = self.backup_to_flash()
+        self.backup(self._fw_config)                     # rollback() restores it and compares with _fw_config
         self._fw_interfaces = self.interfaces_up()
         self._fw_uptime = facts.get("uptime_seconds")
         backup_dir = self.options.get("backup_dir")

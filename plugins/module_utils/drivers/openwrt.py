@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Callable
 
-from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.base import ConfigDriver, DeviceFacts
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.base import (
+    ConfigDriver,
+    DeviceFacts,
+    WirelessConfig,
+)
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import (
     CommandRejected,
     ConnectionFailed,
@@ -21,7 +26,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptio
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.ssh import paramiko_connect
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_lines
-from ansible_collections.aiphone.hardening.plugins.module_utils.network.wireless import parse_uci_show
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.wireless import openwrt_plan, parse_uci_show
 
 ALLOWED_PREFIXES = ("uci set wireless.", "uci delete wireless.")
 
@@ -58,9 +63,19 @@ def expected_after(commands: list[str], before: dict[str, dict[str, str]]) -> di
     return state
 
 
-class OpenWrtDriver(ConfigDriver):
+class OpenWrtDriver(WirelessConfig, ConfigDriver):
     platform = "openwrt"
     vendor = "OpenWrt"
+
+    @classmethod
+    def wireless_plan(cls, intents: list, config_text: str, enable_radios: bool = True, rotate_keys: bool = False,
+                      policy_tag: str = "default-policy-tag") -> tuple[list[str], list[str]]:
+        """UCI shows keys as set, so every plan compares them (`rotate_keys` is implied); no policy tag here."""
+        return openwrt_plan(intents, config_text, enable_radios)
+
+    @classmethod
+    def key_change_problems(cls, before: str, after: str, profiles: list[str]) -> list[str]:
+        return []     # `uci show wireless` shows the key itself: the plan of the read-back already compares it
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -78,6 +93,12 @@ class OpenWrtDriver(ConfigDriver):
         if self.client is not None:
             self.client.close()
             self.client = None
+
+    def controller_address(self) -> str | None:
+        try:
+            return self.client.get_transport().sock.getsockname()[0]
+        except (AttributeError, OSError):
+            return None
 
     def run(self, command: str) -> tuple[int, str, str]:
         try:
@@ -117,13 +138,7 @@ class OpenWrtDriver(ConfigDriver):
                 raise InvalidValue(f"{self.name}: refusing a non-UCI-wireless command: {line.split()[0]!r}")
         self._candidate = list(lines)
 
-    def compare(self) -> str:
-        return "\n".join(self._candidate)
-
-    def discard(self) -> None:
-        self._candidate = []
-
-    def commit(self, verify=None) -> None:
+    def commit(self, verify: Callable[[str], list[str]] | None = None) -> None:
         if not self._candidate:
             return
         pending = self._checked_run("uci changes wireless", "uci changes")
@@ -141,7 +156,7 @@ class OpenWrtDriver(ConfigDriver):
             problems = verify(self.get_config()) if verify else []
             if problems:
                 raise VerificationFailed(f"{self.name}: read-back still differs: {len(problems)} command(s)",
-                                         device=self.name)
+                                         device=self.name, problems=problems)
         self._candidate = []
 
     def _apply(self, commands: list[str]) -> None:

@@ -21,7 +21,12 @@ import urllib.request
 from typing import ClassVar
 from urllib.parse import quote, urljoin
 
-from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.base import DeviceFacts, FirmwareDriver
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.base import (
+    AdminPassword,
+    DeviceFacts,
+    FirmwareDriver,
+    PhoneHardening,
+)
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import (
     AuthenticationFailed,
     ChecksumMismatch,
@@ -33,11 +38,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptio
     UnexpectedOutput,
     VerificationFailed,
 )
-from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.contract import (
-    Target,
-    UpgradeSteps,
-    check_local_image,
-)
+from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.contract import Target, check_local_image
 
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -153,7 +154,7 @@ class ProvisioningStore:
             return {"image_url": self.file_url(target.image), "transferred": transferred}
 
 
-class HttpPhoneDriver(UpgradeSteps, FirmwareDriver):
+class HttpPhoneDriver(AdminPassword, PhoneHardening, FirmwareDriver):
     """Base of the phone drivers. Options: provisioning_url, provisioning_dir | provisioning_upload_url +
     provisioning_token, reboot_seconds, reboot_timeout, reboot_start_timeout, scheme (http|https)."""
 

@@ -1,23 +1,10 @@
-"""The steps every firmware-capable driver implements, in the order the upgrade procedure calls them.
+"""What every firmware step works on: the approved build (`Target`) and the controller's checked copy of its image.
 
-A platform driver (switch or phone) mixes this in next to `drivers.base.FirmwareDriver`; the procedure and the
-rollout scheduler only ever talk to this contract, so a new platform is one driver file.
-
-    before = drv.get_firmware()               # {"version": "17.6.4", "image": "...", "model": "C9300-24P"}
-    drv.precheck(target)                      # non-disruptive: space, config saved + backed up
-    drv.stage(target)                         # non-disruptive: image transferred/staged and checksum verified
-    drv.is_busy()                             # True: a phone in a call (retried later, never forced)
-    drv.resume_evidence(target)               # what a later run's post-check needs (JSON, no secret)
-    drv.activate(target)                      # DISRUPTIVE: boot into the target (reload / reboot / upgrade URL)
-    drv.wait_until_back(timeout)              # reconnect; DeviceUnreachable after `timeout` seconds
-    drv.postcheck(target, before)             # the target version runs, state as before; VerificationFailed
-    drv.recover(target, before)               # after a failed activate: back on a bootable known-good image
-    drv.restore_evidence(evidence)            # a later run, after an interruption: before postcheck / recover
+The steps themselves are the firmware contract, `drivers.base.FirmwareDriver` (one contract for switches and phones).
 """
 
 from __future__ import annotations
 
-import abc
 import hashlib
 import os
 import re
@@ -97,59 +84,3 @@ def check_local_image(target: Target, device: str | None = None) -> str:
         raise ChecksumMismatch(f"{target.path} has sha256 {actual}, the baseline says {target.sha256}: refusing "
                                "to install it", device)
     return actual
-
-
-class UpgradeSteps(abc.ABC):
-    """Mixin: the firmware steps of one platform (see the module docstring for the call order)."""
-
-    reboot_seconds: int = 600
-    reboot_timeout_factor: float = REBOOT_TIMEOUT_FACTOR
-
-    @property
-    def reboot_timeout(self) -> float:
-        """How long to wait for the device to answer again after activate (inventory may override)."""
-        options = getattr(self, "options", {}) or {}
-        if options.get("reboot_timeout"):
-            return float(options["reboot_timeout"])
-        return float(options.get("reboot_seconds") or self.reboot_seconds) * self.reboot_timeout_factor
-
-    @abc.abstractmethod
-    def get_firmware(self) -> dict:
-        """{"version", "image", "model"} running now."""
-
-    @abc.abstractmethod
-    def precheck(self, target: Target) -> dict:
-        """Non-disruptive checks before anything changes; returns what was found (free space, backup path …)."""
-
-    @abc.abstractmethod
-    def stage(self, target: Target) -> dict:
-        """Put the image where the device takes it from and verify its checksum (non-disruptive, idempotent)."""
-
-    def is_busy(self) -> bool:
-        """True when a disruptive step must wait (a phone in a call). Switches are never busy."""
-        return False
-
-    def resume_evidence(self, target: Target) -> dict:
-        """JSON-ready facts (no secret) a later run needs to post-check or recover this device should the run be
-        killed after activate; stored in the `started` record. Default: nothing beyond the firmware read."""
-        return {"image": target.image}
-
-    def restore_evidence(self, evidence: dict) -> None:
-        """Take back what resume_evidence() saved (a new session after an interruption)."""
-        self.resumed_evidence = dict(evidence)
-
-    @abc.abstractmethod
-    def activate(self, target: Target) -> None:
-        """Disruptive: make the device boot the target build. Returns once the reboot is under way."""
-
-    @abc.abstractmethod
-    def wait_until_back(self, timeout: float) -> None:
-        """Block until the device answers again (reconnecting); raise DeviceUnreachable after ``timeout``."""
-
-    @abc.abstractmethod
-    def postcheck(self, target: Target, before: dict) -> dict:
-        """Verify the device runs ``target`` and is otherwise as before; raise VerificationFailed."""
-
-    @abc.abstractmethod
-    def recover(self, target: Target, before: dict) -> dict:
-        """After a failure past activate: leave the device on a bootable known-good image and config."""

@@ -1,4 +1,4 @@
-"""The upgrade procedure of ONE device, driver-agnostic (see contract.UpgradeSteps for the steps).
+"""The upgrade procedure of ONE device, driver-agnostic (see drivers.base.FirmwareDriver for the steps).
 
 gate on the baseline -> pre-checks -> stage + verify -> [window gate] -> [idle?] -> INTENT -> activate -> wait ->
 post-checks; any failure after activate -> recover (previous image + config) and report the device failed with the
@@ -17,8 +17,9 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.base import FirmwareDriver
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import DeviceBusy, DriverError
-from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.contract import Target, UpgradeSteps
+from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.contract import Target
 from ansible_collections.aiphone.hardening.plugins.module_utils.maintenance_window import (
     MaintenanceSchedule,
     utc_now,
@@ -104,7 +105,7 @@ def _now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def upgrade_device(driver: UpgradeSteps, target: Target, gate: Gate, result: DeviceResult,
+def upgrade_device(driver: FirmwareDriver, target: Target, gate: Gate, result: DeviceResult,
                    check_mode: bool = False, stage_only: bool = False, staged: bool = False,
                    intent: Callable[[DeviceResult, dict], None] | None = None) -> DeviceResult:
     """Run the procedure on an OPEN driver; fill and return ``result``. Never raises.
@@ -168,7 +169,7 @@ def _step(result: DeviceResult, name: str, function, *args):
     return function(*args)
 
 
-def _withdraw(driver: UpgradeSteps, target: Target, before: dict, result: DeviceResult) -> None:
+def _withdraw(driver: FirmwareDriver, target: Target, before: dict, result: DeviceResult) -> None:
     try:
         driver.recover(target, before)
         result.reason += ("; the upgrade request was withdrawn, but the phone may install an image it already "
@@ -178,7 +179,7 @@ def _withdraw(driver: UpgradeSteps, target: Target, before: dict, result: Device
                           "after the call; the next run post-checks it")
 
 
-def _recover(driver: UpgradeSteps, target: Target, before: dict, result: DeviceResult) -> None:
+def _recover(driver: FirmwareDriver, target: Target, before: dict, result: DeviceResult) -> None:
     try:
         found = driver.recover(target, before)
         result.recovered = True
@@ -189,7 +190,7 @@ def _recover(driver: UpgradeSteps, target: Target, before: dict, result: DeviceR
         result.reason += f"; RECOVERY FAILED ({exc}): the device needs hands-on attention"
 
 
-def reconcile_device(driver: UpgradeSteps, target: Target, started: dict, result: DeviceResult) -> DeviceResult:
+def reconcile_device(driver: FirmwareDriver, target: Target, started: dict, result: DeviceResult) -> DeviceResult:
     """Finish an attempt a killed run left unfinished (its `started` record, see the module docstring): run the
     post-checks against the evidence saved before activate; the device passes -> UPGRADED "completed after
     interruption", else FAILED and recovered onto its previous image and configuration. Never raises."""

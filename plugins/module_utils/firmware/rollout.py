@@ -30,7 +30,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.registry import get_driver
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.registry import driver_for
 from ansible_collections.aiphone.hardening.plugins.module_utils.firmware import procedure as proc
 from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.contract import Target
 from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.policy import baseline_for
@@ -328,5 +328,6 @@ NOT_ATTEMPTED = (proc.NOT_STARTED, proc.DEFERRED, proc.SKIPPED_BUSY, proc.BUSY)
 
 
 def registry_factory(spec: DeviceSpec):
-    """The production driver factory: the platform's registered driver, built from the spec's connection."""
-    return get_driver(spec.platform)(name=spec.name, model=spec.model, **spec.connection)
+    """The production driver factory: the platform's registered firmware driver, built from the spec's connection
+    (ValueError for a platform without the firmware capability)."""
+    return driver_for(spec.platform, "firmware")(name=spec.name, model=spec.model, **spec.connection)

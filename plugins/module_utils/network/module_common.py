@@ -12,7 +12,7 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import DriverError, InvalidValue
-from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.registry import get_driver
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.registry import driver_for
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.ssh import HAS_SSH_LIBS, SSH_IMPORT_ERROR
 from ansible_collections.aiphone.hardening.plugins.module_utils.maintenance_window import (
     MaintenanceSchedule,
@@ -52,29 +52,43 @@ def driver_arguments(params: dict, password: str | None = None) -> dict:
                 enable_secret=params.get("enable_secret"))
 
 
-def make_driver(module, platform: str):
+def provisioning_options(params: dict) -> dict:
+    """Driver options of a phone reached through the site's provisioning server (module_args.PHONE_PROVISIONING_ARGS,
+    plus `model` when the module has it); empty ones left out, so drivers without a provisioning path ignore them."""
+    provisioning = params.get("provisioning") or {}
+    options = {"provisioning_url": provisioning.get("url"), "provisioning_dir": provisioning.get("dir"),
+               "provisioning_upload_url": provisioning.get("upload_url"),
+               "provisioning_token": provisioning.get("token"), "sip_port": params.get("sip_port"),
+               "sip_user": params.get("sip_user"), "model": params.get("model")}
+    return {key: value for key, value in options.items() if value}
+
+
+def make_driver(module, platform: str, needs: tuple[str, ...] = ("config",)):
+    """The unopened driver of the module's device; its platform must have the capabilities `needs`
+    (drivers.registry.CAPABILITIES), else the task fails naming the device and what is missing."""
     try:
-        cls = get_driver(platform)
+        cls = driver_for(platform, *needs)
     except ValueError as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=f"{module.params['device']}: {exc}")
     return cls(**driver_arguments(module.params))
 
 
 @contextlib.contextmanager
-def device_session(module, platform: str, result: dict | None = None, mask: Callable[[str], str] = str):
+def device_session(module, platform: str, result: dict | None = None, mask: Callable[[str], str] = str,
+                   needs: tuple[str, ...] = ("config",)):
     """The open driver of the module's device; a driver failure ends the task with a clear message.
 
     The failure names the error class and the device; a value refused by the injection guard reads
     `refused: ...`. With `result` (what the task did so far) it is returned too, with `rolled_back` telling
-    whether a failed change was undone. `mask` hides secrets in the message.
+    whether a failed change was undone. `mask` hides secrets in the message. `needs`: as make_driver.
     """
-    driver = make_driver(module, platform)
+    driver = make_driver(module, platform, needs)
     try:
         with driver:
             yield driver
     except DriverError as exc:
         refused = "refused: " if isinstance(exc, InvalidValue) else ""
-        extra = {} if result is None else dict(result, rolled_back=getattr(driver, "rolled_back", False))
+        extra = {} if result is None else dict(result, rolled_back=driver.rolled_back)
         if exc.problems:
             extra["problems"] = [mask(problem) for problem in exc.problems]
         module.fail_json(msg=refused + mask(str(exc)), error=type(exc).__name__, device=exc.device, **extra)

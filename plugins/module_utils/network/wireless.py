@@ -306,6 +306,7 @@ def c9800_vlan_sections(intents: list[SsidIntent], policy_tag: str = C9800_DEFAU
 
 
 # -- one device: its configuration text -> the commands that bring it to the intent ---------------------------------
+# Which planner a platform uses is its driver's `wireless_plan` (drivers.registry, capability "wireless").
 def openwrt_plan(intents: list[SsidIntent], config_text: str, enable_radios: bool) -> tuple[list[str], list[str]]:
     current = parse_uci_show(config_text)
     commands = uci_commands(intents, current)
@@ -344,16 +345,6 @@ def shut_while_securing(change: SectionChange, running: RunningConfig) -> Sectio
         return change
     return SectionChange(change.parent, [change.parent, " shutdown", *body, " no shutdown"], change.before,
                          change.after)
-
-
-def device_plan(platform: str, intents: list[SsidIntent], config_text: str, enable_radios: bool = True,
-                rotate_keys: bool = False, policy_tag: str = C9800_DEFAULT_POLICY_TAG) -> tuple[list[str], list[str]]:
-    """(commands, findings) for one AP / WLC; `rotate_keys` sends the C9800 keys even to existing objects."""
-    if platform == "openwrt":
-        return openwrt_plan(intents, config_text, enable_radios)
-    if platform == "cisco_wlc9800":
-        return c9800_plan(intents, config_text, rotate_keys, policy_tag)
-    raise InvalidValue(f"platform {platform!r} is not a wireless platform (openwrt, cisco_wlc9800)")
 
 
 C9800_KEY_LINE = re.compile(r"^ security wpa psk set-key (?:ascii|hex) \d (\S+)$")

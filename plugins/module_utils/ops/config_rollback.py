@@ -9,34 +9,35 @@ and finds nothing to change.
 
 from __future__ import annotations
 
-import re
-
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.cisco_ios import BACKUP_NAME
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import VerificationFailed
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import parse_running_config
 
-BACKUP_NAME = re.compile(r"aiphone-backup-\d{8}T\d{6}\.cfg")
+__all__ = ["BACKUP_NAME", "roll_back"]
 
 
-def latest_backup(dir_output: str, filesystem: str) -> str:
-    names = sorted(set(BACKUP_NAME.findall(dir_output)))
-    if not names:
-        raise VerificationFailed(f"no aiphone-backup-*.cfg on {filesystem}: nothing to roll back to")
-    return f"{filesystem}{names[-1]}"
+def chosen_backup(available: list[str], wanted: str | None) -> str:
+    """`wanted` (as the user wrote it: with or without its filesystem) or the newest of `available`."""
+    if not wanted:
+        if not available:
+            raise VerificationFailed("no aiphone-backup-*.cfg on the device: nothing to roll back to")
+        return available[-1]
+    if wanted in available or (":" not in wanted and any(name.endswith(f":{wanted}") for name in available)):
+        return wanted
+    raise VerificationFailed(f"{wanted} is not on the device")
 
 
 def roll_back(driver, backup_file: str | None, check_mode: bool) -> dict:
-    """Restore `backup_file` (default: the newest toolkit backup) on an open IOS-XE driver."""
-    filesystem = driver.backup_filesystem
-    available = driver._show(f"dir {filesystem}")
-    backup = backup_file or latest_backup(available, filesystem)
-    if backup.removeprefix(filesystem) not in available:
-        raise VerificationFailed(f"{backup} is not on the device", device=driver.name)
+    """Restore `backup_file` (default: the newest toolkit backup) with an open driver of capability device_backup."""
+    try:
+        backup = chosen_backup(driver.backups(), backup_file)
+    except VerificationFailed as exc:
+        raise VerificationFailed(f"{driver.name}: {exc}", device=driver.name) from None
     result = {"backup_file": backup, "changed": True}
     if check_mode:
         return result
     before = parse_running_config(driver.get_config())
-    driver.backup_file, driver._before = backup, None   # the restored text is the file's; compared below
-    driver.rollback()
+    driver.restore(backup)
     after = parse_running_config(driver.get_config())
     result["changed"] = after != before
     if result["changed"]:

@@ -12,12 +12,18 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import (
     AuthenticationFailed,
     DriverError,
     VerificationFailed,
+)
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.registry import (
+    driver_for,
+    has_capability,
+    platforms_with,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_lines, check_value
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.snmp import snmp_user_problems
@@ -85,10 +91,9 @@ def rotate_ios_login(make_driver, username: str, new_secret: str) -> RotationRes
         lines = check_lines([ios_secret_line(username, privilege, new_secret)])
         # The driver's own commit() verifies by read-back, which cannot see a hashed secret: the proof here is
         # a login. Same primitives, same backup/restore as every other change.
-        session._before = running
-        session.backup_file = result.device_backup = session.backup_to_flash()
+        result.device_backup = session.backup(running)
         try:
-            session._push(lines)
+            session.push(lines)
             if not login_works(make_driver, new_secret):
                 raise VerificationFailed(f"{session.name}: a new session with the new secret was refused",
                                          device=session.name)
@@ -182,7 +187,7 @@ def rotate_snmp_keys(make_driver, current: list, new: list) -> RotationResult:
     with make_driver(None) as session:
         _require_policy_users(session, current)
         try:
-            session._push(check_lines([user.cli() for user in new]))
+            session.push(check_lines([user.cli() for user in new]))
             problems = snmp_user_problems(new, session.get_snmp_users())
             if problems:
                 raise VerificationFailed(f"{session.name}: read-back does not show: {'; '.join(problems)}",
@@ -204,10 +209,66 @@ def _require_policy_users(session, users: list) -> None:
 
 def _restore_snmp_keys(session, old: list, failure: DriverError) -> None:
     try:
-        session._push(check_lines([user.cli() for user in old]))
+        session.push(check_lines([user.cli() for user in old]))
         if snmp_user_problems(old, session.get_snmp_users()):
             raise VerificationFailed("the old users do not read back", device=session.name)
     except DriverError as restore_failure:
         raise RotationFailed(f"{session.name}: {failure} -- AND RESTORING THE OLD SNMPv3 KEYS FAILED: "
                              f"{restore_failure}; set them by hand (nothing was saved)", device=session.name) \
             from failure
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Which rotation a device gets: its driver's capability (drivers.registry), never its platform name
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Credential:
+    """One kind of device credential and the steps that rotate it (`make(password)` -> an unopened driver)."""
+
+    name: str                                                        # for messages and the audit trail
+    check: Callable[[str, str], None]                                # (username, new value): refuse before connecting
+    plan: Callable[[Callable, str], None]                            # check mode: (make, username)
+    rotate: Callable[[Callable, str, str, float], RotationResult]    # (make, username, new value, settle seconds)
+    finish_interrupted: Callable[[Callable, str], None]              # (make, value the device took) after a cut run
+
+
+def _check_login_secret(username: str, new_secret: str) -> None:
+    ios_secret_line(username, "15", new_secret)
+
+
+def _check_admin_password(username: str, new_password: str) -> None:
+    check_value(new_password, "psk", "new password")
+
+
+def _save_with(make_driver, value: str) -> None:
+    with make_driver(value) as session:      # an interrupted run may have stopped before `write memory`
+        session.save()
+
+
+LOGIN_SECRET = Credential(
+    name="local admin secret",
+    check=_check_login_secret,
+    plan=plan_ios_login,
+    rotate=lambda make, username, new, settle: rotate_ios_login(make, username, new),
+    finish_interrupted=_save_with,
+)
+ADMIN_PASSWORD = Credential(
+    name="phone admin password",
+    check=_check_admin_password,
+    plan=lambda make, username: plan_phone_login(make),
+    rotate=lambda make, username, new, settle: rotate_phone_password(make, new, settle),
+    finish_interrupted=lambda make, value: None,      # a phone applies (and keeps) the value itself
+)
+# capability -> the credential a platform with it has (first match; a platform declares at most one of them)
+CREDENTIALS = {"login_secret": LOGIN_SECRET, "admin_password": ADMIN_PASSWORD}
+
+
+def credential_of(platform: str) -> tuple[type, Credential]:
+    """(driver class, credential) of a platform; ValueError when it has no rotatable credential."""
+    for capability, credential in CREDENTIALS.items():
+        if has_capability(platform, capability):
+            return driver_for(platform, capability), credential
+    driver_for(platform)     # an unknown platform: its own message
+    known = sorted({p for capability in CREDENTIALS for p in platforms_with(capability)})
+    raise ValueError(f"platform {platform!r} has no credential the toolkit rotates; platforms that have one: "
+                     f"{', '.join(known)}")

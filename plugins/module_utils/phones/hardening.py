@@ -5,12 +5,23 @@ HTTPS), read back, planned, provisioned (docs/vendor-fidelity.md).
 The parameters and how each vendor takes them are the driver's (``hardening``, ``harden()``,
 ``hardening_read_back()``, ``not_covered``); this is the one sequence every platform goes through, for the module
 (state hardened) and for the audit (state audited, read-only).
+
+    module.exit_json(**harden_phone(module))      # the phone_hardening module's whole run
 """
 
 from __future__ import annotations
 
-from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import VerificationFailed
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import (
+    DriverError,
+    VerificationFailed,
+)
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.phone_http import hardening_gaps
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.registry import driver_for
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
+    enforce_window,
+    load_policy,
+    provisioning_options,
+)
 
 HARDENED, AUDITED = "hardened", "audited"
 
@@ -50,3 +61,31 @@ def phone_hardening(make_driver, state: str, check_mode: bool) -> dict:
 
 def _lines(settings: dict) -> str:
     return "".join(f"{name} = {value}\n" for name, value in sorted(settings.items()))
+
+
+def driver_factory(params: dict):
+    """`make()`: an unopened driver of the phone (capability phone_hardening); ValueError for another platform."""
+    cls = driver_for(params["platform"], "phone_hardening")
+    options = provisioning_options(params)
+    return lambda: cls(host=params["host"], port=params["port"], username=params["username"],
+                       password=params["password"], timeout=params["timeout"], name=params["device"], **options)
+
+
+def harden_phone(module) -> dict:
+    """The module's run: plan (a read-only pass), the maintenance window when something would change, then the
+    change; fails the module naming the device."""
+    p = module.params
+    policy = load_policy(module)
+    window: dict = {}
+    try:
+        result = phone_hardening(driver_factory(p), p["state"], check_mode=True)
+        if p["state"] == HARDENED and result["changed"]:
+            enforce_window(module, policy, p, window, f"hardening {p['device']}")
+            if not module.check_mode:
+                result = phone_hardening(driver_factory(p), p["state"], check_mode=False)
+    except DriverError as exc:
+        module.fail_json(msg=f"{p['device']}: {exc}" if p["device"] not in str(exc) else str(exc),
+                         problems=getattr(exc, "problems", []), **window)
+    except ValueError as exc:        # a platform without the phone_hardening capability
+        module.fail_json(msg=f"{p['device']}: {exc}", **window)
+    return {**result, **window}

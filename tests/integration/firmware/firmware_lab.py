@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.maintenance_wind
 from lab.device import Credentials
 from lab.firmware_images import image_filename, make_image
 from lab.phones.cisco_mpp import CiscoMppPhone
-from lab.phones.harness import BackgroundLoop
+from lab.phones.harness import BackgroundLoop, start_phone, wait_for
 from lab.phones.poly import PolyPhone
 from lab.phones.yealink import YealinkPhone
 from lab.provisioning import ProvisioningServer
@@ -74,9 +73,8 @@ class PhoneLab:
         options = {"reboot_seconds": reboot_seconds, "provisioning_url": self.prov.url}
         if platform == "yealink":
             options.update(action_uri_limit_ip="127.0.0.1", notify_reboot_enable=False, show_action_uri_option=False)
-        phone = cls(name, model, version or old, "127.0.0.1", 0, self.root / name,
-                    Credentials(REST_USER.get(platform, "admin"), PASSWORD), **options)
-        self.bg.run(phone.start())
+        phone = start_phone(self.bg, cls, name, model, version or old, self.root / name,
+                            Credentials(REST_USER.get(platform, "admin"), PASSWORD), **options)
         self.phones[name] = phone
         return phone
 
@@ -107,12 +105,7 @@ class PhoneLab:
 
     def wait_reachable(self, name: str, timeout: float = 10.0) -> bool:
         """Clearing no_return_after_reload is the lab's power cycle: wait for the phone to answer again."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.bg.call(lambda: self.phones[name].reachable):
-                return True
-            time.sleep(0.1)
-        return False
+        return wait_for(lambda: self.bg.call(lambda: self.phones[name].reachable), timeout)
 
     def stop(self) -> None:
         for phone in self.phones.values():
@@ -219,12 +212,7 @@ class SwitchLab:
             return None
 
     def wait_for(self, predicate, timeout: float = 10.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return True
-            time.sleep(0.1)
-        return False
+        return wait_for(predicate, timeout)
 
     def stop(self) -> None:
         for switch in self.switches.values():

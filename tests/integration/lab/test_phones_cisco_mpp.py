@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 import re
 import time
 import urllib.error
-import urllib.request
 
 import pytest
 
 from lab.device import Credentials
 from lab.firmware_images import make_image
 from lab.phones.cisco_mpp import CiscoMppPhone
-from lab.phones.harness import BackgroundLoop
+from lab.phones.harness import PhoneRig, http_call, wait_for
 from lab.phones.http import parse_xml
-from lab.provisioning import ProvisioningServer
 
 PASSWORD = "lab-mpp-admin-1"
 MODEL = "CP-8841-3PCC"
@@ -26,14 +23,8 @@ pytestmark = pytest.mark.timeout(60)
 
 
 def get(phone, path, password=PASSWORD, timeout=5):
-    request = urllib.request.Request(f"http://{phone.host}:{phone.port}{path}")
-    token = base64.b64encode(f"admin:{password}".encode()).decode()
-    request.add_header("Authorization", f"Basic {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http://127.0.0.1 URL
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
+    status, body = http_call(f"http://{phone.host}:{phone.port}{path}", "admin", password, timeout=timeout)
+    return status, body.decode()
 
 
 def software_version(phone) -> str | None:
@@ -46,26 +37,12 @@ def software_version(phone) -> str | None:
     return match.group(1) if match else None
 
 
-def wait_for(predicate, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 @pytest.fixture()
 def rig(tmp_path):
-    with BackgroundLoop() as bg:
-        prov = ProvisioningServer(tmp_path / "provisioning")
-        bg.run(prov.start())
-        phone = CiscoMppPhone("phone-103", MODEL, OLD, "127.0.0.1", 0, tmp_path / "phone-103",
-                              Credentials("admin", PASSWORD), reboot_seconds=0.5, provisioning_url=prov.url)
-        bg.run(phone.start())
-        yield bg, prov, phone
-        bg.run(phone.stop())
-        bg.run(prov.stop())
+    with PhoneRig(tmp_path) as rig:
+        phone = rig.add(CiscoMppPhone, "phone-103", MODEL, OLD, Credentials("admin", PASSWORD), reboot_seconds=0.5,
+                        provisioning_url=rig.prov.url)
+        yield rig.bg, rig.prov, phone
 
 
 def test_status_page_and_xml(rig):

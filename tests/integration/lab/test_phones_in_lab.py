@@ -3,17 +3,15 @@ faults, and a firmware upgrade through the lab's own provisioning server."""
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import time
-import urllib.error
-import urllib.request
 
 import paramiko
 import pytest
 
 from lab.firmware_images import make_image
+from lab.phones.harness import http_call
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -21,14 +19,8 @@ pytestmark = pytest.mark.timeout(180)
 def http(lab, name, path, user=None, method="GET", body=None):
     host, port = lab.address(name)
     user = user or lab.host_vars(name).get("ansible_user") or lab.credentials.username
-    request = urllib.request.Request(f"http://{host}:{port}{path}", data=body, method=method)
-    request.add_header("Authorization", "Basic " + base64.b64encode(
-        f"{user}:{lab.credentials.password}".encode()).decode())
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - http://127.0.0.1 URL
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
+    status, answer = http_call(f"http://{host}:{port}{path}", user, lab.credentials.password, method, body)
+    return status, answer.decode()
 
 
 def test_poly_reports_the_version_the_lab_reports(lab):

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import ssl
 import time
 import urllib.error
-import urllib.request
 
 import pytest
 
 from lab.device import Credentials
 from lab.firmware_images import make_image
-from lab.phones.harness import BackgroundLoop
+from lab.phones.harness import PhoneRig, http_call, wait_for
 from lab.phones.poly import PolyPhone
-from lab.provisioning import ProvisioningServer
 
 PASSWORD = "lab-Poly-admin-1"
 OLD, NEW = "6.3.1.8427", "6.4.6.2000"
@@ -28,19 +25,14 @@ pytestmark = pytest.mark.timeout(60)
 def api(phone, method, path, body=None, password=PASSWORD, timeout=5, context=None):
     """One REST call; returns (HTTP status, decoded JSON body or None)."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(phone.base_url() + path, data=data, method=method)  # noqa: S310
-    token = base64.b64encode(f"Polycom:{password}".encode()).decode()
-    request.add_header("Authorization", f"Basic {token}")
-    request.add_header("Content-Type", "application/json")
+    status, raw = http_call(phone.base_url() + path, "Polycom", password, method, data,
+                            {"Content-Type": "application/json"}, timeout, context)
     try:
-        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        raw = exc.read()
-        try:
-            return exc.code, json.loads(raw)
-        except json.JSONDecodeError:
-            return exc.code, None
+        return status, json.loads(raw or b"null")
+    except json.JSONDecodeError:
+        if status < 400:
+            raise
+        return status, None
 
 
 def reachable(phone) -> bool:
@@ -51,27 +43,13 @@ def reachable(phone) -> bool:
         return False
 
 
-def wait_for(predicate, timeout=15.0, step=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return False
-
-
 @pytest.fixture()
 def rig(tmp_path):
     """A provisioning server and one Poly VVX450 on OLD firmware, both on a background event loop."""
-    with BackgroundLoop() as bg:
-        prov = ProvisioningServer(tmp_path / "provisioning")
-        bg.run(prov.start())
-        phone = PolyPhone("phone-101", MODEL, OLD, "127.0.0.1", 0, tmp_path / "phone-101",
-                          Credentials("Polycom", PASSWORD), reboot_seconds=0.5, provisioning_url=prov.url)
-        bg.run(phone.start())
-        yield bg, prov, phone
-        bg.run(phone.stop())
-        bg.run(prov.stop())
+    with PhoneRig(tmp_path) as rig:
+        phone = rig.add(PolyPhone, "phone-101", MODEL, OLD, Credentials("Polycom", PASSWORD), reboot_seconds=0.5,
+                        provisioning_url=rig.prov.url)
+        yield rig.bg, rig.prov, phone
 
 
 def stage_firmware(prov, version, image=None):
@@ -98,25 +76,16 @@ def test_wrong_password_is_refused(rig):
 
 
 def test_factory_default_password_gets_4010(tmp_path):
-    with BackgroundLoop() as bg:
-        phone = PolyPhone("p", MODEL, OLD, "127.0.0.1", 0, tmp_path / "p", Credentials("Polycom", "456"))
-        bg.run(phone.start())
-        try:
-            status, body = api(phone, "GET", "/api/v1/mgmt/device/info", password="456")
-            assert status == 403 and body == {"Status": "4010"}
-        finally:
-            bg.run(phone.stop())
+    with PhoneRig(tmp_path, with_provisioning=False) as rig:
+        phone = rig.add(PolyPhone, "p", MODEL, OLD, Credentials("Polycom", "456"))
+        status, body = api(phone, "GET", "/api/v1/mgmt/device/info", password="456")
+        assert status == 403 and body == {"Status": "4010"}
 
 
 def test_disabled_rest_api_answers_404(tmp_path):
-    with BackgroundLoop() as bg:
-        phone = PolyPhone("p", MODEL, OLD, "127.0.0.1", 0, tmp_path / "p", Credentials("Polycom", PASSWORD),
-                          restapi_enabled=False)
-        bg.run(phone.start())
-        try:
-            assert api(phone, "GET", "/api/v1/mgmt/device/info")[0] == 404
-        finally:
-            bg.run(phone.stop())
+    with PhoneRig(tmp_path, with_provisioning=False) as rig:
+        phone = rig.add(PolyPhone, "p", MODEL, OLD, Credentials("Polycom", PASSWORD), restapi_enabled=False)
+        assert api(phone, "GET", "/api/v1/mgmt/device/info")[0] == 404
 
 
 def test_config_set_then_get_round_trips(rig):
@@ -231,16 +200,11 @@ def test_boots_old_version_fault(rig):
 
 
 def test_https_with_the_lab_ca(tmp_path):
-    with BackgroundLoop() as bg:
-        phone = PolyPhone("p", MODEL, OLD, "127.0.0.1", 0, tmp_path / "p", Credentials("Polycom", PASSWORD),
-                          https=True)
-        bg.run(phone.start())
-        try:
-            ca_file = phone.inventory_vars()["phone_ca_file"]
-            verified = ssl.create_default_context(cafile=ca_file)
-            status, body = api(phone, "GET", "/api/v1/mgmt/device/info", context=verified)
-            assert status == 200 and body["data"]["FirmwareRelease"] == OLD
-            with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
-                api(phone, "GET", "/api/v1/mgmt/device/info", context=ssl.create_default_context())
-        finally:
-            bg.run(phone.stop())
+    with PhoneRig(tmp_path, with_provisioning=False) as rig:
+        phone = rig.add(PolyPhone, "p", MODEL, OLD, Credentials("Polycom", PASSWORD), https=True)
+        ca_file = phone.inventory_vars()["phone_ca_file"]
+        verified = ssl.create_default_context(cafile=ca_file)
+        status, body = api(phone, "GET", "/api/v1/mgmt/device/info", context=verified)
+        assert status == 200 and body["data"]["FirmwareRelease"] == OLD
+        with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+            api(phone, "GET", "/api/v1/mgmt/device/info", context=ssl.create_default_context())

@@ -5,7 +5,6 @@ before the fix (checked once against the previous driver code; the reason is in 
 from __future__ import annotations
 
 import hashlib
-import time
 
 import pytest
 
@@ -16,10 +15,9 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.contrac
 from lab.device import Credentials
 from lab.firmware_images import make_image
 from lab.phones.cisco_mpp import CiscoMppPhone
-from lab.phones.harness import BackgroundLoop
+from lab.phones.harness import PhoneRig, wait_for
 from lab.phones.poly import PolyPhone
 from lab.phones.yealink import YealinkPhone
-from lab.provisioning import ProvisioningServer
 
 pytestmark = pytest.mark.timeout(60)
 PASSWORD = "lab-Phone-admin-7"
@@ -29,22 +27,12 @@ IMAGE_SIZE = 4096
 
 @pytest.fixture()
 def site(tmp_path):
-    with BackgroundLoop() as bg:
-        prov = ProvisioningServer(tmp_path / "provisioning")
-        bg.run(prov.start())
-        phones = []
-
+    with PhoneRig(tmp_path) as rig:
         def add(cls, model, version, username="admin", **options):
-            phone = cls(f"p{len(phones)}", model, version, "127.0.0.1", 0, tmp_path / f"p{len(phones)}",
-                        Credentials(username, PASSWORD), reboot_seconds=0.3, **options)
-            bg.run(phone.start())
-            phones.append(phone)
-            return phone
+            return rig.add(cls, f"p{len(rig.phones)}", model, version, Credentials(username, PASSWORD),
+                           reboot_seconds=0.3, **options)
 
-        yield bg, prov, add
-        for phone in phones:
-            bg.run(phone.stop())
-        bg.run(prov.stop())
+        yield rig.bg, rig.prov, add
 
 
 def driver_for(phone, prov, username="admin", password=PASSWORD, **options):
@@ -127,9 +115,7 @@ def test_yealink_lab_reboots_on_notify_at_factory_defaults(site):
     _bg, prov, add = site
     phone = add(YealinkPhone, "T54W", "96.85.0.5", provisioning_url=prov.url, action_uri_limit_ip="127.0.0.1")
     driver_for(phone, prov, sip_port=phone.sip_port, sip_user=phone.name).notify_check_sync(reboot=False)
-    deadline = time.monotonic() + 5
-    while phone.reboot_count == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: phone.reboot_count != 0, timeout=5, step=0.05)
     assert phone.reboot_count == 1
     assert any("overridden" in line for line in phone.log)
 
@@ -145,9 +131,7 @@ def test_mpp_rotation_uses_admin_password_and_its_rule(site):
     with pytest.raises(InvalidValue, match="8-127"):
         driver.change_admin_password("Sh0rt")
     driver.change_admin_password(NEW_PASSWORD)
-    deadline = time.monotonic() + 5
-    while bg.call(lambda: phone.credentials.password) != NEW_PASSWORD and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: bg.call(lambda: phone.credentials.password) == NEW_PASSWORD, timeout=5, step=0.05)
     driver.clear_password_staging()
     assert bg.call(lambda: phone.credentials.password) == NEW_PASSWORD
     assert driver_for(phone, prov, password=NEW_PASSWORD).get_facts()["os_version"]
@@ -202,9 +186,8 @@ def test_harden_provisions_and_reads_back_then_is_idempotent(site, platform):
         second = driver.harden()
         assert second["changed"] is False
         assert hardening_gaps(driver.hardening, driver.hardening_read_back()) == []
-    deadline = time.monotonic() + 5                        # the phone itself holds the values (lab state)
-    while hardening_gaps(driver.hardening, phone.params) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    # the phone itself holds the values (lab state)
+    wait_for(lambda: not hardening_gaps(driver.hardening, phone.params), timeout=5, step=0.05)
     assert hardening_gaps(driver.hardening, phone.params) == []
     assert phone.reboot_count == 0                          # hardening never rebooted the phone
     assert not [p for p in prov.root.iterdir() if p.name.startswith("aiphone-hardening-")]

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 import secrets
 import socket
 import time
 import urllib.error
-import urllib.request
 
 import pytest
 
 from lab.device import Credentials
 from lab.firmware_images import make_image
-from lab.phones.harness import BackgroundLoop
+from lab.phones.harness import PhoneRig, http_call, wait_for
 from lab.phones.yealink import YealinkPhone, ip_allowed, parse_config
-from lab.provisioning import ProvisioningServer
 
 PASSWORD = "lab-yealink-admin-1"
 MODEL = "T54W"
@@ -46,13 +43,8 @@ def notify(phone, event="check-sync;reboot=false", user=None, method="NOTIFY", t
 
 
 def servlet(phone, query, password=PASSWORD, timeout=5):
-    request = urllib.request.Request(f"http://{phone.host}:{phone.port}/servlet?{query}")
-    request.add_header("Authorization", "Basic " + base64.b64encode(f"admin:{password}".encode()).decode())
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http://127.0.0.1 URL
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
+    status, body = http_call(f"http://{phone.host}:{phone.port}/servlet?{query}", "admin", password, timeout=timeout)
+    return status, body.decode()
 
 
 def firmware(phone) -> str | None:
@@ -64,28 +56,13 @@ def firmware(phone) -> str | None:
     return dict(line.split("=", 1) for line in body.splitlines())["firmware"] if status == 200 else None
 
 
-def wait_for(predicate, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 @pytest.fixture()
 def rig(tmp_path):
-    with BackgroundLoop() as bg:
-        prov = ProvisioningServer(tmp_path / "provisioning")
-        bg.run(prov.start())
-        phone = YealinkPhone("phone-102", MODEL, OLD, "127.0.0.1", 0, tmp_path / "phone-102",
-                             Credentials("admin", PASSWORD), reboot_seconds=0.5, provisioning_url=prov.url,
-                             action_uri_limit_ip="127.0.0.*", notify_reboot_enable=False,
-                             show_action_uri_option=False)     # as the site provisioned it
-        bg.run(phone.start())
-        yield bg, prov, phone
-        bg.run(phone.stop())
-        bg.run(prov.stop())
+    with PhoneRig(tmp_path) as rig:
+        phone = rig.add(YealinkPhone, "phone-102", MODEL, OLD, Credentials("admin", PASSWORD), reboot_seconds=0.5,
+                        provisioning_url=rig.prov.url, action_uri_limit_ip="127.0.0.*", notify_reboot_enable=False,
+                        show_action_uri_option=False)     # as the site provisioned it
+        yield rig.bg, rig.prov, phone
 
 
 def stage(prov, phone, rom: bytes):
@@ -193,12 +170,10 @@ def test_allow_list_wildcards():
 @pytest.fixture()
 def factory_phone(tmp_path):
     """A Yealink at factory defaults: sip.notify_reboot_enable = 1, features.show_action_uri_option = 1."""
-    with BackgroundLoop() as bg:
-        phone = YealinkPhone("phone-102", MODEL, OLD, "127.0.0.1", 0, tmp_path / "phone-102",
-                             Credentials("admin", PASSWORD), reboot_seconds=0.5, action_uri_limit_ip="127.0.0.*")
-        bg.run(phone.start())
-        yield bg, phone
-        bg.run(phone.stop())
+    with PhoneRig(tmp_path, with_provisioning=False) as rig:
+        phone = rig.add(YealinkPhone, "phone-102", MODEL, OLD, Credentials("admin", PASSWORD), reboot_seconds=0.5,
+                        action_uri_limit_ip="127.0.0.*")
+        yield rig.bg, phone
 
 
 def test_factory_default_prompt_holds_the_first_action_uri_request(factory_phone):

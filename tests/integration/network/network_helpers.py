@@ -40,6 +40,17 @@ def run_playbook(lab, playbook: str, *args: str, extra_vars: dict | None = None)
     return report
 
 
+def host_vault(lab, name: str) -> Path:
+    """The vault file a rotation writes for one device (the lab inventory's host_vars)."""
+    return lab.inventory_file.parent / "host_vars" / name / "vault.yml"
+
+
+def rotate_credentials(lab, tag: str, audit_dir: Path, **extra_vars) -> dict:
+    """playbooks/rotate_credentials.yml --tags `tag` against the lab, its vault and audit trail in `audit_dir`."""
+    return run_playbook(lab, "playbooks/rotate_credentials.yml", "--tags", tag, extra_vars={
+        "aiphone_vault_password_file": str(VAULT_PASSWORD_FILE), "aiphone_audit_dir": str(audit_dir), **extra_vars})
+
+
 def task_results(report: dict, host: str, task_fragment: str) -> list[dict]:
     return [task["hosts"][host] for play in report["plays"] for task in play["tasks"]
             if task_fragment in task["task"]["name"] and host in task["hosts"]]

@@ -40,7 +40,7 @@ def cut_at_every_line(lab, policy: dict, baseline: str, lines: list[str]) -> lis
             restore_baseline(dev, baseline)
             control.set_fault(SWITCH, "close_after_lines", lines=k)
             try:
-                dev._push(lines)
+                dev.push(lines)
             except ConnectionFailed:
                 pass
             else:   # k is past the last line (and every `end`): the whole change went through

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "network"))
-from network_helpers import VAULT_PASSWORD_FILE, run_playbook, task_results
+from network_helpers import VAULT_PASSWORD_FILE, host_vault, rotate_credentials, run_playbook, task_results
 
 from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import AuthenticationFailed
@@ -36,18 +36,12 @@ def api_login_works(lab, name: str, password: str) -> bool:
         return False
 
 
-def vault_of(lab, name: str) -> Path:
-    return lab.inventory_file.parent / "host_vars" / name / "vault.yml"
-
-
 def new_password(lab, name: str) -> str:
-    return read_vault_vars(str(vault_of(lab, name)), str(VAULT_PASSWORD_FILE))["ansible_password"]
+    return read_vault_vars(str(host_vault(lab, name)), str(VAULT_PASSWORD_FILE))["ansible_password"]
 
 
 def rotate(lab, audit_dir: Path, hosts: str) -> dict:
-    return run_playbook(lab, "playbooks/rotate_credentials.yml", "--tags", "rotate_phones", extra_vars={
-        "aiphone_vault_password_file": str(VAULT_PASSWORD_FILE), "aiphone_audit_dir": str(audit_dir),
-        "rotate_phone_hosts": hosts, "rotate_phone_settle_timeout": 20})
+    return rotate_credentials(lab, "rotate_phones", audit_dir, rotate_phone_hosts=hosts, rotate_phone_settle_timeout=20)
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +85,7 @@ def test_faulted_phone_keeps_its_old_password_and_vault_entry(fresh_lab, rotatio
     assert result["failed"] and "keeps its old" in result["msg"]
     kept = new_password(fresh_lab, "phone-103")           # the value of the first (successful) rotation
     assert api_login_works(fresh_lab, "phone-103", kept)
-    assert not vault_of(fresh_lab, "phone-103").with_suffix(".yml.pending").exists()
+    assert not host_vault(fresh_lab, "phone-103").with_suffix(".yml.pending").exists()
     [summary] = task_results(faulted, "localhost", "kept their old password")
     assert summary["msg"]["kept_old_password"] == ["phone-103"]
 
@@ -112,14 +106,14 @@ def test_rotation_is_audited_without_values(fresh_lab, rotation):
 
 
 def test_check_mode_logs_in_and_changes_nothing(fresh_lab, rotation, tmp_path):
-    before = {name: vault_of(fresh_lab, name).read_bytes() for name in PHONES}
+    before = {name: host_vault(fresh_lab, name).read_bytes() for name in PHONES}
     report = run_playbook(fresh_lab, "playbooks/rotate_credentials.yml", "--check", "--tags", "rotate_phones",
                           extra_vars={"aiphone_vault_password_file": str(VAULT_PASSWORD_FILE),
                                       "aiphone_audit_dir": str(tmp_path)})
     assert report["returncode"] == 0, report["raw"][-3000:]
     for name in PHONES:
         assert task_results(report, name, TASK)[0]["changed"]          # the plan: it would rotate
-        assert vault_of(fresh_lab, name).read_bytes() == before[name]
+        assert host_vault(fresh_lab, name).read_bytes() == before[name]
         assert api_login_works(fresh_lab, name, new_password(fresh_lab, name))
     assert not (tmp_path / "lab").exists() or not audit_trail.read_records(
         audit_trail.site_dir(str(tmp_path), "lab"), kind="credential_rotation")

@@ -13,7 +13,7 @@ from netmiko import ConnectHandler
 from netmiko.exceptions import NetmikoAuthenticationException
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "network"))
-from network_helpers import VAULT_PASSWORD_FILE, run_playbook, task_results
+from network_helpers import VAULT_PASSWORD_FILE, host_vault, rotate_credentials, task_results
 
 from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
 from ansible_collections.aiphone.hardening.plugins.module_utils.ops.vault_file import read_vault_vars
@@ -31,14 +31,8 @@ def login_works(lab, name: str, password: str) -> bool:
         return False
 
 
-def vault_of(lab, name: str) -> Path:
-    return lab.inventory_file.parent / "host_vars" / name / "vault.yml"
-
-
 def rotate(lab, audit_dir: Path, hosts: str) -> dict:
-    return run_playbook(lab, "playbooks/rotate_credentials.yml", "--tags", "rotate_network", extra_vars={
-        "aiphone_vault_password_file": str(VAULT_PASSWORD_FILE), "aiphone_audit_dir": str(audit_dir),
-        "rotate_network_hosts": hosts})
+    return rotate_credentials(lab, "rotate_network", audit_dir, rotate_network_hosts=hosts)
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +52,7 @@ def test_rotated_devices_take_the_new_secret_and_refuse_the_old(fresh_lab, first
     for name in ROTATED:
         [result] = task_results(report, name, TASK)
         assert result["changed"] and not result.get("failed"), result.get("msg")
-        new = read_vault_vars(str(vault_of(fresh_lab, name)), str(VAULT_PASSWORD_FILE))["ansible_password"]
+        new = read_vault_vars(str(host_vault(fresh_lab, name)), str(VAULT_PASSWORD_FILE))["ansible_password"]
         assert new != old and len(new) == 24
         assert login_works(fresh_lab, name, new)
         assert not login_works(fresh_lab, name, old)
@@ -70,8 +64,8 @@ def test_failed_device_keeps_its_old_secret_and_is_reported(fresh_lab, first_rot
     assert report["returncode"] != 0
     [result] = task_results(report, FAILING, TASK)
     assert result["failed"] and "keeps its old secret" in result["msg"]
-    assert not vault_of(fresh_lab, FAILING).exists()
-    assert not vault_of(fresh_lab, FAILING).with_suffix(".yml.pending").exists()
+    assert not host_vault(fresh_lab, FAILING).exists()
+    assert not host_vault(fresh_lab, FAILING).with_suffix(".yml.pending").exists()
     assert login_works(fresh_lab, FAILING, fresh_lab.credentials.password)
     [summary] = task_results(report, "localhost", "kept their old secret")
     assert summary["msg"]["kept_old_secret"] == [FAILING]
@@ -87,17 +81,17 @@ def test_rotation_is_audited_without_the_values(fresh_lab, first_rotation):
     assert audit_trail.verify(site).ok
     trail_text = Path(audit_trail.trail_path(site)).read_text()
     for name in ROTATED:
-        new = read_vault_vars(str(vault_of(fresh_lab, name)), str(VAULT_PASSWORD_FILE))["ansible_password"]
+        new = read_vault_vars(str(host_vault(fresh_lab, name)), str(VAULT_PASSWORD_FILE))["ansible_password"]
         assert new not in trail_text
     assert fresh_lab.credentials.password not in trail_text
 
 
 def test_next_run_reads_the_rotated_secret_from_the_vault(fresh_lab, first_rotation, tmp_path):
     """Ansible itself picks the new host_vars vault value up: a second rotation logs in with it."""
-    before = read_vault_vars(str(vault_of(fresh_lab, "sw-core-01")), str(VAULT_PASSWORD_FILE))["ansible_password"]
+    before = read_vault_vars(str(host_vault(fresh_lab, "sw-core-01")), str(VAULT_PASSWORD_FILE))["ansible_password"]
     report = rotate(fresh_lab, tmp_path, "sw-core-01")
     assert report["returncode"] == 0, report["raw"][-2000:]
-    after = read_vault_vars(str(vault_of(fresh_lab, "sw-core-01")), str(VAULT_PASSWORD_FILE))["ansible_password"]
+    after = read_vault_vars(str(host_vault(fresh_lab, "sw-core-01")), str(VAULT_PASSWORD_FILE))["ansible_password"]
     assert after != before and login_works(fresh_lab, "sw-core-01", after)
     assert not login_works(fresh_lab, "sw-core-01", before)
     assert before not in report["raw"] and after not in report["raw"]

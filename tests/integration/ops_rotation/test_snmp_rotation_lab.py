@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "network"))
-from network_helpers import VAULT_PASSWORD_FILE, run_playbook, task_results
+from network_helpers import VAULT_PASSWORD_FILE, host_vault, rotate_credentials, run_playbook, task_results
 
 from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
 from ansible_collections.aiphone.hardening.plugins.module_utils.ops.vault_file import read_vault_vars
@@ -29,10 +29,6 @@ def old_keys() -> dict:
     return read_vault_vars(str(LAB_SITE / "group_vars/all/snmp_vault.yml"), str(VAULT_PASSWORD_FILE))
 
 
-def vault_of(lab, name: str) -> Path:
-    return lab.inventory_file.parent / "host_vars" / name / "vault.yml"
-
-
 def stored_keys_match(lab, name: str, keys: dict) -> bool:
     stored = lab.control.snmp_users(name)["nms-monitor"]
     return (stored["auth_key"] == password_to_key(keys[VARS[0]], stored["engine_id"], "sha1")
@@ -40,9 +36,7 @@ def stored_keys_match(lab, name: str, keys: dict) -> bool:
 
 
 def rotate(lab, audit_dir: Path, hosts: str) -> dict:
-    return run_playbook(lab, "playbooks/rotate_credentials.yml", "--tags", "rotate_snmp", extra_vars={
-        "aiphone_vault_password_file": str(VAULT_PASSWORD_FILE), "aiphone_audit_dir": str(audit_dir),
-        "rotate_snmp_hosts": hosts})
+    return rotate_credentials(lab, "rotate_snmp", audit_dir, rotate_snmp_hosts=hosts)
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +59,7 @@ def test_rotated_switch_holds_the_new_keys_from_the_vault(fresh_lab, rotation):
     [result] = task_results(report, ROTATED, TASK)
     assert result["changed"] and not result.get("failed"), result.get("msg")
     assert result["users"] == ["nms-monitor"]
-    new = read_vault_vars(str(vault_of(fresh_lab, ROTATED)), str(VAULT_PASSWORD_FILE))
+    new = read_vault_vars(str(host_vault(fresh_lab, ROTATED)), str(VAULT_PASSWORD_FILE))
     old = old_keys()
     for var in VARS:
         assert len(new[var]) == 24 and new[var] != old[var]
@@ -79,8 +73,8 @@ def test_failing_switch_keeps_its_old_keys_and_is_reported(fresh_lab, rotation):
     assert report["returncode"] != 0
     [result] = task_results(report, FAILING, TASK)
     assert result["failed"] and "keeps its old SNMPv3 keys" in result["msg"]
-    assert not vault_of(fresh_lab, FAILING).exists()
-    assert not vault_of(fresh_lab, FAILING).with_suffix(".yml.pending").exists()
+    assert not host_vault(fresh_lab, FAILING).exists()
+    assert not host_vault(fresh_lab, FAILING).with_suffix(".yml.pending").exists()
     assert stored_keys_match(fresh_lab, FAILING, old_keys())
     [summary] = task_results(report, "localhost", "kept their old keys")
     assert summary["msg"]["kept_old_keys"] == [FAILING] and summary["msg"]["rotated"] == [ROTATED]
@@ -95,7 +89,7 @@ def test_rotation_is_audited_without_the_values(fresh_lab, rotation):
     assert records[ROTATED]["credential_type"] == "snmpv3 user keys"
     assert audit_trail.verify(site).ok
     trail = Path(audit_trail.trail_path(site)).read_text()
-    new = read_vault_vars(str(vault_of(fresh_lab, ROTATED)), str(VAULT_PASSWORD_FILE))
+    new = read_vault_vars(str(host_vault(fresh_lab, ROTATED)), str(VAULT_PASSWORD_FILE))
     for var in VARS:
         assert new[var] not in trail and old_keys()[var] not in trail
 
@@ -103,8 +97,8 @@ def test_rotation_is_audited_without_the_values(fresh_lab, rotation):
 def test_converge_after_rotation_sends_nothing_and_next_rotation_starts_from_the_vault(fresh_lab, rotation, tmp_path):
     again = run_playbook(fresh_lab, "playbooks/network.yml", "--tags", "switch_management", "--limit", ROTATED)
     assert again["returncode"] == 0 and again["stats"][ROTATED]["changed"] == 0, again["raw"][-2000:]
-    before = read_vault_vars(str(vault_of(fresh_lab, ROTATED)), str(VAULT_PASSWORD_FILE))
+    before = read_vault_vars(str(host_vault(fresh_lab, ROTATED)), str(VAULT_PASSWORD_FILE))
     report = rotate(fresh_lab, tmp_path, ROTATED)
     assert report["returncode"] == 0, report["raw"][-2000:]
-    after = read_vault_vars(str(vault_of(fresh_lab, ROTATED)), str(VAULT_PASSWORD_FILE))
+    after = read_vault_vars(str(host_vault(fresh_lab, ROTATED)), str(VAULT_PASSWORD_FILE))
     assert after[VARS[0]] != before[VARS[0]] and stored_keys_match(fresh_lab, ROTATED, after)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.base import FirmwareDriver
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import (
     ConnectionFailed,
     DeviceUnreachable,
     TransferFailed,
     VerificationFailed,
 )
-from ansible_collections.aiphone.hardening.plugins.module_utils.firmware.contract import UpgradeSteps
 from ansible_collections.aiphone.hardening.plugins.module_utils.maintenance_window import MaintenanceSchedule, Window
 
 
@@ -33,7 +33,9 @@ class FakeFleet:
         return [step for name, step in self.calls if name == device]
 
 
-class FakeDriver(UpgradeSteps):
+class FakeDriver(FirmwareDriver):
+    """The firmware contract scripted by FakeFleet; the session is __enter__ (a "connect" fault refuses it)."""
+
     reboot_seconds = 2
 
     def __init__(self, fleet: FakeFleet, name: str, model: str = "M1", reboot_seconds: float = 2):
@@ -48,6 +50,15 @@ class FakeDriver(UpgradeSteps):
 
     def __exit__(self, *exc):
         return False
+
+    def open(self):
+        self.__enter__()
+
+    def close(self):
+        pass
+
+    def get_facts(self):
+        return {"os_version": self.fleet.versions[self.name], "model": self.model}
 
     def get_firmware(self):
         return {"version": self.fleet.versions[self.name], "model": self.model}

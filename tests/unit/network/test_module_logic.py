@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.ios_render import SwitchOptions
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.switch_task import lockout_problem
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.wireless import openwrt_plan
-from ansible_collections.aiphone.hardening.plugins.modules.switch_config import lockout_problem
 
 SECRETS = {"vault_wifi_staff_psk": "Staff-Passphrase-2026", "vault_wifi_voice_psk": "Voice-Passphrase-2026",
            "vault_wifi_guest_psk": "Guest-Passphrase-2026"}

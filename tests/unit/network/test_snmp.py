@@ -28,8 +28,8 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.snmp imp
     snmp_user_problems,
     snmp_users,
 )
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.switch_task import masker
 from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import PolicyError, validate_site_policy
-from ansible_collections.aiphone.hardening.plugins.modules.switch_config import masker
 
 KEYS = {"vault_snmp_nms_auth_key": "Auth-Key-2026x", "vault_snmp_nms_priv_key": "Priv-Key-2026y"}
 SHOW_USER = """

@@ -10,6 +10,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.openwrt 
     expected_after,
     restore_commands,
 )
+from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.registry import driver_for
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import (
     commands_of,
     diff_config,
@@ -21,7 +22,6 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.wireless
     c9800_aaa_sections,
     c9800_vlan_sections,
     c9800_wlan_sections,
-    device_plan,
     findings,
     mask,
     parse_uci_show,
@@ -31,6 +31,8 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.wireless
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import validate_site_policy
 from lab.hostapd import hostapd_accepts, render_wireless
+
+wlc_plan = driver_for("cisco_wlc9800", "wireless").wireless_plan
 
 SECRETS = {"vault_wifi_staff_psk": "Staff-Passphrase-2026", "vault_wifi_voice_psk": "Voice-Passphrase-2026",
            "vault_wifi_guest_psk": "Guest-Passphrase-2026"}
@@ -255,7 +257,7 @@ def test_c9800_security_change_on_an_enabled_wlan_is_wrapped_in_shutdown(policy)
     intents = ssid_intents(policy, SECRETS)
     text = "\n".join(render_sections(c9800_wlan_sections(intents, {}, set_keys=False), {}))
     running = parse_running_config(text.replace("set-key ascii 0", "set-key ascii 8"))
-    commands, _ = device_plan("cisco_wlc9800", intents, text.replace("set-key ascii 0", "set-key ascii 8")
+    commands, _ = wlc_plan(intents, text.replace("set-key ascii 0", "set-key ascii 8")
                               + "\nwireless profile policy aiphone-data\n vlan 30\n no shutdown", rotate_keys=True)
     staff = commands[commands.index("wlan Clinic-Staff 1 Clinic-Staff"):][:4]
     assert staff == ["wlan Clinic-Staff 1 Clinic-Staff", " shutdown",
@@ -266,7 +268,7 @@ def test_c9800_security_change_on_an_enabled_wlan_is_wrapped_in_shutdown(policy)
     assert verify_applied(staff, after) == []
     assert verify_applied(staff[:3], running) == [" shutdown"]      # a WLAN left shut is caught
     # no security change (only the VLAN mapping): the WLAN is not touched
-    assert "wlan Clinic-Staff 1 Clinic-Staff" not in device_plan("cisco_wlc9800", intents, text.replace(
+    assert "wlan Clinic-Staff 1 Clinic-Staff" not in wlc_plan(intents, text.replace(
         "set-key ascii 0", "set-key ascii 8"))[0]
 
 
@@ -279,13 +281,13 @@ def _c9800_running(policy, version: str) -> str:
 @pytest.mark.parametrize(("version", "h2e"), [("17.6", False), ("17.7", True), ("17.12", True)])
 def test_c9800_sae_h2e_only_from_17_7_1(policy, version, h2e):
     intents = ssid_intents(policy, SECRETS)
-    commands, found = device_plan("cisco_wlc9800", intents, f"!\nversion {version}\n")
+    commands, found = wlc_plan(intents, f"!\nversion {version}\n")
     assert (" security wpa akm sae pwe h2e" in commands) is h2e
     assert any("hash-to-element" in f and f"IOS-XE {version}" in f for f in found) is not h2e
 
 
 def test_c9800_unknown_release_leaves_h2e_out_and_says_so(policy):
-    commands, found = device_plan("cisco_wlc9800", ssid_intents(policy, SECRETS), "")
+    commands, found = wlc_plan(ssid_intents(policy, SECRETS), "")
     assert " security wpa akm sae pwe h2e" not in commands
     assert any("does not show" in f for f in found)
 
@@ -293,12 +295,12 @@ def test_c9800_unknown_release_leaves_h2e_out_and_says_so(policy):
 def test_c9800_enabled_policy_profile_is_shut_while_its_vlan_changes(policy):
     intents = ssid_intents(policy, SECRETS)
     running = _c9800_running(policy, "17.9") + "\nwireless profile policy aiphone-data\n vlan 99\n no shutdown\n"
-    commands, _ = device_plan("cisco_wlc9800", intents, running)
+    commands, _ = wlc_plan(intents, running)
     start = commands.index("wireless profile policy aiphone-data")
     assert commands[start:start + 5] == ["wireless profile policy aiphone-data", " shutdown", " no vlan 99",
                                          " vlan 30", " no shutdown"]
     # positive control: a disabled profile is edited without the wrap
     shut = running.replace(" vlan 99\n no shutdown", " vlan 99\n shutdown")
-    commands, _ = device_plan("cisco_wlc9800", intents, shut)
+    commands, _ = wlc_plan(intents, shut)
     start = commands.index("wireless profile policy aiphone-data")
     assert commands[start + 1:start + 3] == [" no vlan 99", " vlan 30"]

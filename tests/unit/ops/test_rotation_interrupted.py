@@ -11,12 +11,12 @@ import pytest
 
 from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import AuthenticationFailed
-from ansible_collections.aiphone.hardening.plugins.module_utils.ops.rotation import RotationUncertain
+from ansible_collections.aiphone.hardening.plugins.module_utils.ops.credential_rotation import reconcile_pending
+from ansible_collections.aiphone.hardening.plugins.module_utils.ops.rotation import LOGIN_SECRET, RotationUncertain
 from ansible_collections.aiphone.hardening.plugins.module_utils.ops.vault_file import (
     PendingVaultUpdate,
     read_vault_vars,
 )
-from ansible_collections.aiphone.hardening.plugins.modules.credential_rotate import reconcile_pending
 
 REPO = Path(__file__).resolve().parents[3]
 VAULT_PASSWORD = str(REPO / "inventories/lab/vault-password.txt")
@@ -59,7 +59,7 @@ def outcomes(params):
 
 def test_device_took_the_new_value_vault_follows_and_it_is_saved(params):
     device = Device(NEW)                # killed after the change, maybe before `write memory`
-    result = reconcile_pending(params, device.make)
+    result = reconcile_pending(params, LOGIN_SECRET, device.make)
     assert result["reconciled"] == "completed_after_interruption" and device.saves == 1
     assert read_vault_vars(params["vault_file"], VAULT_PASSWORD)["ansible_password"] == NEW
     assert not Path(params["vault_file"] + ".pending").exists()
@@ -70,17 +70,17 @@ def test_device_took_the_new_value_vault_follows_and_it_is_saved(params):
 
 def test_device_kept_the_old_value_pending_dropped_rotation_goes_on(params):
     device = Device(OLD)                # killed before the change
-    assert reconcile_pending(params, device.make) is None and device.saves == 0
+    assert reconcile_pending(params, LOGIN_SECRET, device.make) is None and device.saves == 0
     assert not Path(params["vault_file"] + ".pending").exists() and not Path(params["vault_file"]).exists()
     assert outcomes(params) == ["interrupted_kept_old"]
 
 
 def test_neither_value_logs_in_pending_kept(params):
     with pytest.raises(RotationUncertain):
-        reconcile_pending(params, Device("something else").make)
+        reconcile_pending(params, LOGIN_SECRET, Device("something else").make)
     assert Path(params["vault_file"] + ".pending").exists()
 
 
 def test_nothing_pending_nothing_done(params):
     Path(params["vault_file"] + ".pending").unlink()
-    assert reconcile_pending(params, Device(OLD).make) is None and outcomes(params) == []
+    assert reconcile_pending(params, LOGIN_SECRET, Device(OLD).make) is None and outcomes(params) == []

@@ -36,7 +36,7 @@ class Session:
     def get_snmp_users(self):
         return self.users
 
-    def _push(self, lines):
+    def push(self, lines):
         self.pushed.append(lines)
         self.users = self.after.pop(0)
 
