@@ -122,7 +122,7 @@ CASES = [
     ("image-path-traversal", lambda d: _set(d, ["firmware_baselines", 0, "image"], "../../etc/passwd"),
      "firmware_baselines[0].image", "plain file name"),
     ("baseline-duplicate", lambda d: d["firmware_baselines"].append(dict(d["firmware_baselines"][0])),
-     "firmware_baselines[5]", "duplicate baseline"),
+     "firmware_baselines[7]", "duplicate baseline"),
     ("window-start-garbage", lambda d: _set(d, ["maintenance", "windows", 0, "start"], "25:99"),
      "maintenance.windows[0].start", "time of day"),
     ("window-too-long", lambda d: _set(d, ["maintenance", "windows", 0, "duration"], "25h"),
