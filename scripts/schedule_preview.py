@@ -15,13 +15,17 @@ import sys
 
 from ansible_collections.aiphone.hardening.plugins.module_utils import schedule
 from ansible_collections.aiphone.hardening.plugins.module_utils.maintenance_window import WindowError
-from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import PolicyError, load_site_policy
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import (
+    PolicyError,
+    SitePolicy,
+    load_site_policy,
+)
 from scripts.validate_policy import policy_path
 
 
-def describe_site(policy: dict, now: dt.datetime, count: int, calendar: bool) -> list[str]:
+def describe_site(policy: SitePolicy, now: dt.datetime, count: int, calendar: bool) -> list[str]:
     site_schedule = schedule.site_schedule(policy)
-    lines = [f"site {policy['site']['name']} ({site_schedule.timezone}):"]
+    lines = [f"site {policy.site.name} ({site_schedule.timezone}):"]
     runs = schedule.next_runs(policy, now, count)
     for window in site_schedule.windows:
         lines.append(f"  window {window.name}")

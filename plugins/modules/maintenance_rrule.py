@@ -99,7 +99,7 @@ def main():
                 "duration_seconds": int(window.duration.total_seconds()),
                 "next": upcoming[window.name]}
                for window in site_schedule.windows]
-    module.exit_json(changed=False, site=policy["site"]["name"], timezone=site_schedule.timezone, windows=windows,
+    module.exit_json(changed=False, site=policy.site.name, timezone=site_schedule.timezone, windows=windows,
                      awx_schedules=schedule.awx_window_schedules(site_schedule))
 
 

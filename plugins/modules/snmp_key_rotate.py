@@ -113,7 +113,7 @@ def run(module: AnsibleModule) -> dict:
     policy = load_policy(module)
     entry = policy_device(module, policy)
     result: dict = {"changed": False, "notes": []}
-    make = lambda password: make_driver(module, entry["platform"])  # noqa: E731 - always the current login
+    make = lambda password: make_driver(module, entry.platform)  # noqa: E731 - always the current login
     try:
         if not key_vars(policy):
             raise ValueError("the site policy has no network.snmp users to rotate")

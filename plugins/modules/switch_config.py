@@ -174,9 +174,10 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.snmp imp
     snmp_user_problems,
     snmp_users,
 )
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import SitePolicy
 
 
-def lockout_problem(policy: dict, options: SwitchOptions, controller: str | None) -> str | None:
+def lockout_problem(policy: SitePolicy, options: SwitchOptions, controller: str | None) -> str | None:
     """The VTY ACL must let the controller running this task back in, or we would cut our own session."""
     if controller is None:
         return None
@@ -201,7 +202,7 @@ def intent_problems(policy, device, options, snmp_check=None):
     return check
 
 
-def snmp_wanted(policy: dict, p: dict, options: SwitchOptions) -> list[SnmpUser] | None:
+def snmp_wanted(policy: SitePolicy, p: dict, options: SwitchOptions) -> list[SnmpUser] | None:
     """The policy's SNMPv3 users with their keys, or None when this run does not manage them."""
     if "management" not in options.areas or not policy_snmp(policy):
         return None
@@ -232,7 +233,7 @@ def run(module: AnsibleModule) -> dict:
         module.fail_json(msg=f"refused before connecting: {exc}")
     result: dict = {"changed": False, "commands": [], "sections": [], "findings": []}
     mask = masker(users)
-    with device_session(module, entry["platform"], result, mask=mask) as driver:
+    with device_session(module, entry.platform, result, mask=mask) as driver:
         running_text = driver.get_config()
         running = parse_running_config(running_text)
         intent = render_switch(policy, p["device"], switch_facts(running), options)

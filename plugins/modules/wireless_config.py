@@ -127,9 +127,9 @@ def run(module: AnsibleModule) -> dict:
     except (InvalidValue, KeyError) as exc:
         module.fail_json(msg=f"refused before connecting: {exc}")
     result: dict = {"changed": False, "commands": [], "findings": findings(policy)}
-    with device_session(module, entry["platform"], result, mask=lambda text: mask(text, intents)) as driver:
+    with device_session(module, entry.platform, result, mask=lambda text: mask(text, intents)) as driver:
         text = driver.get_config()
-        commands, weak = plan(entry["platform"], intents, text, p)
+        commands, weak = plan(entry.platform, intents, text, p)
         result.update(changed=bool(commands), commands=[mask(c, intents) for c in commands],
                       findings=result["findings"] + weak)
         if module._diff and commands:
@@ -140,7 +140,7 @@ def run(module: AnsibleModule) -> dict:
         enforce_window(module, policy, p, result, f"changing {p['device']}")
         result["backup_file"] = write_backup(p["backup_dir"], p["device"], text)
         driver.load_candidate(commands)
-        driver.commit(verify=lambda after: plan(entry["platform"], intents, after,
+        driver.commit(verify=lambda after: plan(entry.platform, intents, after,
                                                 dict(p, rotate_keys=False))[0])
     return result
 
