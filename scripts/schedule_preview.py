@@ -15,17 +15,13 @@ import sys
 
 from ansible_collections.aiphone.hardening.plugins.module_utils import schedule
 from ansible_collections.aiphone.hardening.plugins.module_utils.maintenance_window import WindowError
-from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import (
-    PolicyError,
-    SitePolicy,
-    load_site_policy,
-)
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import PolicyError, load_site_policy
 from scripts.validate_policy import policy_path
 
 
-def describe_site(policy: SitePolicy, now: dt.datetime, count: int, calendar: bool) -> list[str]:
+def describe_site(policy: dict, now: dt.datetime, count: int, calendar: bool) -> list[str]:
     site_schedule = schedule.site_schedule(policy)
-    lines = [f"site {policy.site.name} ({site_schedule.timezone}):"]
+    lines = [f"site {policy['site']['name']} ({site_schedule.timezone}):"]
     runs = schedule.next_runs(policy, now, count)
     for window in site_schedule.windows:
         lines.append(f"  window {window.name}")
@@ -58,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     status = 0
     for site in args.sites:
         try:
-            print("\n".join(describe_site(load_site_policy(policy_path(site)), now, args.count, args.calendar)))
+            print("\n".join(describe_site(load_site_policy(policy_path(site)).raw, now, args.count, args.calendar)))
         except (PolicyError, WindowError) as error:
             print(f"{site}: refused:\n{error}", file=sys.stderr)
             status = 1

@@ -24,7 +24,6 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.maintenance_wind
     MaintenanceSchedule,
     Window,
 )
-from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import SitePolicy
 
 UNIT_PREFIX = "aiphone-maint"
 MANAGED_MARKER = "# Managed by aiphone.hardening maintenance_schedule"
@@ -58,19 +57,17 @@ def check_arg(kind: str, value: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ the policy side
-def _with_daily_expanded(policy: SitePolicy) -> dict:
-    """The schema allows ``days: [daily]``; maintenance_window wants day names, so spell daily out.
-
-    The maintenance section is read as written (`SitePolicy.raw`): `MaintenanceSchedule.from_policy` parses it."""
-    maintenance = dict(policy.raw.get("maintenance") or {})
+def _with_daily_expanded(policy: dict) -> dict:
+    """The schema allows ``days: [daily]``; maintenance_window wants day names, so spell daily out."""
+    maintenance = dict(policy.get("maintenance") or {})
     maintenance["windows"] = [
         dict(entry, days=list(DAY_NAMES)) if "daily" in (entry.get("days") or []) else entry
         for entry in maintenance.get("windows") or []
     ]
-    return dict(policy.raw, maintenance=maintenance)
+    return dict(policy, maintenance=maintenance)
 
 
-def site_schedule(policy: SitePolicy) -> MaintenanceSchedule:
+def site_schedule(policy: dict) -> MaintenanceSchedule:
     """The site's maintenance windows as maintenance_window computes them (the one DST-correct implementation)."""
     return MaintenanceSchedule.from_policy(_with_daily_expanded(policy))
 
@@ -129,7 +126,7 @@ def awx_window_schedules(site_schedule: MaintenanceSchedule) -> list[dict]:
     return schedules
 
 
-def next_runs(policy: SitePolicy, now: dt.datetime, count: int) -> dict[str, list[dict]]:
+def next_runs(policy: dict, now: dt.datetime, count: int) -> dict[str, list[dict]]:
     """{window name: its next ``count`` openings (local start/end, duration)} from ``now``; blackout days skipped."""
     schedule = site_schedule(policy)
     runs: dict[str, list[dict]] = {window.name: [] for window in schedule.windows}
@@ -264,7 +261,7 @@ def render_cron(settings: RunSettings, windows: list[Window]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def systemd_files(settings: RunSettings, policy: SitePolicy, first_year: int) -> dict[str, str]:
+def systemd_files(settings: RunSettings, policy: dict, first_year: int) -> dict[str, str]:
     """{file name: content} of every timer and service of the site (DST-gap lines from ``first_year`` on)."""
     schedule = site_schedule(policy)
     files = {}
@@ -275,7 +272,7 @@ def systemd_files(settings: RunSettings, policy: SitePolicy, first_year: int) ->
     return files
 
 
-def cron_files(settings: RunSettings, policy: SitePolicy) -> dict[str, str]:
+def cron_files(settings: RunSettings, policy: dict) -> dict[str, str]:
     windows = list(site_schedule(policy).windows)
     return {cron_file_name(settings.site): render_cron(settings, windows)} if windows else {}
 

@@ -319,9 +319,9 @@ def main() -> None:
     run_id = params["run_id"] or os.environ.get("AIPHONE_RUN_ID") or None
     try:
         policy = load_policy(params["policy"])
-        gate = Gate(MaintenanceSchedule.from_policy(policy.raw), force=params["force"],
+        gate = Gate(MaintenanceSchedule.from_policy(policy), force=params["force"],
                     force_reason=params["force_reason"] or "")
-        site = policy.site.name
+        site = (policy.get("site") or {}).get("name") or "site"
 
         def record(result: dict) -> None:
             append_record(params["audit_dir"], site, record_from_result(result, operator, params["force_reason"],

@@ -154,11 +154,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.aiphone.hardening.plugins.module_utils import schedule
 from ansible_collections.aiphone.hardening.plugins.module_utils.maintenance_window import WindowError
-from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import (
-    PolicyError,
-    SitePolicy,
-    load_site_policy,
-)
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import PolicyError, load_site_policy
 
 
 def pick_backend(choice: str) -> str:
@@ -188,7 +184,7 @@ def owned_files(directory: str, site: str) -> dict[str, str]:
     return found
 
 
-def desired_files(params: dict, policy: SitePolicy, site: str, backend: str, now: dt.datetime) -> dict[str, str]:
+def desired_files(params: dict, policy: dict, site: str, backend: str, now: dt.datetime) -> dict[str, str]:
     if params["state"] == "absent":
         return {}
     project = params["project_dir"].rstrip("/")
@@ -286,8 +282,8 @@ def main():
         now = dt.datetime.fromisoformat(params["now"]) if params["now"] else dt.datetime.now(dt.UTC)
         if now.tzinfo is None:
             module.fail_json(msg=f"now={params['now']!r} needs a UTC offset (e.g. 2027-03-27T12:00:00+00:00)")
-        policy = load_site_policy(params["policy"])
-        site = policy.site.name
+        policy = load_site_policy(params["policy"]).raw   # the windows, parsed by maintenance_window
+        site = policy["site"]["name"]
         backend = pick_backend(params["backend"])
         wanted = desired_files(params, policy, site, backend, now)
         preview = (schedule.next_runs(policy, now, params["preview_count"])

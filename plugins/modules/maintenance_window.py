@@ -149,7 +149,7 @@ def main() -> None:
         module.fail_json(msg="force=true needs a non-empty force_reason (it is recorded in the audit trail)")
     try:
         policy = load_policy(params["policy"])
-        schedule = MaintenanceSchedule.from_policy(policy.raw)
+        schedule = MaintenanceSchedule.from_policy(policy)
         status = schedule.status(parse_now(params["now"]), params["step_seconds"])
     except (OSError, ValueError) as exc:
         module.fail_json(msg=f"maintenance windows of {params['policy']}: {exc}")
@@ -157,7 +157,7 @@ def main() -> None:
     forced = params["force"] and not status["step_fits"]
     status.update(changed=False, forced=forced, allowed=status["step_fits"] or forced)
     if forced:
-        site = policy.site.name
+        site = (policy.get("site") or {}).get("name", "site")
         record = attempt_record(step="window_override", result="forced", reason=status["message"],
                                 start=status["now"], forced=True, force_reason=params["force_reason"],
                                 operator=params["operator"])

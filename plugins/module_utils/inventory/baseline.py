@@ -50,9 +50,8 @@ def model_key(model: str | None) -> str:
     return re.sub(r"\s+", "", str(model or "")).lower()
 
 
-def baselines_by_model(baselines: list[dict]) -> dict[tuple[str, str], dict]:
-    """(platform, model key) -> baseline, from the policy's `firmware_baselines` as written."""
-    return {(b["platform"], model_key(b["model"])): b for b in baselines}
+def baselines_by_model(policy: dict) -> dict[tuple[str, str], dict]:
+    return {(b["platform"], model_key(b["model"])): b for b in policy.get("firmware_baselines", [])}
 
 
 def assess(name: str, platform: str, policy_model: str | None, facts: dict | None, error: str | None,

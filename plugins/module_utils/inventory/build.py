@@ -15,7 +15,6 @@ import os
 
 from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
 from ansible_collections.aiphone.hardening.plugins.module_utils.inventory import baseline, state
-from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import SitePolicy
 from ansible_collections.aiphone.hardening.plugins.module_utils.inventory.collector import (
     DEFAULT_WORKERS,
     HostResult,
@@ -63,7 +62,7 @@ def _int_or_none(value) -> int | None:
         return None
 
 
-def build_inventory(policy: SitePolicy, targets: list[Target], linux_hosts: list[dict], site_directory: str,
+def build_inventory(policy: dict, targets: list[Target], linux_hosts: list[dict], site_directory: str,
                     max_workers: int = DEFAULT_WORKERS, now: dt.datetime | None = None,
                     update_state: bool = True, collector=collect, whole_site: bool = True) -> tuple[dict, bool]:
     """(inventory, state changed). With `whole_site`, policy devices with no connection details are listed as
@@ -72,29 +71,28 @@ def build_inventory(policy: SitePolicy, targets: list[Target], linux_hosts: list
     results = collector(targets, max_workers=max_workers) + [linux_result(h) for h in linux_hosts]
     seen = {r.name for r in results}
     if whole_site:
-        results += [HostResult(d.name, d.platform, error="not in the Ansible inventory: no connection details")
-                    for d in policy.devices if d.name not in seen]
-    policy_devices = {d.name: d for d in policy.devices}
-    baselines = baseline.baselines_by_model(policy.raw.get("firmware_baselines") or [])
+        results += [HostResult(d["name"], d["platform"], error="not in the Ansible inventory: no connection details")
+                    for d in policy.get("devices", []) if d["name"] not in seen]
+    policy_devices = {d["name"]: d for d in policy.get("devices", [])}
+    baselines = baseline.baselines_by_model(policy)
     versions = state.load_state(site_directory)
     ours = state.our_changes(audit_trail.read_records(site_directory))
     entries, changed = [], False
     for result in results:
-        known = policy_devices.get(result.name)
-        entry, entry_changed = _entry(result, known.model if known else None, baselines, versions, ours, now)
+        entry, entry_changed = _entry(result, policy_devices.get(result.name, {}), baselines, versions, ours, now)
         entries.append(entry)
         changed |= entry_changed
     if update_state and changed:
         state.save_state(site_directory, versions)
     summary = {status: sum(1 for e in entries if e["status"] == status) for status in baseline.STATUSES}
-    return {"site": policy.site.name, "collected_at": iso(now), "summary": summary,
+    return {"site": policy["site"]["name"], "collected_at": iso(now), "summary": summary,
             "devices": entries}, changed
 
 
-def _entry(result: HostResult, policy_model: str | None, baselines: dict, versions: dict, ours: dict,
+def _entry(result: HostResult, policy_device: dict, baselines: dict, versions: dict, ours: dict,
            now: dt.datetime) -> tuple[dict, bool]:
     facts = result.facts
-    assessment = baseline.assess(result.name, result.platform, policy_model, facts, result.error,
+    assessment = baseline.assess(result.name, result.platform, policy_device.get("model"), facts, result.error,
                                  baselines, result.error_type)
     now_text = iso(now)
     os_seen, changed = state.observe(versions, result.name, "os", facts.get("os_version"), now_text, ours)

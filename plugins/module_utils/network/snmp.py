@@ -17,13 +17,12 @@ its keys are re-sent only when a rotation asks for it. Users of the device not i
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import InvalidValue, UnexpectedOutput
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import AclState, Section, place_acl
-from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import Snmp, SitePolicy
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import SitePolicy, Snmp
 
 SNMP_ACL = "ACL-SNMP-MGMT"
 MASK = "********"

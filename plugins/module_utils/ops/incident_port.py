@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.ios_render import intended_ports, port_lines
-from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import SitePolicy, UnknownName
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import RunningConfig, normalize
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import SitePolicy, UnknownName
 
 
 class PortIsolationError(ValueError):

@@ -193,8 +193,8 @@ def test_poly_spaced_model_name_matches_its_baseline():
     """Poly reports ModelNumber "VVX 450" (tests/conformance/poly); the policy says VVX450 (issue #13)."""
     from ansible_collections.aiphone.hardening.plugins.module_utils.inventory import baseline
 
-    baselines = baseline.baselines_by_model([
-        {"platform": "poly", "model": "VVX450", "version": "6.4.6.2000", "image": "x", "sha256": "0" * 64}])
+    baselines = baseline.baselines_by_model({"firmware_baselines": [
+        {"platform": "poly", "model": "VVX450", "version": "6.4.6.2000", "image": "x", "sha256": "0" * 64}]})
     facts = {"model": "VVX 450", "os_version": "6.4.6.2000"}
     assert baseline.assess("p", "poly", "VVX450", facts, None, baselines)["status"] == baseline.COMPLIANT
     other = {"model": "VVX 250", "os_version": "6.4.6.2000"}
