@@ -19,6 +19,8 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy impo
     validate_site_policy,
 )
 
+model = unchecked_site_policy   # the model of a policy mapping a test changed (not validated again)
+
 
 def rendered(policy, switch, areas=("acls", "ports")) -> str:
     intent = render_switch(policy, switch, SwitchFacts(), SwitchOptions(areas=areas))
@@ -34,15 +36,15 @@ def test_l3_switch_svis_carry_the_zone_gateways(policy):
 
 def test_without_l3_switch_svis_have_no_address(policy_data):
     del policy_data["network"]["l3_switch"]
-    core = rendered(unchecked_site_policy(policy_data), "sw-core-01", areas=("acls",))
+    core = rendered(model(policy_data), "sw-core-01", areas=("acls",))
     assert "interface Vlan20\n description zone voice\n ip access-group ACL-VOICE-IN in" in core
     assert "ip address" not in core
 
 
 def test_l3_switch_can_be_an_access_switch(policy_data):
     policy_data["network"]["l3_switch"] = "sw-access-01"
-    assert "ip address 10.10.50.1 255.255.255.0" in rendered(unchecked_site_policy(policy_data), "sw-access-01", areas=("acls",))
-    assert "interface Vlan" not in rendered(unchecked_site_policy(policy_data), "sw-core-01", areas=("acls",))
+    assert "ip address 10.10.50.1 255.255.255.0" in rendered(model(policy_data), "sw-access-01", areas=("acls",))
+    assert "interface Vlan" not in rendered(model(policy_data), "sw-core-01", areas=("acls",))
 
 
 def test_both_ends_of_the_uplink_are_the_same_pruned_trunk(policy):
@@ -62,14 +64,15 @@ def test_chained_switches_carry_the_vlans_below_them(policy_data):
                                                          "interface": "GigabitEthernet1/0/10"}})
     policy_data["devices"].append({"name": "pbx-02", "platform": "linux", "model": "debian-12", "zone": "ai",
                               "switch_port": {"switch": "sw-edge-01", "interface": "GigabitEthernet1/0/1"}})
-    assert intended_ports(unchecked_site_policy(policy_data), "sw-core-01")["GigabitEthernet1/0/24"][1]["allowed"] == [10, 20, 30, 40, 50]
-    assert intended_ports(unchecked_site_policy(policy_data), "sw-access-01")["GigabitEthernet1/0/10"][1]["allowed"] == [10, 50]
+    policy = model(policy_data)
+    assert intended_ports(policy, "sw-core-01")["GigabitEthernet1/0/24"][1]["allowed"] == [10, 20, 30, 40, 50]
+    assert intended_ports(policy, "sw-access-01")["GigabitEthernet1/0/10"][1]["allowed"] == [10, 50]
 
 
 def test_hostile_local_interface_is_refused(policy_data):
     policy_data["devices"][1]["uplink"]["local_interface"] = "Gi1/1/1\nno aaa new-model"
     with pytest.raises(InvalidValue):
-        rendered(unchecked_site_policy(policy_data), "sw-access-01")
+        rendered(model(policy_data), "sw-access-01")
 
 
 @pytest.mark.parametrize("change, message", [

@@ -46,6 +46,8 @@ wireless.default_radio0.ssid='OpenWrt'
 wireless.default_radio0.encryption='none'
 """
 
+model = unchecked_site_policy   # the model of a policy mapping a test changed (not validated again)
+
 
 def test_intents(policy):
     intents = {i.name: i for i in ssid_intents(policy, SECRETS)}
@@ -61,7 +63,7 @@ def test_missing_or_hostile_secret_is_refused(policy, policy_data):
         ssid_intents(policy, dict(SECRETS, vault_wifi_staff_psk="abc'; reboot; echo '12345"))
     policy_data["wireless"]["ssids"][0]["name"] = "Staff\nwifi down"
     with pytest.raises(InvalidValue):
-        ssid_intents(unchecked_site_policy(policy_data), SECRETS)
+        ssid_intents(model(policy_data), SECRETS)
 
 
 def test_wpa3_options(policy):
@@ -207,7 +209,7 @@ def test_c9800_enterprise_transition_keeps_wpa2_dot1x(enterprise_policy):
     text = "\n".join(render_sections(c9800_wlan_sections(intents, {}, set_keys=False), {}))
     staff = text.split("wlan Clinic-Staff")[1].split("wlan ")[0]
     assert " security wpa wpa2\n security wpa akm dot1x\n" in staff and " security pmf optional" in staff
-    assert any("Clinic-Staff: WPA2/WPA3 transition" in finding for finding in findings(unchecked_site_policy(enterprise_policy)))
+    assert any("Clinic-Staff: WPA2/WPA3 transition" in finding for finding in findings(model(enterprise_policy)))
 
 
 def test_c9800_radius_host_must_be_an_address(enterprise_policy):
