@@ -40,3 +40,17 @@ ROTATION_ARGS = dict(
     audit_dir=dict(type="path", required=True),
     site=dict(type="str", required=True),
 )
+
+# state: merged (converge the device) / rendered (policy -> lines) / parsed (running_config -> facts), as the
+# cisco.ios resource modules have them; the offline states connect to nothing, so the connection options and
+# the backup directory are required only to converge (OFFLINE_REQUIRED_IF).
+STATE_ARGS = dict(
+    state=dict(type="str", choices=["merged", "rendered", "parsed"], default="merged"),
+    running_config=dict(type="str"),
+)
+OFFLINE_CONNECTION_ARGS = {name: dict(spec, required=False) for name, spec in CONNECTION_ARGS.items()}
+_CONNECTION_REQUIRED = tuple(name for name, spec in CONNECTION_ARGS.items() if spec.get("required"))
+OFFLINE_REQUIRED_IF = [
+    ("state", "merged", _CONNECTION_REQUIRED + ("backup_dir",)),
+    ("state", "parsed", ("running_config",)),
+]
