@@ -55,7 +55,6 @@ __all__ = [
     "summarize",
     "unchecked_site_policy",
     "validate_site_policy",
-    "zones_by_name",
 ]
 
 DEFAULT_VLAN = 1
@@ -956,10 +955,6 @@ def expand_flows(policy: SitePolicy) -> list[Flow]:
 def service_port_ranges(policy: SitePolicy, name: str) -> list[tuple[str, int | None, int | None]]:
     """[(protocol, low, high)] of a service; (icmp, None, None) for ICMP."""
     return policy.service(name).port_ranges()
-
-
-def zones_by_name(policy: SitePolicy) -> dict[str, Zone]:
-    return {zone.name: zone for zone in policy.zones}
 
 
 def summarize(policy: SitePolicy) -> str:
