@@ -52,7 +52,9 @@ class Topology:
 
 
 def load_policy(path: Path) -> dict:
-    """The validated site policy (the project's loader; plain YAML only if it is not importable)."""
+    """The validated site policy as a mapping (the project's loader validates; plain YAML only if it is not
+    importable). The lab reads the data as written (`SitePolicy.raw`), not the toolkit's model: it generates and
+    rewrites policies, and a simulator must not share the code it is there to test."""
     try:
         from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import (
             PolicyError,
@@ -61,7 +63,7 @@ def load_policy(path: Path) -> dict:
     except ImportError:
         return yaml.safe_load(Path(path).read_text())
     try:
-        return load_site_policy(str(path))
+        return load_site_policy(str(path)).raw
     except PolicyError as error:
         details = "; ".join(f"{issue.path}: {issue.message}" for issue in error.errors)
         raise LabError(f"site policy {path} is invalid: {details}") from error

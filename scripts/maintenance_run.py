@@ -63,7 +63,7 @@ def say(message: str) -> None:
 
 def open_occurrence(args: argparse.Namespace, now: dt.datetime) -> tuple[Occurrence | None, str]:
     """The opening of --window that contains now, or None and why not."""
-    schedule = site_schedule(load_site_policy(args.policy))
+    schedule = site_schedule(load_site_policy(args.policy).raw)
     if args.window not in {window.name for window in schedule.windows}:
         return None, f"window {args.window} is no longer in {args.policy} (re-run playbooks/schedule.yml)"
     current = schedule.current(now)

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     status = 0
     for site in args.sites:
         try:
-            print("\n".join(describe_site(load_site_policy(policy_path(site)), now, args.count, args.calendar)))
+            print("\n".join(describe_site(load_site_policy(policy_path(site)).raw, now, args.count, args.calendar)))
         except (PolicyError, WindowError) as error:
             print(f"{site}: refused:\n{error}", file=sys.stderr)
             status = 1

@@ -15,18 +15,34 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.nftables_render 
     host_zone,
     plan_host_firewall,
 )
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import (
+    PolicyError,
+    SitePolicy,
+    site_policy_from_data,
+)
+
+
+def _model(policy) -> SitePolicy:
+    """The model of `aiphone_site_policy` (the mapping the site_policy module returned), validated again: a fact
+    can be overridden with extra vars."""
+    if isinstance(policy, SitePolicy):
+        return policy
+    try:
+        return site_policy_from_data(policy, "aiphone_site_policy")
+    except PolicyError as exc:
+        raise AnsibleFilterError(str(exc)) from None
 
 
 def _zone(policy, hostname):
     try:
-        return host_zone(policy, hostname)
+        return host_zone(_model(policy), hostname)
     except RenderError as exc:
         raise AnsibleFilterError(str(exc)) from exc
 
 
 def _plan(policy, zone, **options):
     try:
-        return plan_host_firewall(policy, zone, **options)
+        return plan_host_firewall(_model(policy), zone, **options)
     except RenderError as exc:
         raise AnsibleFilterError(f"host firewall: {exc}") from exc
 

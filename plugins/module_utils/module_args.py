@@ -60,3 +60,17 @@ PHONE_PROVISIONING_ARGS = dict(
     sip_port=dict(type="int"),
     sip_user=dict(type="str"),
 )
+
+# state: merged (converge the device) / rendered (policy -> lines) / parsed (running_config -> facts), as the
+# cisco.ios resource modules have them; the offline states connect to nothing, so the connection options and
+# the backup directory are required only to converge (OFFLINE_REQUIRED_IF).
+STATE_ARGS = dict(
+    state=dict(type="str", choices=["merged", "rendered", "parsed"], default="merged"),
+    running_config=dict(type="str"),
+)
+OFFLINE_CONNECTION_ARGS = {name: dict(spec, required=False) for name, spec in CONNECTION_ARGS.items()}
+_CONNECTION_REQUIRED = tuple(name for name, spec in CONNECTION_ARGS.items() if spec.get("required"))
+OFFLINE_REQUIRED_IF = [
+    ("state", "merged", _CONNECTION_REQUIRED + ("backup_dir",)),
+    ("state", "parsed", ("running_config",)),
+]

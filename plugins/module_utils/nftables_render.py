@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Site policy -> nftables ruleset of one Linux host (PBX / AI voice gateway). Pure functions, no I/O.
 
-`inbound_rules(policy, zone)` says which zones may reach which service on a host of `zone`;
+`inbound_rules(policy, zone)` says which zones may reach which service on a host of `zone`, read from the same
+expanded flows as the switch ACLs (`SitePolicy.flows_between`, one `any` expansion, one port parser);
 `render_host_ruleset(policy, zone, ...)` turns that into an `nft -f` file with one `inet` table of our own:
 
 - input and forward: policy drop; loopback, established/related accepted; ct state invalid dropped;
@@ -24,6 +25,8 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
+
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import SitePolicy, UnknownName, Zone
 
 __all__ = ["InboundRule", "RenderError", "host_zone", "inbound_rules", "plan_host_firewall", "render_host_ruleset"]
 
@@ -60,25 +63,29 @@ class InboundRule:
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# What is allowed
+# What is allowed: the policy's expanded flows (`SitePolicy.flows_between`), the ones the switch ACLs compile from
 # --------------------------------------------------------------------------------------------------------------------
-def host_zone(policy: dict, hostname: str) -> str:
+def host_zone(policy: SitePolicy, hostname: str) -> str:
     """The zone of the Linux host `hostname` as the policy's `devices` list gives it."""
-    for device in policy.get("devices", []):
-        if device.get("name") == hostname:
-            if device.get("platform") != "linux":
-                raise RenderError(f"device {hostname!r} has platform {device.get('platform')!r}, not linux")
-            return device["zone"]
-    raise RenderError(f"host {hostname!r} is not among the policy's devices: add it (platform: linux, zone: ...) "
-                      "or set host_firewall_zone")
+    try:
+        device = policy.device(hostname)
+    except UnknownName:
+        raise RenderError(f"host {hostname!r} is not among the policy's devices: add it (platform: linux, zone: ...) "
+                          "or set host_firewall_zone") from None
+    if device.platform != "linux":
+        raise RenderError(f"device {hostname!r} has platform {device.platform!r}, not linux")
+    return device.zone
 
 
-def _zones(policy: dict) -> dict[str, dict]:
-    return {zone["name"]: zone for zone in policy.get("zones", [])}
+def _zone(policy: SitePolicy, name: str) -> Zone:
+    try:
+        return policy.zone(name)
+    except UnknownName as exc:
+        raise RenderError(str(exc)) from None
 
 
-def _mgmt_zones(policy: dict) -> list[str]:
-    names = [zone["name"] for zone in policy.get("zones", []) if zone.get("purpose") == MGMT_PURPOSE]
+def _mgmt_zones(policy: SitePolicy) -> list[str]:
+    names = [zone.name for zone in policy.zones_with_purpose(MGMT_PURPOSE)]
     if not names:
         raise RenderError("the policy has no zone with purpose mgmt: SSH would be reachable from nowhere")
     return names
@@ -94,52 +101,45 @@ def _ipv6_prefixes(zone_ipv6: dict | None, zone: str) -> tuple[str, ...]:
     return tuple(prefixes)
 
 
-def _service_ranges(policy: dict, service: str) -> list[tuple[str, int, int]]:
-    definition = policy.get("services", {}).get(service)
-    if definition is None:
-        raise RenderError(f"service {service!r} is not defined in the policy's services")
-    if definition["protocol"] not in ("tcp", "udp"):
-        return []  # ICMP services are covered by the ICMP essentials
-    ranges = []
-    for port in definition["ports"]:
-        low, _, high = str(port).partition("-")
-        ranges.append((definition["protocol"], int(low), int(high or low)))
-    return ranges
+def _ssh_ranges(policy: SitePolicy) -> list[tuple[str, int, int]]:
+    """The TCP/UDP port ranges of the policy's ssh service ([] without one)."""
+    services = policy.services()
+    if SSH_SERVICE not in services:
+        return []
+    return [r for r in services[SSH_SERVICE].port_ranges() if r[0] in ("tcp", "udp")]
 
 
-def _flows_to(policy: dict, zone: str) -> list[tuple[str, str]]:
-    """(source zone, service) of every flow whose destination is `zone` (directly or through `any`)."""
-    pairs = []
-    for flow in policy.get("flows", []):
-        if flow["to"] == zone or (flow["to"] == "any" and flow["from"] != zone):
-            pairs.append((flow["from"], flow["service"]))
-    return pairs
+def _inbound(policy: SitePolicy, zone: str) -> list[tuple[str, str, str, int, int]]:
+    """(source zone, service, protocol, low, high) a host of `zone` accepts, before any option.
+
+    SSH only from the mgmt zones, whatever the flows say; every other service as the expanded flows towards `zone`
+    say (`any` expanded once, in `SitePolicy.expanded_flows`). ICMP services are left to the ICMP essentials."""
+    opened = [(src, SSH_SERVICE, *bounds) for src in _mgmt_zones(policy) for bounds in _ssh_ranges(policy)]
+    opened += [(flow.src, flow.service, flow.protocol, flow.port_lo, flow.port_hi)
+               for flow in policy.flows_between(None, zone)
+               if flow.service != SSH_SERVICE and flow.protocol in ("tcp", "udp")]
+    return opened
 
 
-def inbound_rules(policy: dict, zone: str, *, services: list[str] | None = None,
+def inbound_rules(policy: SitePolicy, zone: str, *, services: list[str] | None = None,
                   zone_ipv6: dict | None = None) -> list[InboundRule]:
     """Every (source zone, service, port range) a host of `zone` accepts; SSH only from the mgmt zones.
 
     `services` limits the result to the services this host runs (None: every service the flows allow).
     """
-    zones = _zones(policy)
-    if zone not in zones:
-        raise RenderError(f"zone {zone!r} is not defined; zones: {', '.join(sorted(zones))}")
-    pairs = [(src, SSH_SERVICE) for src in _mgmt_zones(policy) if SSH_SERVICE in policy.get("services", {})]
-    pairs += [(src, service) for src, service in _flows_to(policy, zone) if service != SSH_SERVICE]
+    _zone(policy, zone)
     rules, seen = [], set()
-    for src, service in pairs:
+    for src, service, protocol, low, high in _inbound(policy, zone):
         _checked_name(src, "zone name")
         _checked_name(service, "service name")
         if services is not None and service not in services and service != SSH_SERVICE:
             continue
-        for protocol, low, high in _service_ranges(policy, service):
-            key = (src, service, protocol, low, high)
-            if key in seen:
-                continue
-            seen.add(key)
-            source_v4 = str(ipaddress.IPv4Network(zones[src]["subnet"], strict=True))
-            rules.append(InboundRule(src, service, protocol, low, high, (source_v4,), _ipv6_prefixes(zone_ipv6, src)))
+        key = (src, service, protocol, low, high)
+        if key in seen:
+            continue
+        seen.add(key)
+        source_v4 = str(ipaddress.IPv4Network(_zone(policy, src).subnet, strict=True))
+        rules.append(InboundRule(src, service, protocol, low, high, (source_v4,), _ipv6_prefixes(zone_ipv6, src)))
     return rules
 
 
@@ -214,8 +214,8 @@ def _service_lines(rules: list[InboundRule]) -> list[str]:
     return lines
 
 
-def _kept_lines(policy: dict, keep_v4: list[str], keep_v6: list[str]) -> list[str]:
-    ports = _service_ranges(policy, SSH_SERVICE) if SSH_SERVICE in policy.get("services", {}) else [("tcp", 22, 22)]
+def _kept_lines(policy: SitePolicy, keep_v4: list[str], keep_v6: list[str]) -> list[str]:
+    ports = _ssh_ranges(policy) if SSH_SERVICE in policy.services() else [("tcp", 22, 22)]
     lines = []
     for protocol, low, high in ports:
         lines += _address_rules(keep_v4, keep_v6, f"{_port_match(protocol, low, high)} accept",
@@ -228,7 +228,7 @@ def _chain(name: str, hook: str, body: list[str]) -> list[str]:
     return header + [f"\t{line}" for line in body] + ["}"]
 
 
-def render_host_ruleset(policy: dict, zone: str, *, keep_sources=(), services: list[str] | None = None,
+def render_host_ruleset(policy: SitePolicy, zone: str, *, keep_sources=(), services: list[str] | None = None,
                         zone_ipv6: dict | None = None, rate_limited_services=DEFAULT_RATE_LIMITED,
                         sip_rate_per_second: int = 20, sip_burst: int = 40, log_rate_per_minute: int = 10,
                         echo_rate_per_second: int = 5, table: str = DEFAULT_TABLE, log_drops: bool = True) -> str:
@@ -242,9 +242,8 @@ def render_host_ruleset(policy: dict, zone: str, *, keep_sources=(), services: l
         _checked_name(service, "service name")
     rules = inbound_rules(policy, zone, services=services, zone_ipv6=zone_ipv6)
     keep_v4, keep_v6 = _split_addresses(keep_sources)
-    zones = _zones(policy)
     mgmt = _mgmt_zones(policy)
-    mgmt_v4 = [str(ipaddress.IPv4Network(zones[name]["subnet"])) for name in mgmt] + keep_v4
+    mgmt_v4 = [str(_zone(policy, name).network) for name in mgmt] + keep_v4
     mgmt_v6 = [prefix for name in mgmt for prefix in _ipv6_prefixes(zone_ipv6, name)] + keep_v6
     def log(chain_name: str) -> list[str]:
         if not log_drops:
@@ -269,7 +268,7 @@ def render_host_ruleset(policy: dict, zone: str, *, keep_sources=(), services: l
     for name, kind in (("sip_flood_v4", "ipv4_addr"), ("sip_flood_v6", "ipv6_addr")):
         sets += [f"set {name} {{", dynamic_set.format(kind=kind), "}"]
     body = sets + _chain("input", "input", input_body) + _chain("forward", "forward", forward_body)
-    site = _checked_name(policy.get("site", {}).get("name", "site"), "site name")
+    site = _checked_name(policy.site.name, "site name")
     header = [
         "#!/usr/sbin/nft -f",
         f"# Managed by aiphone.hardening (role host_firewall) from the site policy of {site}, zone {zone}.",
@@ -284,16 +283,16 @@ def render_host_ruleset(policy: dict, zone: str, *, keep_sources=(), services: l
 # --------------------------------------------------------------------------------------------------------------------
 # Plan for the role: the ruleset plus what it means for the connection in use
 # --------------------------------------------------------------------------------------------------------------------
-def _in_mgmt(policy: dict, address: str, zone_ipv6: dict | None) -> bool:
+def _in_mgmt(policy: SitePolicy, address: str, zone_ipv6: dict | None) -> bool:
     ip = ipaddress.ip_address(address)
     for name in _mgmt_zones(policy):
-        networks = [_zones(policy)[name]["subnet"], *_ipv6_prefixes(zone_ipv6, name)]
+        networks = [_zone(policy, name).subnet, *_ipv6_prefixes(zone_ipv6, name)]
         if any(ip in ipaddress.ip_network(network) for network in networks):
             return True
     return False
 
 
-def plan_host_firewall(policy: dict, zone: str, *, controller: str | None = None, keep_controller: bool = True,
+def plan_host_firewall(policy: SitePolicy, zone: str, *, controller: str | None = None, keep_controller: bool = True,
                        extra_ssh_sources=(), **options) -> dict:
     """Ruleset and summary for one host; the controller keeps SSH when it is outside the mgmt zones (if allowed).
 

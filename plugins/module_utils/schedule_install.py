@@ -119,7 +119,7 @@ def install_schedule(module) -> dict:
         now = dt.datetime.fromisoformat(params["now"]) if params["now"] else dt.datetime.now(dt.UTC)
         if now.tzinfo is None:
             module.fail_json(msg=f"now={params['now']!r} needs a UTC offset (e.g. 2027-03-27T12:00:00+00:00)")
-        policy = load_site_policy(params["policy"])
+        policy = load_site_policy(params["policy"]).raw   # the windows, parsed by maintenance_window
         site = policy["site"]["name"]
         backend = pick_backend(params["backend"])
         wanted = desired_files(params, policy, site, backend, now)

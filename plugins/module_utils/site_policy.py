@@ -5,7 +5,10 @@
 schema cannot express (overlapping subnets, unknown zones in flows, windows that do not parse …). It collects every
 problem before raising, and each problem names the file, the key path, the offending value and, where known, the line.
 
-Helpers used by the renderers: `zones_by_name`, `service_port_ranges`, `expand_flows`.
+What it returns is a `SitePolicy`: frozen dataclasses (zones, services, flows, devices, network, wireless, people
+...) with the look-ups every renderer and compliance check uses - `device(name)`, `zone(name)`, `services()`,
+`flows_between(src, dst)` (on the one `any` expansion, `expanded_flows()`), `secret_vars(kind)`. docs/architecture.md
+draws the model and follows one value from the file to a device line.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import contextlib
 import datetime
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, NamedTuple
 
 try:
@@ -31,21 +34,34 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy_sche
 )
 
 __all__ = [
+    "RESERVED_VLANS",
     "SCHEMA_VERSION",
     "SUPPORTED_PLATFORMS",
+    "Device",
     "Flow",
+    "FlowRule",
     "PolicyError",
     "PolicyIssue",
+    "Service",
+    "SitePolicy",
+    "UnknownName",
+    "Zone",
     "expand_flows",
     "load_site_policy",
     "parse_duration",
+    "parse_port_range",
     "service_port_ranges",
+    "site_policy_from_data",
     "summarize",
+    "unchecked_site_policy",
     "validate_site_policy",
-    "zones_by_name",
 ]
 
-CISCO_RESERVED_VLANS = frozenset({1002, 1003, 1004, 1005})  # VLAN 1 is refused by the schema
+DEFAULT_VLAN = 1
+# The VLANs no zone, blackhole or native VLAN may use and no switch port is moved off: the default VLAN and the
+# four VLANs Cisco reserves, 1002-1005 ("fddi-default" ...). The one place this set is written.
+RESERVED_VLANS = frozenset({DEFAULT_VLAN, 1002, 1003, 1004, 1005})
+CISCO_RESERVED_VLANS = RESERVED_VLANS - {DEFAULT_VLAN}  # VLAN 1 is refused by the schema (minimum 2) already
 SWITCH_PLATFORMS = frozenset({"cisco_ios"})
 FLOW_TARGETS = frozenset({"any", "internet"})
 
@@ -159,11 +175,10 @@ class _Collector:
         self.issues.append(PolicyIssue(self.file, format_path(path), value, message, line))
 
 
-def load_site_policy(path: str) -> dict:
-    """Read, validate and return the site policy at `path`; raise PolicyError listing every problem."""
-    data, lines = _read_yaml(path)
-    validate_site_policy(data, path, lines)
-    return data
+def load_site_policy(path: str) -> SitePolicy:
+    """Read and validate the site policy at `path` and build its model; raise PolicyError listing every problem."""
+    data, lines = _read_yaml(str(path))
+    return site_policy_from_data(data, str(path), lines)
 
 
 def validate_site_policy(data: Any, file: str = "<policy>", lines: dict[tuple, int] | None = None) -> None:
@@ -582,8 +597,67 @@ SEMANTIC_CHECKS = (
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# Helpers for the renderers
+# The model: what every renderer and compliance check reads (built once, after validation)
 # --------------------------------------------------------------------------------------------------------------------
+PortBounds = tuple[int, int]
+
+
+def parse_port_range(value: Any) -> PortBounds | None:
+    """A service port as the policy writes it (443, "10000-20000") -> inclusive (low, high); None if malformed.
+
+    The one port parser: validation, the switch ACLs and the host firewalls all read ports through it."""
+    return _port_range(value)
+
+
+@dataclass(frozen=True)
+class Site:
+    name: str
+    timezone: str
+    description: str | None = None
+    regulated_data: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Zone:
+    """A network zone: one VLAN, one IPv4 subnet, its gateway (the SVI address on the L3 switch)."""
+
+    name: str
+    vlan: int
+    subnet: str
+    gateway: str
+    purpose: str
+    description: str | None = None
+
+    @property
+    def network(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self.subnet)
+
+
+@dataclass(frozen=True)
+class Service:
+    """A named service: one protocol and its inclusive port ranges (none for ICMP)."""
+
+    name: str
+    protocol: str
+    ports: tuple[PortBounds, ...] = ()
+
+    def port_ranges(self) -> list[tuple[str, int | None, int | None]]:
+        """[(protocol, low, high)]; [("icmp", None, None)] for ICMP."""
+        if self.protocol == "icmp":
+            return [(self.protocol, None, None)]
+        return [(self.protocol, low, high) for low, high in self.ports]
+
+
+@dataclass(frozen=True)
+class FlowRule:
+    """One flow as the policy lists it: `dst` is a zone, "any" (every other zone) or "internet"."""
+
+    src: str
+    dst: str
+    service: str
+    description: str | None = None
+
+
 class Flow(NamedTuple):
     """One allowed flow, expanded: from zone `src` to zone `dst` (or "internet"), one protocol and port range."""
 
@@ -595,39 +669,303 @@ class Flow(NamedTuple):
     port_hi: int | None
 
 
-def zones_by_name(policy: dict) -> dict[str, dict]:
-    return {zone["name"]: zone for zone in policy.get("zones", [])}
+@dataclass(frozen=True)
+class PortRef:
+    """A switch port: `switch_port` of a device, or `uplink` (with this switch's own port, `local_interface`)."""
+
+    switch: str
+    interface: str
+    local_interface: str | None = None
 
 
-def service_port_ranges(policy: dict, name: str) -> list[tuple[str, int | None, int | None]]:
+@dataclass(frozen=True)
+class Device:
+    name: str
+    platform: str
+    model: str
+    zone: str
+    data_zone: str | None = None
+    address: str | None = None
+    switch_port: PortRef | None = None
+    uplink: PortRef | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class SnmpUser:
+    name: str
+    auth_key_var: str
+    priv_key_var: str
+    auth: str = "sha"
+    priv: str = "aes-128"
+
+
+@dataclass(frozen=True)
+class Snmp:
+    group: str
+    users: tuple[SnmpUser, ...]
+
+
+@dataclass(frozen=True)
+class Network:
+    blackhole_vlan: int | None = None
+    native_vlan: int | None = None
+    prune_vlans: bool | None = None
+    ntp_servers: tuple[str, ...] = ()
+    dns_servers: tuple[str, ...] = ()
+    logging_hosts: tuple[str, ...] = ()
+    banner: str | None = None
+    domain_name: str | None = None
+    snmp: Snmp | None = None
+    l3_switch: str | None = None
+
+
+@dataclass(frozen=True)
+class Ssid:
+    name: str
+    zone: str
+    security: str
+    psk_var: str | None = None
+    isolate: bool | None = None          # None: isolated when the zone's purpose is guest
+    hidden: bool | None = None
+    transition: bool | None = None
+    transition_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class RadiusServer:
+    host: str
+    secret_var: str
+    port: int | None = None
+
+
+@dataclass(frozen=True)
+class Wireless:
+    ssids: tuple[Ssid, ...] = ()
+    radius_servers: tuple[RadiusServer, ...] = ()
+
+
+@dataclass(frozen=True)
+class Siem:
+    host: str
+    protocol: str
+    port: int | None = None
+    ca_file: str | None = None
+    peer_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Person:
+    username: str
+    roles: tuple[str, ...]
+    full_name: str | None = None
+    ssh_keys: tuple[str, ...] = ()
+    mfa: bool | None = None          # None: the default (TOTP required)
+    enabled: bool | None = None      # None: the default (enabled)
+
+
+SECRET_KINDS = ("snmp", "wireless")
+
+
+@dataclass(frozen=True)
+class SitePolicy:
+    """The validated site policy, typed. Built by `load_site_policy` (or `site_policy_from_data`), never mutated.
+
+    `raw` is the validated mapping itself, kept for the callers that need the original data: the `site_policy`
+    module (it hands the policy to Ansible as JSON), the maintenance windows (`MaintenanceSchedule.from_policy`
+    parses `maintenance`), the firmware baselines (records compared and reported as they are written) and the
+    site's checklist extension. Everything else reads the typed fields and accessors.
+    """
+
+    site: Site
+    zones: tuple[Zone, ...]
+    service_definitions: tuple[Service, ...]
+    flows: tuple[FlowRule, ...]
+    devices: tuple[Device, ...]
+    network: Network = Network()
+    wireless: Wireless = Wireless()
+    siem: Siem | None = None
+    people: tuple[Person, ...] = ()
+    automation_account: str | None = None
+    retention: tuple[tuple[str, str], ...] = ()
+    payment_card_storage: str | None = None
+    raw: dict = field(default_factory=dict, repr=False, compare=False, hash=False)
+
+    # -- look-ups ----------------------------------------------------------------------------------------------
+    def device(self, name: str) -> Device:
+        """The device called `name`; KeyError (naming it) when the policy has no such device."""
+        for device in self.devices:
+            if device.name == name:
+                return device
+        raise UnknownName(f"device {name!r} is not in the site policy's devices list")
+
+    def has_device(self, name: str) -> bool:
+        return any(device.name == name for device in self.devices)
+
+    def zone(self, name: str) -> Zone:
+        for zone in self.zones:
+            if zone.name == name:
+                return zone
+        raise UnknownName(f"zone {name!r} is not defined; zones: {', '.join(sorted(self.zone_names()))}")
+
+    def zone_names(self) -> list[str]:
+        return [zone.name for zone in self.zones]
+
+    def zones_with_purpose(self, purpose: str) -> list[Zone]:
+        return [zone for zone in self.zones if zone.purpose == purpose]
+
+    def services(self) -> dict[str, Service]:
+        """Service name -> definition, in policy order."""
+        return {service.name: service for service in self.service_definitions}
+
+    def service(self, name: str) -> Service:
+        services = self.services()
+        if name not in services:
+            raise UnknownName(f"service {name!r} is not defined in the policy's services")
+        return services[name]
+
+    def devices_on(self, platforms: Iterable[str]) -> list[Device]:
+        wanted = set(platforms)
+        return [device for device in self.devices if device.platform in wanted]
+
+    # -- flows -------------------------------------------------------------------------------------------------
+    def expanded_flows(self) -> list[Flow]:
+        """Every allowed flow, `any` expanded to each zone other than the source, one entry per port range.
+
+        The one `any` expansion: the switch ACLs (`network.acl.compile_zone_acls`), the host firewalls
+        (`nftables_render.inbound_rules`) and the verifier all read the flows through it."""
+        flows: list[Flow] = []
+        names = self.zone_names()
+        services = self.services()
+        for rule in self.flows:
+            targets = [z for z in names if z != rule.src] if rule.dst == "any" else [rule.dst]
+            for target in targets:
+                for protocol, low, high in services[rule.service].port_ranges():
+                    flows.append(Flow(rule.src, target, rule.service, protocol, low, high))
+        return flows
+
+    def flows_between(self, src: str | None, dst: str | None) -> list[Flow]:
+        """The expanded flows from zone `src` to zone `dst` (None: any source / any destination)."""
+        return [flow for flow in self.expanded_flows()
+                if (src is None or flow.src == src) and (dst is None or flow.dst == dst)]
+
+    # -- secrets -----------------------------------------------------------------------------------------------
+    def secret_vars(self, kind: str | None = None) -> list[str]:
+        """The vault variables the policy names for its secrets, in a stable order.
+
+        `snmp`: each SNMP user's auth then priv key variable; `wireless`: the personal SSIDs' `psk_var`, then the
+        RADIUS servers' `secret_var`; None: both."""
+        if kind is not None and kind not in SECRET_KINDS:
+            raise ValueError(f"secret kind {kind!r}: use one of {', '.join(SECRET_KINDS)}")
+        names: list[str] = []
+        if kind in (None, "snmp") and self.network.snmp:
+            names += [var for user in self.network.snmp.users for var in (user.auth_key_var, user.priv_key_var)]
+        if kind in (None, "wireless"):
+            names += [ssid.psk_var for ssid in self.wireless.ssids if ssid.psk_var]
+            names += [server.secret_var for server in self.wireless.radius_servers]
+        return names
+
+
+class UnknownName(KeyError):
+    """A look-up by name found nothing; the message names what was asked for and, where useful, what exists."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown name"
+
+
+def _tuple(values) -> tuple:
+    return tuple(values or ())
+
+
+def _port_ref(data: dict | None) -> PortRef | None:
+    if not data:
+        return None
+    return PortRef(data["switch"], data["interface"], data.get("local_interface"))
+
+
+def _network(data: dict) -> Network:
+    snmp = data.get("snmp")
+    return Network(
+        blackhole_vlan=data.get("blackhole_vlan"), native_vlan=data.get("native_vlan"),
+        prune_vlans=data.get("prune_vlans"), ntp_servers=_tuple(data.get("ntp_servers")),
+        dns_servers=_tuple(data.get("dns_servers")), logging_hosts=_tuple(data.get("logging_hosts")),
+        banner=data.get("banner"), domain_name=data.get("domain_name"), l3_switch=data.get("l3_switch"),
+        snmp=Snmp(snmp["group"], tuple(SnmpUser(u["name"], u["auth_key_var"], u["priv_key_var"], u.get("auth", "sha"),
+                                                u.get("priv", "aes-128")) for u in snmp["users"])) if snmp else None,
+    )
+
+
+def _wireless(data: dict) -> Wireless:
+    return Wireless(
+        ssids=tuple(Ssid(s["name"], s["zone"], s["security"], s.get("psk_var"), s.get("isolate"), s.get("hidden"),
+                         s.get("transition"), s.get("transition_reason")) for s in data.get("ssids") or []),
+        radius_servers=tuple(RadiusServer(r["host"], r["secret_var"], r.get("port"))
+                             for r in data.get("radius_servers") or []),
+    )
+
+
+def _service(name: str, data: dict) -> Service:
+    ports = () if data["protocol"] == "icmp" else tuple(parse_port_range(port) for port in data["ports"])
+    return Service(name, data["protocol"], ports)
+
+
+def _site_policy(data: dict) -> SitePolicy:
+    site = data["site"]
+    siem = data.get("siem")
+    return SitePolicy(
+        site=Site(site["name"], site["timezone"], site.get("description"), _tuple(site.get("regulated_data"))),
+        zones=tuple(Zone(z["name"], z["vlan"], z["subnet"], z["gateway"], z["purpose"], z.get("description"))
+                    for z in data.get("zones") or []),
+        service_definitions=tuple(_service(name, s) for name, s in (data.get("services") or {}).items()),
+        flows=tuple(FlowRule(f["from"], f["to"], f["service"], f.get("description")) for f in data.get("flows") or []),
+        devices=tuple(Device(d["name"], d["platform"], d["model"], d["zone"], d.get("data_zone"), d.get("address"),
+                             _port_ref(d.get("switch_port")), _port_ref(d.get("uplink")), d.get("description"))
+                      for d in data.get("devices") or []),
+        network=_network(data.get("network") or {}),
+        wireless=_wireless(data.get("wireless") or {}),
+        siem=Siem(siem["host"], siem["protocol"], siem.get("port"), siem.get("ca_file"), siem.get("peer_name"))
+        if siem else None,
+        people=tuple(Person(p["username"], _tuple(p.get("roles")), p.get("full_name"), _tuple(p.get("ssh_keys")),
+                            p.get("mfa"), p.get("enabled")) for p in data.get("people") or []),
+        automation_account=(data.get("automation") or {}).get("account"),
+        retention=tuple((data.get("retention") or {}).items()),
+        payment_card_storage=data.get("payment_card_storage"),
+        raw=data,
+    )
+
+
+def site_policy_from_data(data: Any, file: str = "<policy>", lines: dict[tuple, int] | None = None) -> SitePolicy:
+    """Validate `data` (an already parsed policy: a test's fixture, the `aiphone_site_policy` fact) and build the
+    model; PolicyError lists every problem."""
+    validate_site_policy(data, file, lines)
+    return _site_policy(data)
+
+
+def unchecked_site_policy(data: dict) -> SitePolicy:
+    """The model of data that is NOT validated: only for tests of the renderers' own guards (the values a
+    validated policy can never hold). Everything else goes through `load_site_policy` / `site_policy_from_data`."""
+    return _site_policy(data)
+
+
+def expand_flows(policy: SitePolicy) -> list[Flow]:
+    """Every allowed flow with `any` expanded (see `SitePolicy.expanded_flows`)."""
+    return policy.expanded_flows()
+
+
+def service_port_ranges(policy: SitePolicy, name: str) -> list[tuple[str, int | None, int | None]]:
     """[(protocol, low, high)] of a service; (icmp, None, None) for ICMP."""
-    service = policy["services"][name]
-    protocol = service["protocol"]
-    if protocol == "icmp":
-        return [(protocol, None, None)]
-    return [(protocol, *_port_range(port)) for port in service["ports"]]
+    return policy.service(name).port_ranges()
 
 
-def expand_flows(policy: dict) -> list[Flow]:
-    """Every allowed flow with `any` expanded to each zone other than the source."""
-    zone_names = [zone["name"] for zone in policy.get("zones", [])]
-    flows: list[Flow] = []
-    for flow in policy.get("flows", []):
-        targets = [z for z in zone_names if z != flow["from"]] if flow["to"] == "any" else [flow["to"]]
-        for target in targets:
-            for protocol, low, high in service_port_ranges(policy, flow["service"]):
-                flows.append(Flow(flow["from"], target, flow["service"], protocol, low, high))
-    return flows
-
-
-def summarize(policy: dict) -> str:
+def summarize(policy: SitePolicy) -> str:
     """One line for humans: what the policy covers."""
+    maintenance = policy.raw.get("maintenance") or {}
     counts = {
-        "zones": len(policy.get("zones", [])),
-        "flows": len(policy.get("flows", [])),
-        "devices": len(policy.get("devices", [])),
-        "firmware baselines": len(policy.get("firmware_baselines", [])),
-        "maintenance windows": len((policy.get("maintenance") or {}).get("windows", [])),
-        "people": len(policy.get("people", [])),
+        "zones": len(policy.zones),
+        "flows": len(policy.flows),
+        "devices": len(policy.devices),
+        "firmware baselines": len(policy.raw.get("firmware_baselines") or []),
+        "maintenance windows": len(maintenance.get("windows") or []),
+        "people": len(policy.people),
     }
-    return f"site {policy['site']['name']}: " + ", ".join(f"{n} {what}" for what, n in counts.items())
+    return f"site {policy.site.name}: " + ", ".join(f"{n} {what}" for what, n in counts.items())

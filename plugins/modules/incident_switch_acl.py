@@ -108,7 +108,7 @@ def run(module: AnsibleModule) -> dict:
     except BlockError as exc:
         module.fail_json(msg=f"refused before connecting: {exc}")
     result: dict = {"changed": False, "applies": False, "acls": [], "commands": [], "skipped_ipv6": skipped}
-    with device_session(module, policy_device(module, policy)["platform"], result) as driver:
+    with device_session(module, policy_device(module, policy).platform, result) as driver:
         running = parse_running_config(driver.get_config())
         acls = switch_zone_acls(policy, running)
         try:

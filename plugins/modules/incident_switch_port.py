@@ -88,9 +88,10 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.ops.incident_por
     port_role,
     wanted_lines,
 )
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import SitePolicy
 
 
-def resolve_port(module, policy: dict) -> tuple[str, str]:
+def resolve_port(module, policy: SitePolicy) -> tuple[str, str]:
     p = module.params
     if p["target"]:
         return locate(policy, p["target"])
@@ -108,12 +109,12 @@ def run(module: AnsibleModule) -> dict:
         if role and role[0].startswith("uplink to") and not p["allow_uplink"]:
             raise PortIsolationError(f"{switch} {interface} is the uplink ({role[0]}): isolating it cuts off "
                                      "everything behind it; set allow_uplink=true if that is the intent")
-        quarantine_vlan = p["quarantine_vlan"] or policy.get("network", {}).get("blackhole_vlan")
+        quarantine_vlan = p["quarantine_vlan"] or policy.network.blackhole_vlan
         wanted = wanted_lines(policy, switch, interface, p["method"], p["state"] == "present", quarantine_vlan)
     except (PortIsolationError, InvalidValue) as exc:
         module.fail_json(msg=f"refused before connecting: {exc}")
     result: dict = {"changed": False, "applies": True, "interface": interface, "commands": []}
-    with device_session(module, policy_device(module, policy)["platform"], result) as driver:
+    with device_session(module, policy_device(module, policy).platform, result) as driver:
         running = parse_running_config(driver.get_config())
         if f"interface {interface}" not in running.sections:
             module.fail_json(msg=f"{switch} has no interface {interface}", **result)

@@ -86,7 +86,7 @@ def main():
                                           "count": {"type": "int", "default": 3}},
                            supports_check_mode=True)
     try:
-        policy = load_site_policy(module.params["policy"])
+        policy = load_site_policy(module.params["policy"]).raw   # the windows, parsed by maintenance_window
         site_schedule = schedule.site_schedule(policy)
         upcoming = schedule.next_runs(policy, dt.datetime.now(dt.UTC), module.params["count"])
     except PolicyError as error:

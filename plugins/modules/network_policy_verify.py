@@ -77,7 +77,7 @@ def main() -> None:
     require_ssh_libs(module)
     policy = load_policy(module)
     entry = policy_device(module, policy)
-    with device_session(module, entry["platform"]) as driver:
+    with device_session(module, entry.platform) as driver:
         running = parse_running_config(driver.get_config())
     violations = [v.as_dict() for v in verify_switch(policy, module.params["device"], running)]
     result = dict(changed=False, violations=violations, violation_count=len(violations),

@@ -73,7 +73,7 @@ def main():
         policy = load_site_policy(module.params["path"])
     except PolicyError as error:
         module.fail_json(msg=str(error), errors=[str(issue) for issue in error.errors])
-    module.exit_json(changed=False, policy=policy, summary=summarize(policy))
+    module.exit_json(changed=False, policy=policy.raw, summary=summarize(policy))   # Ansible takes JSON
 
 
 if __name__ == "__main__":

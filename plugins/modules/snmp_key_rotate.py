@@ -114,7 +114,7 @@ def run(module: AnsibleModule) -> dict:
     entry = policy_device(module, policy)
     result: dict = {"changed": False, "notes": []}
     def make(password):      # always the current login
-        return make_driver(module, entry["platform"], ("snmp", "login_secret"))
+        return make_driver(module, entry.platform, ("snmp", "login_secret"))
     try:
         if not key_vars(policy):
             raise ValueError("the site policy has no network.snmp users to rotate")

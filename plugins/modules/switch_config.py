@@ -19,14 +19,21 @@ description:
     before any connection is made.
   - Changes are refused outside the site's maintenance windows unless O(force=true) with a O(force_reason).
   - Runs on the controller (a local connection); the device connection comes from the options below.
+  - O(state=rendered) and O(state=parsed) connect to nothing, as the cisco.ios resource modules - the policy's
+    lines for the switch (from a factory-empty switch, or the lines a given O(running_config) still needs), or a
+    running configuration as structured facts. SNMPv3 users are not rendered (IOS keeps them out of the
+    running configuration).
 version_added: "1.0.0"
 author: aiphone-hardening contributors
 extends_documentation_fragment:
   - aiphone.hardening.site_policy_device
+  - aiphone.hardening.offline_states
   - aiphone.hardening.device_connection
   - aiphone.hardening.maintenance_force
 options:
-  backup_dir: {description: Directory for the timestamped pre-change backups., type: path, required: true}
+  backup_dir:
+    description: Directory for the timestamped pre-change backups (required with O(state=merged)).
+    type: path
   management_sources:
     description:
       - Networks allowed to SSH to the switch besides the policy's mgmt zone (e.g. the MSP's jump host).
@@ -83,17 +90,46 @@ EXAMPLES = r"""
     known_hosts_file: "{{ aiphone_known_hosts_file }}"
     backup_dir: "{{ aiphone_backup_dir }}"
     management_sources: [192.0.2.0/28]
+
+- name: The lines the policy gives the core switch, for review in a pull request (no device contacted)
+  aiphone.hardening.switch_config:
+    policy_file: inventories/lab/site_policy.yml
+    device: sw-core-01
+    state: rendered
+  register: core_lines          # core_lines.rendered
+
+- name: A saved running configuration as structured facts (no device contacted)
+  aiphone.hardening.switch_config:
+    policy_file: inventories/lab/site_policy.yml
+    device: sw-core-01
+    state: parsed
+    running_config: "{{ lookup('ansible.builtin.file', 'backups/sw-core-01.cfg') }}"
+  register: core_facts          # core_facts.parsed.vlans, .interfaces, .svis, .acls
 """
 
 RETURN = r"""
+rendered:
+  description: The configuration lines of the switch from the policy (secrets masked).
+  returned: when state is rendered
+  type: list
+  elements: str
+  sample: ["vlan 10", " name mgmt", "interface Vlan10", " description zone mgmt", " ip access-group ACL-MGMT-IN in"]
+parsed:
+  description:
+    - The running configuration as facts - C(vlans) (vlan_id, name), C(interfaces) (name, description, mode,
+      access_vlan, voice_vlan, native_vlan, allowed_vlans, shutdown, management), C(svis) (vlan, address,
+      acl_in), C(acls) (name -> type, entries), C(vty_lines), C(trunk_ports), C(ip_routing),
+      C(snmp_communities) (a count), C(acl_references).
+  returned: when state is parsed
+  type: dict
 commands:
   description: The configuration lines sent (check mode - the lines that would be sent).
-  returned: always
+  returned: when state is merged
   type: list
   elements: str
 sections:
   description: Parents of the sections that differ from the policy.
-  returned: always
+  returned: when state is merged
   type: list
   elements: str
 backup_file:
@@ -106,7 +142,7 @@ device_backup:
   type: str
 findings:
   description: Things left alone on purpose that a human should look at (e.g. undeclared trunk ports).
-  returned: always
+  returned: when state is merged or rendered
   type: list
   elements: str
 snmp_users:
@@ -133,21 +169,23 @@ problems:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import (
-    CONNECTION_ARGS,
     FORCE_ARGS,
     FORCE_REQUIRED_IF,
+    OFFLINE_CONNECTION_ARGS,
+    OFFLINE_REQUIRED_IF,
     POLICY_ARGS,
+    STATE_ARGS,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.ios_render import AREAS
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import require_ssh_libs
-from ansible_collections.aiphone.hardening.plugins.module_utils.network.switch_task import run
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.switch_task import run, run_offline
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
-            **POLICY_ARGS, **CONNECTION_ARGS,
-            backup_dir=dict(type="path", required=True),
+            **POLICY_ARGS, **OFFLINE_CONNECTION_ARGS, **STATE_ARGS,
+            backup_dir=dict(type="path"),
             management_sources=dict(type="list", elements="str", default=[]),
             controller_address=dict(type="str"),
             protected_interfaces=dict(type="list", elements="str", default=[]),
@@ -159,9 +197,11 @@ def main() -> None:
             rotate_snmp_keys=dict(type="bool", default=False),
             **FORCE_ARGS,
         ),
-        required_if=FORCE_REQUIRED_IF,
+        required_if=FORCE_REQUIRED_IF + OFFLINE_REQUIRED_IF,
         supports_check_mode=True,
     )
+    if module.params["state"] != "merged":
+        module.exit_json(**run_offline(module))
     require_ssh_libs(module)
     module.exit_json(**run(module))
 

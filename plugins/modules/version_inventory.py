@@ -162,7 +162,7 @@ def main():
     )
     params = module.params
     try:
-        policy = load_policy_fast(params["policy"])
+        policy = load_policy_fast(params["policy"]).raw   # devices and baselines as written (inventory records)
     except PolicyError as exc:
         module.fail_json(msg=f"the site policy is invalid: {exc}",
                          errors=[str(e) for e in getattr(exc, "errors", [])])

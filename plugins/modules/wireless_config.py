@@ -22,19 +22,32 @@ description:
     maintenance windows unless O(force=true) with O(force_reason).
   - Secrets come from O(secrets) (vault variables named by the policy's C(psk_var) / C(secret_var)); they are
     never returned - commands and diffs show them masked.
+  - O(state=rendered) and O(state=parsed) connect to nothing, as the cisco.ios resource modules - the commands the
+    policy gives the device's platform (for a device holding none of our objects - an OpenWrt AP with the radios
+    O(radios) - or for a given O(running_config)), or a configuration as structured facts. Rendered commands need
+    no secret (a missing one is stood in for) and show every secret masked.
 version_added: "1.0.0"
 author: aiphone-hardening contributors
 extends_documentation_fragment:
   - aiphone.hardening.site_policy_device
+  - aiphone.hardening.offline_states
   - aiphone.hardening.device_connection
   - aiphone.hardening.maintenance_force
 options:
   device: {description: Name of the AP / WLC in the policy's C(devices) list., type: str, required: true}
-  backup_dir: {description: Directory for the timestamped pre-change backups., type: path, required: true}
+  backup_dir:
+    description: Directory for the timestamped pre-change backups (required with O(state=merged)).
+    type: path
   secrets:
-    description: Vault variable name -> value, for every C(psk_var) / C(secret_var) the policy names.
+    description:
+      - Vault variable name -> value, for every C(psk_var) / C(secret_var) the policy names (required with
+        O(state=merged)).
     type: dict
-    required: true
+  radios:
+    description: With O(state=rendered) and no O(running_config), the OpenWrt radios (C(wifi-device)) to render for.
+    type: list
+    elements: str
+    default: [radio0, radio1]
   enable_radios: {description: Enable the AP's radios (OpenWrt C(wifi-device disabled=0))., type: bool, default: true}
   rotate_keys:
     description: Send the PSKs (and the RADIUS secret) even to existing C9800 WLANs (the controller shows keys
@@ -66,17 +79,46 @@ EXAMPLES = r"""
     secrets:
       vault_wifi_staff_psk: "{{ vault_wifi_staff_psk }}"
   no_log: true
+
+- name: The commands the policy gives the WLC, for review (no device contacted, no secret needed)
+  aiphone.hardening.wireless_config:
+    policy_file: inventories/lab/site_policy.yml
+    device: wlc-01
+    state: rendered
+  register: wlc_lines           # wlc_lines.rendered, secrets shown as ********
+
+- name: An AP's saved `uci show wireless` as facts (no device contacted)
+  aiphone.hardening.wireless_config:
+    policy_file: inventories/lab/site_policy.yml
+    device: ap-01
+    state: parsed
+    running_config: "{{ lookup('ansible.builtin.file', 'backups/ap-01.uci') }}"
+  register: ap_facts            # ap_facts.parsed.ssids
 """
 
 RETURN = r"""
+rendered:
+  description: The commands the policy gives the device (secrets masked) - C(uci) commands or C9800 CLI lines.
+  returned: when state is rendered
+  type: list
+  elements: str
+  sample: ["uci set wireless.aiphone_data_radio0=wifi-iface", "uci set wireless.aiphone_data_radio0.key=********"]
+parsed:
+  description:
+    - The configuration as facts, keys and secrets left out. OpenWrt - C(radios) (name, disabled) and C(ssids)
+      (section, managed, ssid, encryption, network, device, ...). C9800 - C(wlans) (profile, wlan_id, ssid,
+      shutdown, security lines), C(policy_profiles) (name -> vlan, shutdown), C(policy_tags) (tag -> WLAN ->
+      policy profile).
+  returned: when state is parsed
+  type: dict
 commands:
   description: Commands sent (or that would be sent), secrets masked.
-  returned: always
+  returned: when state is merged
   type: list
   elements: str
 findings:
   description: Transition-mode SSIDs and weak SSIDs not managed by the policy.
-  returned: always
+  returned: when state is merged or rendered
   type: list
   elements: str
 backup_file: {description: Local path of the pre-change backup (mode 0600)., returned: when changed, type: str}
@@ -89,11 +131,14 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptio
     InvalidValue,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import (
-    CONNECTION_ARGS,
     FORCE_ARGS,
     FORCE_REQUIRED_IF,
+    OFFLINE_CONNECTION_ARGS,
+    OFFLINE_REQUIRED_IF,
     POLICY_ARGS,
+    STATE_ARGS,
 )
+from ansible_collections.aiphone.hardening.plugins.module_utils.network import offline
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
     device_session,
@@ -116,6 +161,22 @@ def plan(driver, intents, config_text: str, params: dict) -> tuple[list[str], li
                                 rotate_keys=params["rotate_keys"], policy_tag=params["c9800_policy_tag"])
 
 
+def run_offline(module: AnsibleModule) -> dict:
+    """state rendered / parsed: no connection, no change."""
+    p = module.params
+    policy = load_policy(module)
+    entry = policy_device(module, policy)
+    try:
+        if p["state"] == "parsed":
+            return {"changed": False, "parsed": offline.wireless_parsed(entry.platform, p["running_config"])}
+        check_value(p["c9800_policy_tag"], "name", "c9800_policy_tag")
+        return {"changed": False, **offline.wireless_rendered(
+            policy, entry.platform, p["secrets"], p["running_config"], radio_names=p["radios"],
+            policy_tag=p["c9800_policy_tag"], enable_radios=p["enable_radios"])}
+    except (InvalidValue, ValueError, KeyError) as exc:
+        module.fail_json(msg=f"{p['device']}: {exc}")
+
+
 def run(module: AnsibleModule) -> dict:
     p = module.params
     policy = load_policy(module)
@@ -126,7 +187,7 @@ def run(module: AnsibleModule) -> dict:
     except (InvalidValue, KeyError) as exc:
         module.fail_json(msg=f"refused before connecting: {exc}")
     result: dict = {"changed": False, "commands": [], "findings": findings(policy)}
-    with device_session(module, entry["platform"], result, mask=lambda text: mask(text, intents),
+    with device_session(module, entry.platform, result, mask=lambda text: mask(text, intents),
                         needs=("config", "wireless")) as driver:
         text = driver.get_config()
         commands, weak = plan(driver, intents, text, p)
@@ -148,17 +209,20 @@ def run(module: AnsibleModule) -> dict:
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
-            **POLICY_ARGS, **CONNECTION_ARGS,
-            backup_dir=dict(type="path", required=True),
-            secrets=dict(type="dict", required=True, no_log=True),
+            **POLICY_ARGS, **OFFLINE_CONNECTION_ARGS, **STATE_ARGS,
+            backup_dir=dict(type="path"),
+            secrets=dict(type="dict", no_log=True),
+            radios=dict(type="list", elements="str", default=list(offline.DEFAULT_OPENWRT_RADIOS)),
             enable_radios=dict(type="bool", default=True),
             rotate_keys=dict(type="bool", default=False),
             c9800_policy_tag=dict(type="str", default=C9800_DEFAULT_POLICY_TAG),
             **FORCE_ARGS,
         ),
-        required_if=FORCE_REQUIRED_IF,
+        required_if=FORCE_REQUIRED_IF + OFFLINE_REQUIRED_IF + [("state", "merged", ("secrets",))],
         supports_check_mode=True,
     )
+    if module.params["state"] != "merged":
+        module.exit_json(**run_offline(module))
     require_ssh_libs(module)
     module.exit_json(**run(module))
 

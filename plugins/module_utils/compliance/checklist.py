@@ -20,6 +20,8 @@ import os
 
 import yaml
 
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import SitePolicy
+
 ITEM_KEYS = frozenset({"id", "area", "title", "checks", "attestation", "quick_fix", "fix", "applies_if"})
 APPLIES_IF = frozenset({"regulated_data"})
 
@@ -28,11 +30,11 @@ class ChecklistError(ValueError):
     """The checklist, a site extension or the attestations file is wrong; the message names the entry."""
 
 
-def load_checklist(path: str, policy: dict, known_checks: set[str]) -> dict:
+def load_checklist(path: str, policy: SitePolicy, known_checks: set[str]) -> dict:
     """The checklist merged with the site's extensions, every reference checked."""
     with open(path, encoding="utf-8") as handle:
         checklist = yaml.safe_load(handle)
-    extension = policy.get("checklist") or {}
+    extension = policy.raw.get("checklist") or {}   # the site's extension: merged into the checklist as written
     checklist["items"] = list(checklist["items"]) + list(extension.get("items", []))
     checklist["attestation_types"] = {**checklist["attestation_types"], **extension.get("attestation_types", {})}
     checklist["waived"] = {w["id"]: w for w in extension.get("waive", [])}

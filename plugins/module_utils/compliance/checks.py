@@ -25,7 +25,7 @@ import yaml
 from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
 from ansible_collections.aiphone.hardening.plugins.module_utils.compliance import nft_verdict
 from ansible_collections.aiphone.hardening.plugins.module_utils.detections import evidence as detection_evidence
-from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import parse_duration
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import SitePolicy, parse_duration
 
 PASS, FAIL, NO_EVIDENCE = "pass", "fail", "no_evidence"
 LOGIN_SHELL_EXCLUDES = ("nologin", "false", "sync", "halt", "shutdown")
@@ -41,7 +41,7 @@ class Outcome:
 
 @dataclass
 class Context:
-    policy: dict
+    policy: SitePolicy
     inventory: dict
     trail_records: list[dict]
     trail_report: audit_trail.VerifyReport | None
@@ -50,10 +50,10 @@ class Context:
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     def linux_hosts(self) -> list[str]:
-        return [d["name"] for d in self.policy.get("devices", []) if d.get("platform") == "linux"]
+        return [d.name for d in self.policy.devices_on(["linux"])]
 
     def switches(self) -> list[str]:
-        return [d["name"] for d in self.policy.get("devices", []) if d.get("platform") == "cisco_ios"]
+        return [d.name for d in self.policy.devices_on(["cisco_ios"])]
 
     def host_evidence(self, host: str) -> dict | None:
         return (self.evidence.get("hosts") or {}).get(host)
@@ -95,19 +95,19 @@ def _missing(hosts: list[str]) -> list[str]:
     return [f"{h}: not read in this run (unreachable or skipped)" for h in hosts]
 
 
-def admins(policy: dict) -> set[str]:
-    return {p["username"] for p in policy.get("people", []) if "admin" in p.get("roles", [])}
+def admins(policy: SitePolicy) -> set[str]:
+    return {p.username for p in policy.people if "admin" in p.roles}
 
 
-def automation_account(policy: dict) -> str | None:
-    return (policy.get("automation") or {}).get("account")
+def automation_account(policy: SitePolicy) -> str | None:
+    return policy.automation_account
 
 
 # ------------------------------------------------------------------------------------------------ network
 @check("hosts.firewall_default_deny")
 def firewall_default_deny(ctx: Context) -> Outcome:
     """The effective verdict of every input base chain (nft_verdict) against the policy's allowed (zone, service)."""
-    zones = {d["name"]: d.get("zone") for d in ctx.policy.get("devices", [])}
+    zones = {d.name: d.zone for d in ctx.policy.devices}
 
     def judge(host, ruleset):
         try:
@@ -151,40 +151,40 @@ def vlans_match_policy(ctx: Context) -> Outcome:
 
 @check("policy.dedicated_vlans")
 def dedicated_vlans(ctx: Context) -> Outcome:
-    zones = ctx.policy.get("zones", [])
-    by_purpose = {z.get("purpose"): z for z in zones}
+    zones = ctx.policy.zones
+    by_purpose = {z.purpose: z for z in zones}
     missing = [p for p in ("voice", "ai") if p not in by_purpose]
     if missing:
         return Outcome(FAIL, f"no dedicated zone for {', '.join(missing)}")
-    shared = [f"{z['name']} uses VLAN {z['vlan']} like {by_purpose[p]['name']}"
+    shared = [f"{z.name} uses VLAN {z.vlan} like {by_purpose[p].name}"
               for p in ("voice", "ai") for z in zones
-              if z is not by_purpose[p] and z.get("vlan") == by_purpose[p].get("vlan")]
+              if z is not by_purpose[p] and z.vlan == by_purpose[p].vlan]
     if shared:
         return Outcome(FAIL, "voice/ai VLANs are shared", shared)
-    return Outcome(PASS, f"voice on VLAN {by_purpose['voice']['vlan']}, ai on VLAN {by_purpose['ai']['vlan']}")
+    return Outcome(PASS, f"voice on VLAN {by_purpose['voice'].vlan}, ai on VLAN {by_purpose['ai'].vlan}")
 
 
 @check("policy.wifi_wpa3")
 def wifi_wpa3(ctx: Context) -> Outcome:
-    ssids = (ctx.policy.get("wireless") or {}).get("ssids", [])
+    ssids = ctx.policy.wireless.ssids
     if not ssids:
         return Outcome(PASS, "the site has no Wi-Fi")
-    weak = [s["name"] for s in ssids if not str(s.get("security", "")).startswith("wpa3")]
+    weak = [s.name for s in ssids if not str(s.security or "").startswith("wpa3")]
     if weak:
         return Outcome(FAIL, "SSIDs without WPA3", weak)
-    exceptions = [f"{s['name']}: WPA2/WPA3 transition mode ({s.get('transition_reason', 'no reason given')})"
-                  for s in ssids if s.get("transition")]
+    exceptions = [f"{s.name}: WPA2/WPA3 transition mode ({s.transition_reason or 'no reason given'})"
+                  for s in ssids if s.transition]
     return Outcome(PASS, f"{len(ssids)} SSID(s) on WPA3" + (f", {len(exceptions)} conscious exception(s)"
                                                              if exceptions else ""), exceptions)
 
 
 @check("policy.guest_isolated")
 def guest_isolated(ctx: Context) -> Outcome:
-    guests = {z["name"] for z in ctx.policy.get("zones", []) if z.get("purpose") == "guest"}
+    guests = {z.name for z in ctx.policy.zones_with_purpose("guest")}
     if not guests:
         return Outcome(PASS, "no guest network")
-    inward = [f"{f['from']} -> {f['to']} ({f['service']})" for f in ctx.policy.get("flows", [])
-              if f["from"] in guests and f["to"] != "internet"]
+    inward = [f"{f.src} -> {f.dst} ({f.service})" for f in ctx.policy.flows
+              if f.src in guests and f.dst != "internet"]
     return Outcome(FAIL, "guest zone reaches internal zones", inward) if inward else \
         Outcome(PASS, "guest zone reaches only the internet")
 
@@ -200,15 +200,15 @@ def phones_hardened(ctx: Context) -> Outcome:
     from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.phone_http import hardening_gaps
     from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.registry import get_driver
 
-    phones = [d for d in ctx.policy.get("devices", []) if d.get("platform") in PHONE_PLATFORMS]
+    phones = ctx.policy.devices_on(PHONE_PLATFORMS)
     if not phones:
         return Outcome(PASS, "the site has no desk phones")
     evidence = ctx.evidence.get("phones") or {}
-    missing = [d["name"] for d in phones if d["name"] not in evidence]
-    gaps = [f"{d['name']}: {gap}" for d in phones if d["name"] in evidence
-            for gap in hardening_gaps(get_driver(d["platform"]).hardening, evidence[d["name"]].get("settings") or {})]
-    uncovered = sorted({f"{d['platform']}: {item} (no documented parameter: check by hand)" for d in phones
-                        if d["name"] in evidence for item in evidence[d["name"]].get("not_covered") or []})
+    missing = [d.name for d in phones if d.name not in evidence]
+    gaps = [f"{d.name}: {gap}" for d in phones if d.name in evidence
+            for gap in hardening_gaps(get_driver(d.platform).hardening, evidence[d.name].get("settings") or {})]
+    uncovered = sorted({f"{d.platform}: {item} (no documented parameter: check by hand)" for d in phones
+                        if d.name in evidence for item in evidence[d.name].get("not_covered") or []})
     if gaps:
         return Outcome(FAIL, f"{len({g.split(':')[0] for g in gaps})} phone(s) not hardened", gaps + uncovered)
     if missing:
@@ -261,7 +261,7 @@ def updates_documented(ctx: Context) -> Outcome:
 
 @check("policy.maintenance_windows")
 def maintenance_windows(ctx: Context) -> Outcome:
-    windows = (ctx.policy.get("maintenance") or {}).get("windows", [])
+    windows = (ctx.policy.raw.get("maintenance") or {}).get("windows", [])   # parsed by maintenance_window
     return Outcome(PASS, f"{len(windows)} maintenance window(s)", [w["name"] for w in windows]) if windows else \
         Outcome(FAIL, "no maintenance window in the site policy")
 
@@ -288,7 +288,7 @@ def unattended_upgrades(ctx: Context) -> Outcome:
 # ------------------------------------------------------------------------------------------------ privacy
 @check("policy.retention_window")
 def retention_window(ctx: Context) -> Outcome:
-    retention = ctx.policy.get("retention") or {}
+    retention = dict(ctx.policy.retention)
     problems, seen = [], []
     for data_class in ("recordings", "transcripts"):
         if data_class not in retention:
@@ -327,7 +327,7 @@ def sudo_least_privilege(ctx: Context) -> Outcome:
 
 @check("hosts.no_unknown_accounts")
 def no_unknown_accounts(ctx: Context) -> Outcome:
-    known = {p["username"] for p in ctx.policy.get("people", [])} | {automation_account(ctx.policy)}
+    known = {p.username for p in ctx.policy.people} | {automation_account(ctx.policy)}
 
     def judge(host, accounts):
         locked = locked_accounts((ctx.host_evidence(host) or {}).get("locked_accounts", []))
@@ -359,15 +359,15 @@ def ssh_mfa(ctx: Context) -> Outcome:
 # ------------------------------------------------------------------------------------------------ minimisation, logging
 @check("policy.payment_last4")
 def payment_last4(ctx: Context) -> Outcome:
-    storage = ctx.policy.get("payment_card_storage")
+    storage = ctx.policy.payment_card_storage
     return Outcome(PASS, f"payment_card_storage: {storage}") if storage in ("last4", "none") else \
         Outcome(FAIL, f"payment_card_storage is {storage!r}: keep only the last four digits")
 
 
 @check("policy.siem_configured")
 def siem_configured(ctx: Context) -> Outcome:
-    siem = ctx.policy.get("siem") or {}
-    return Outcome(PASS, f"SIEM {siem['host']}:{siem.get('port')} ({siem.get('protocol')})") if siem.get("host") \
+    siem = ctx.policy.siem
+    return Outcome(PASS, f"SIEM {siem.host}:{siem.port} ({siem.protocol})") if siem and siem.host \
         else Outcome(FAIL, "no siem in the site policy")
 
 
@@ -463,7 +463,7 @@ def _walk_plain(data, prefix: str):
 def _alerts_deployed_and_tested(ctx: Context, item: str) -> Outcome:
     """The item's detection rules are deployed on every host where the SIEM is configured, and their replay test
     passed recently; the findings list each alert with the attack that fired it and the date of that test."""
-    if not (ctx.policy.get("siem") or {}).get("host"):
+    if ctx.policy.siem is None or not ctx.policy.siem.host:
         return Outcome(FAIL, "no siem in the site policy: alerts have nowhere to run")
     outcome = per_host(ctx, ctx.linux_hosts(), "detections",
                        lambda host, manifest: detection_evidence.problem(manifest, item, ctx.now),

@@ -20,6 +20,7 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.nftables_render import inbound_rules
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import SitePolicy
 
 __all__ = ["NftJsonError", "Opening", "Probe", "describe", "input_base_chains", "openings", "verdict"]
 
@@ -394,14 +395,14 @@ def _named_set(walk: _Walk, name: str) -> list:
 
 
 # ------------------------------------------------------------------------------------------------ probes
-def _policy_ports(policy: dict) -> set[tuple[str, int]]:
+def _policy_ports(policy: SitePolicy) -> set[tuple[str, int]]:
+    """Both ends of every port range of the policy's TCP / UDP services."""
     ports = set()
-    for definition in (policy.get("services") or {}).values():
-        if definition.get("protocol") not in ("tcp", "udp"):
+    for service in policy.services().values():
+        if service.protocol not in ("tcp", "udp"):
             continue
-        for port in definition.get("ports", []):
-            low, _, high = str(port).partition("-")
-            ports |= {(definition["protocol"], int(low)), (definition["protocol"], int(high or low))}
+        for low, high in service.ports:
+            ports |= {(service.protocol, low), (service.protocol, high)}
     return ports
 
 
@@ -436,7 +437,7 @@ def _ruleset_literals(ruleset: Ruleset) -> tuple[set[int], set]:
     return ports, addresses
 
 
-def probes(ruleset: Ruleset, policy: dict) -> tuple[list[Probe], int]:
+def probes(ruleset: Ruleset, policy: SitePolicy) -> tuple[list[Probe], int]:
     """The probe packets, and the canary port (named by no rule and no service) among them."""
     ports, addresses = _ruleset_literals(ruleset)
     targets = _policy_ports(policy) | {(proto, port) for port in ports for proto in ("tcp", "udp")}
@@ -444,22 +445,22 @@ def probes(ruleset: Ruleset, policy: dict) -> tuple[list[Probe], int]:
     canary = next(port for port in (9, 7, 13, 37, 65001) if port not in used)
     targets |= {("tcp", canary), ("udp", canary)}
     sources: list[tuple[str, ipaddress.IPv4Address | ipaddress.IPv6Address]] = []
-    for zone in policy.get("zones", []):
-        network = ipaddress.ip_network(zone["subnet"], strict=False)
+    for zone in policy.zones:
+        network = ipaddress.ip_network(zone.subnet, strict=False)
         inside = {network.network_address + 1, network.broadcast_address - 1} if network.num_addresses > 2 \
             else {network.network_address}
         inside |= {address for address in addresses if address.version == 4 and address in network
                    and address not in (network.network_address, network.broadcast_address)}
-        sources += [(zone["name"], address) for address in sorted(inside)]
+        sources += [(zone.name, address) for address in sorted(inside)]
     sources += [(OUTSIDE, OUTSIDE_V4), (OUTSIDE, OUTSIDE_V6)]
     return [Probe(zone, address, proto, port) for zone, address in sources for proto, port in sorted(targets)], canary
 
 
-def _allowed(policy: dict, zone: str) -> list[tuple[str, str, int, int]]:
+def _allowed(policy: SitePolicy, zone: str) -> list[tuple[str, str, int, int]]:
     return [(rule.zone, rule.protocol, rule.port_lo, rule.port_hi) for rule in inbound_rules(policy, zone)]
 
 
-def openings(data, policy: dict, zone: str) -> list[Opening]:
+def openings(data, policy: SitePolicy, zone: str) -> list[Opening]:
     """Every (source zone, protocol/port) the input path of a host in `zone` accepts and the policy does not allow.
 
     One Opening per (zone, protocol, port): the first source address that got through is named."""

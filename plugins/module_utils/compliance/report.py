@@ -33,6 +33,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.compliance.check
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.compliance.report_html import render_html
 from ansible_collections.aiphone.hardening.plugins.module_utils.inventory import baseline
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import SitePolicy
 
 NOT_APPLICABLE, WAIVED = "not_applicable", "waived"
 ATTESTED, AWAITING = "attested", "awaiting_evidence"
@@ -54,7 +55,7 @@ def _evaluate_item(item: dict, checklist: dict, ctx: Context, attestations: list
     kind = AUTOMATED if item.get("checks") else ATTESTATION
     result = {"id": item["id"], "area": item["area"], "title": item["title"], "kind": kind, "checks": [],
               "attestation": None, "quick_fix": quick_fix, "fix": item.get("fix")}
-    if item.get("applies_if") == "regulated_data" and not ctx.policy["site"].get("regulated_data"):
+    if item.get("applies_if") == "regulated_data" and not ctx.policy.site.regulated_data:
         return dict(result, status=NOT_APPLICABLE, detail="the site holds no regulated data")
     if item["id"] in checklist["waived"]:
         waiver = checklist["waived"][item["id"]]
@@ -103,10 +104,10 @@ def score(items: list[dict]) -> dict:
             "not_applicable": counts[NOT_APPLICABLE], "waived": counts[WAIVED], "total": len(items)}
 
 
-def evidence_awaited(items: list[dict], checklist: dict, policy: dict) -> list[dict]:
+def evidence_awaited(items: list[dict], checklist: dict, policy: SitePolicy) -> list[dict]:
     """What a person still has to attest: what, by whom (the owner role and the policy's people in it), how often,
     and the last attestation with its expiry - for every applicable item whose attestation is missing or stale."""
-    people = policy.get("people", [])
+    people = policy.people
     awaited = []
     for item in items:
         attestation = item.get("attestation")
@@ -118,7 +119,7 @@ def evidence_awaited(items: list[dict], checklist: dict, policy: dict) -> list[d
         awaited.append({
             "id": item["id"], "title": item["title"], "type": attestation["type"], "what": kind["what"],
             "owner": owner,
-            "people": [p.get("full_name") or p["username"] for p in people if owner in p.get("roles", [])],
+            "people": [p.full_name or p.username for p in people if owner in p.roles],
             "every_days": kind["max_age_days"], "state": attestation.get("state"), "last": last,
             "expired_on": attestation.get("expires") if attestation.get("state") == "expired" else None,
         })
@@ -141,7 +142,7 @@ def history(site_reports_dir: str, current_run: str) -> list[dict]:
     return runs
 
 
-def nautobot_dlm(inventory: dict, policy: dict) -> dict:
+def nautobot_dlm(inventory: dict, policy: SitePolicy) -> dict:
     """The inventory in the shape of Nautobot Device Lifecycle Management's software validation (docs/audit.md).
 
     validated_software ~ ValidatedSoftwareLCM (software, device_types, start, end, preferred);
@@ -150,7 +151,7 @@ def nautobot_dlm(inventory: dict, policy: dict) -> dict:
     """
     validated = [{"software": {"platform": b["platform"], "version": b["version"], "image": b.get("image")},
                   "device_types": [b["model"]], "start": None, "end": None, "preferred": True}
-                 for b in policy.get("firmware_baselines", [])]
+                 for b in policy.raw.get("firmware_baselines", [])]   # the baselines as the policy writes them
     results = []
     for device in inventory.get("devices", []):
         reachable = device["status"] != baseline.UNREACHABLE
@@ -168,7 +169,7 @@ def nautobot_dlm(inventory: dict, policy: dict) -> dict:
 
 def build_report(checklist: dict, ctx: Context, attestations: list[dict], run: str, site_reports_dir: str) -> dict:
     items = evaluate(checklist, ctx, attestations)
-    return {"site": ctx.policy["site"]["name"], "run": run,
+    return {"site": ctx.policy.site.name, "run": run,
             "generated_at": ctx.now.isoformat().replace("+00:00", "Z"), "score": score(items), "items": items,
             "evidence_awaited": evidence_awaited(items, checklist, ctx.policy),
             "history": history(site_reports_dir, run), "inventory_summary": ctx.inventory.get("summary", {}),

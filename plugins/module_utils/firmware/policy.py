@@ -1,22 +1,17 @@
-"""The one place the firmware code reads a site policy (switches to the lead's validated loader when present)."""
+"""The one place the firmware code reads a site policy: validated by `site_policy.load_site_policy`.
+
+The firmware rollout reads the firmware baselines and the maintenance windows as the policy writes them (records
+and reports carry the baselines as they are; `MaintenanceSchedule.from_policy` parses the windows), so it takes
+the validated mapping, `SitePolicy.raw`.
+"""
 
 from __future__ import annotations
 
-try:
-    from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import (
-        load_site_policy,
-    )
-except ImportError:  # the validated loader has not landed yet: plain YAML
-    load_site_policy = None
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import load_site_policy
 
 
 def load_policy(path: str) -> dict:
-    if load_site_policy is not None:
-        return load_site_policy(path)
-    import yaml
-
-    with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    return load_site_policy(path).raw
 
 
 def baseline_for(policy: dict, platform: str, model: str) -> dict | None:

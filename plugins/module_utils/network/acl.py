@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 """IOS extended ACL entries as data: parse, render, compile from the site policy's flows.
 
-The same flows drive the hosts' nftables rulesets (`site_policy.expand_flows`), so a switch and a host never
-disagree about what is allowed.
+The flows come from `SitePolicy.expanded_flows()`, the one `any` expansion and port parser; the hosts' nftables
+rulesets (`nftables_render.inbound_rules`) read the same expansion, so a switch and a host never disagree about
+what is allowed (tests/unit/policy/test_firewall_acl_agreement.py proves it on the renderers' output).
 """
 
 from __future__ import annotations
@@ -11,10 +12,7 @@ import ipaddress
 from dataclasses import dataclass
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
-from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import (
-    expand_flows,
-    zones_by_name,
-)
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import SitePolicy
 
 ANY = ipaddress.IPv4Network("0.0.0.0/0")
 RFC1918 = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
@@ -147,11 +145,11 @@ def zone_acl_name(zone: str) -> str:
     return f"ACL-{check_value(zone, 'name', 'zones[].name').upper()}-IN"
 
 
-def zone_networks(policy: dict) -> dict[str, ipaddress.IPv4Network]:
-    return {name: ipaddress.IPv4Network(zone["subnet"]) for name, zone in zones_by_name(policy).items()}
+def zone_networks(policy: SitePolicy) -> dict[str, ipaddress.IPv4Network]:
+    return {zone.name: zone.network for zone in policy.zones}
 
 
-def compile_zone_acls(policy: dict) -> dict[str, list[Ace]]:
+def compile_zone_acls(policy: SitePolicy) -> dict[str, list[Ace]]:
     """Zone name -> ordered entries of the ACL applied inbound on that zone's SVI.
 
     Order: permits for new flows from the zone; return traffic of flows into the zone (TCP `established`;
@@ -160,7 +158,7 @@ def compile_zone_acls(policy: dict) -> dict[str, list[Ace]]:
     internet permits (guest reaches only the internet); and an explicit, logged default deny.
     """
     nets = zone_networks(policy)
-    flows = expand_flows(policy)
+    flows = policy.expanded_flows()
     acls: dict[str, list[Ace]] = {}
     for zone, net in nets.items():
         entries: list[Ace] = []
@@ -203,9 +201,9 @@ def _dedupe(entries: list[Ace]) -> list[Ace]:
     return [e for e in entries if not (e in seen or seen.add(e))]
 
 
-def management_acl(policy: dict, extra_sources: list[str]) -> list[Ace]:
+def management_acl(policy: SitePolicy, extra_sources: list[str]) -> list[Ace]:
     """VTY access-class: SSH only from the mgmt zone(s) (+ explicitly given operator networks)."""
-    sources = [zone_networks(policy)[z["name"]] for z in policy["zones"] if z.get("purpose") == "mgmt"]
+    sources = [zone.network for zone in policy.zones_with_purpose("mgmt")]
     for value in extra_sources:
         try:
             sources.append(ipaddress.IPv4Network(value, strict=False))

@@ -26,7 +26,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.acl impo
     parse_ace,
     zone_acl_name,
 )
-from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import zones_by_name
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import SitePolicy
 
 INCIDENT_SEQUENCES = range(1, 10)
 NUMBERED = re.compile(r"^(\d+)\s+(.*)$")
@@ -87,11 +87,11 @@ def block_ace(source: ipaddress.IPv4Network) -> Ace:
     return Ace("deny", "ip", source, ANY, log=True)
 
 
-def parse_sources(sources: list[str], policy: dict, controller_address: str = "") -> tuple[list, list[str]]:
+def parse_sources(sources: list[str], policy: SitePolicy, controller_address: str = "") -> tuple[list, list[str]]:
     """(IPv4 networks to block, IPv6 sources skipped) - refusing what would cut the management path."""
     if not sources:
         raise BlockError("no sources given")
-    mgmt = [ipaddress.ip_network(z["subnet"]) for z in policy.get("zones", []) if z.get("purpose") == "mgmt"]
+    mgmt = [zone.network for zone in policy.zones_with_purpose("mgmt")]
     controller = ipaddress.ip_address(controller_address) if controller_address else None
     networks, skipped = [], []
     for value in sources:
@@ -112,11 +112,11 @@ def parse_sources(sources: list[str], policy: dict, controller_address: str = ""
     return list(dict.fromkeys(networks)), skipped
 
 
-def switch_zone_acls(policy: dict, running) -> list[str]:
+def switch_zone_acls(policy: SitePolicy, running) -> list[str]:
     """Names of the policy's zone ACLs this switch holds (`ACL-<ZONE>-IN`, or `ACL-<ZONE>-IN-B` after a hitless
     replacement, see iosconfig.place_acl)."""
     from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import alternate_name
-    bases = [zone_acl_name(zone) for zone in zones_by_name(policy)]
+    bases = [zone_acl_name(zone) for zone in policy.zone_names()]
     names = [name for base in bases for name in (base, alternate_name(base))]
     return [name for name in names if f"ip access-list extended {name}" in running.sections]
 
@@ -141,7 +141,7 @@ def block_commands(acl: str, current: list[str], sources: list, present: bool) -
     return [f"ip access-list extended {acl}", *edits] if edits else []
 
 
-def deviations(policy: dict, switch: str, running) -> list[dict]:
+def deviations(policy: SitePolicy, switch: str, running) -> list[dict]:
     """Every incident block on this switch, as the verifier reports it (an open incident, not a violation)."""
     found = []
     for acl in switch_zone_acls(policy, running):

@@ -33,7 +33,13 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfi
     vlan_list,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.snmp import snmp_sections
-from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import zones_by_name
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import (
+    RESERVED_VLANS,
+    Device,
+    SitePolicy,
+    UnknownName,
+    Zone,
+)
 
 WIRELESS_PLATFORMS = ("openwrt", "cisco_wlc9800")
 # Ports of the uplink network module (Gi1/1/1, Te1/1/4 ...): without a declared local uplink port we cannot tell
@@ -42,7 +48,6 @@ UPLINK_MODULE_PORT_RE = re.compile(r"^\S+\d+/1/\d+$")
 # A port that reaches the switch itself (out-of-band management) is never parked: a VRF like Mgmt-vrf (Catalyst
 # 9000 GigabitEthernet0/0) or a routed address on it.
 MGMT_PORT_LINES = re.compile(r"^(?:vrf forwarding|ip vrf forwarding|ip address \d)|^no switchport$")
-RESERVED_VLANS = {1, 1002, 1003, 1004, 1005}
 MGMT_ACL = "ACL-VTY-MGMT"
 PORT_OWNED = ("description", "switchport mode", "switchport access vlan", "switchport voice vlan",
               "switchport trunk allowed vlan", "switchport trunk native vlan", "shutdown", "spanning-tree portfast")
@@ -133,18 +138,19 @@ def is_management_port(port: Interface, children: list[str], stacked: bool) -> b
         any(MGMT_PORT_LINES.match(line) for line in children)
 
 
-def device(policy: dict, name: str) -> dict:
-    for entry in policy.get("devices", []):
-        if entry["name"] == name:
-            return entry
-    raise InvalidValue(f"device {name!r} is not in the site policy's devices list")
+def device(policy: SitePolicy, name: str) -> Device:
+    """`policy.device(name)`, refused as InvalidValue (the renderers' error) when the policy has no such device."""
+    try:
+        return policy.device(name)
+    except UnknownName as exc:
+        raise InvalidValue(str(exc)) from None
 
 
-def render_switch(policy: dict, switch: str, facts: SwitchFacts, options: SwitchOptions) -> IntendedConfig:
+def render_switch(policy: SitePolicy, switch: str, facts: SwitchFacts, options: SwitchOptions) -> IntendedConfig:
     """The whole intended configuration of `switch`; raises InvalidValue for any unsafe or inconsistent value."""
     me = device(policy, switch)
-    l3_switch = policy.get("network", {}).get("l3_switch")
-    routes = switch == l3_switch if l3_switch else "uplink" not in me
+    l3_switch = policy.network.l3_switch
+    routes = switch == l3_switch if l3_switch else me.uplink is None
     layer3 = options.layer3 if options.layer3 is not None else routes
     findings: list[str] = []
     unknown = set(options.areas) - set(AREAS)
@@ -172,75 +178,72 @@ def render_switch(policy: dict, switch: str, facts: SwitchFacts, options: Switch
         sections += _management_plane(policy, facts, options)
     else:
         return IntendedConfig(sections, {}, findings)
-    banner = policy.get("network", {}).get("banner")
+    banner = policy.network.banner
     banners = {"login": check_value(banner, "text", "network.banner")} if banner else {}
     return IntendedConfig(sections, banners, findings)
 
 
-def _vlans(policy: dict, facts: SwitchFacts, options: SwitchOptions) -> list[Section]:
-    network = policy.get("network", {})
-    wanted = {zone["vlan"]: check_value(zone["name"], "name", "zones[].name") for zone in policy["zones"]}
-    for key, name in (("native_vlan", "NATIVE-UNUSED"), ("blackhole_vlan", "BLACKHOLE")):
-        if network.get(key):
-            wanted[network[key]] = name
+def _vlans(policy: SitePolicy, facts: SwitchFacts, options: SwitchOptions) -> list[Section]:
+    network = policy.network
+    wanted = {zone.vlan: check_value(zone.name, "name", "zones[].name") for zone in policy.zones}
+    for vlan, name in ((network.native_vlan, "NATIVE-UNUSED"), (network.blackhole_vlan, "BLACKHOLE")):
+        if vlan:
+            wanted[vlan] = name
     sections = [Section(f"vlan {vlan}", [f"name {name}"], owned=("name",)) for vlan, name in sorted(wanted.items())]
-    prune = options.prune_vlans if options.prune_vlans is not None else network.get("prune_vlans", False)
+    prune = options.prune_vlans if options.prune_vlans is not None else bool(network.prune_vlans)
     if prune:
         sections += [Section(f"vlan {vlan}", absent=True)
                      for vlan in facts.vlans if vlan not in wanted and vlan not in RESERVED_VLANS]
     return sections
 
 
-def port_intent(policy: dict, attached: dict) -> dict:
+def port_intent(policy: SitePolicy, attached: Device) -> dict:
     """Mode and VLANs of the switch port a policy device is plugged into (shared with the verifier)."""
-    zones = zones_by_name(policy)
-    native = policy.get("network", {}).get("native_vlan")
-    if attached["platform"] in WIRELESS_PLATFORMS:
-        ssid_zones = {ssid["zone"] for ssid in policy.get("wireless", {}).get("ssids", [])}
-        allowed = {zones[z]["vlan"] for z in ssid_zones | {attached["zone"]}}
+    native = policy.network.native_vlan
+    if attached.platform in WIRELESS_PLATFORMS:
+        ssid_zones = {ssid.zone for ssid in policy.wireless.ssids}
+        allowed = {policy.zone(z).vlan for z in ssid_zones | {attached.zone}}
         return {"mode": "trunk", "allowed": sorted(allowed), "native": native}
-    if attached.get("data_zone"):
-        return {"mode": "access", "access": zones[attached["data_zone"]]["vlan"],
-                "voice": zones[attached["zone"]]["vlan"]}
-    return {"mode": "access", "access": zones[attached["zone"]]["vlan"]}
+    if attached.data_zone:
+        return {"mode": "access", "access": policy.zone(attached.data_zone).vlan,
+                "voice": policy.zone(attached.zone).vlan}
+    return {"mode": "access", "access": policy.zone(attached.zone).vlan}
 
 
-def uplink_intent(policy: dict, downstream: str) -> dict:
+def uplink_intent(policy: SitePolicy, downstream: str) -> dict:
     """Both ends of the link to the switch `downstream`: a trunk pruned to the VLANs used behind it."""
     return {"mode": "trunk", "allowed": sorted(vlans_behind(policy, downstream)),
-            "native": policy.get("network", {}).get("native_vlan")}
+            "native": policy.network.native_vlan}
 
 
-def vlans_behind(policy: dict, switch: str, seen: frozenset = frozenset()) -> set[int]:
+def vlans_behind(policy: SitePolicy, switch: str, seen: frozenset = frozenset()) -> set[int]:
     """VLANs `switch` needs from its uplink: its own zone's, its ports' and those of switches chained below it."""
-    zones = zones_by_name(policy)
-    vlans = {zones[device(policy, switch)["zone"]]["vlan"]}
-    for entry in policy.get("devices", []):
-        if (entry.get("switch_port") or {}).get("switch") == switch:
+    vlans = {policy.zone(device(policy, switch).zone).vlan}
+    for entry in policy.devices:
+        if entry.switch_port and entry.switch_port.switch == switch:
             intent = port_intent(policy, entry)
             vlans |= set(intent.get("allowed", [])) | {intent.get("access"), intent.get("voice")} - {None}
-        if (entry.get("uplink") or {}).get("switch") == switch and entry["name"] not in seen | {switch}:
-            vlans |= vlans_behind(policy, entry["name"], seen | {switch})
+        if entry.uplink and entry.uplink.switch == switch and entry.name not in seen | {switch}:
+            vlans |= vlans_behind(policy, entry.name, seen | {switch})
     return vlans
 
 
-def intended_ports(policy: dict, switch: str) -> dict[str, tuple[str, dict]]:
+def intended_ports(policy: SitePolicy, switch: str) -> dict[str, tuple[str, dict]]:
     """Interface -> (description, intent) for every port of `switch` the policy names."""
     ports: dict[str, tuple[str, dict]] = {}
-    for entry in policy.get("devices", []):
-        for key, intent in (("switch_port", None), ("uplink", "uplink")):
-            link = entry.get(key)
-            if link and link["switch"] == switch:
-                where = f"devices[{entry['name']}].{key}.interface"
-                name = canonical(check_value(link["interface"], "interface", where), where)
-                what = uplink_intent(policy, entry["name"]) if intent else port_intent(policy, entry)
-                label = f"uplink to {entry['name']}" if intent else f"{entry['name']} ({entry['zone']})"
-                ports[name] = (check_value(label, "text", f"devices[{entry['name']}] description"), what)
-        local = (entry.get("uplink") or {}).get("local_interface")
-        if entry["name"] == switch and local:   # this switch's own end of its uplink
+    for entry in policy.devices:
+        for key, link, intent in (("switch_port", entry.switch_port, None), ("uplink", entry.uplink, "uplink")):
+            if link and link.switch == switch:
+                where = f"devices[{entry.name}].{key}.interface"
+                name = canonical(check_value(link.interface, "interface", where), where)
+                what = uplink_intent(policy, entry.name) if intent else port_intent(policy, entry)
+                label = f"uplink to {entry.name}" if intent else f"{entry.name} ({entry.zone})"
+                ports[name] = (check_value(label, "text", f"devices[{entry.name}] description"), what)
+        local = entry.uplink.local_interface if entry.uplink else None
+        if entry.name == switch and local:   # this switch's own end of its uplink
             where = f"devices[{switch}].uplink.local_interface"
             name = canonical(check_value(local, "interface", where), where)
-            label = check_value(f"uplink to {entry['uplink']['switch']}", "text", f"devices[{switch}] description")
+            label = check_value(f"uplink to {entry.uplink.switch}", "text", f"devices[{switch}] description")
             ports[name] = (label, uplink_intent(policy, switch))
     return ports
 
@@ -257,7 +260,7 @@ def port_lines(description: str, intent: dict) -> list[str]:
     return lines + ["spanning-tree portfast"]
 
 
-def _ports(policy: dict, switch: str, facts: SwitchFacts, options: SwitchOptions,
+def _ports(policy: SitePolicy, switch: str, facts: SwitchFacts, options: SwitchOptions,
            findings: list[str]) -> list[Section]:
     named = intended_ports(policy, switch)
     protected = {canonical(check_value(p, "interface", "protected_interfaces"), "protected_interfaces")
@@ -267,7 +270,7 @@ def _ports(policy: dict, switch: str, facts: SwitchFacts, options: SwitchOptions
         if unknown:
             raise InvalidValue(f"{switch}: the policy names ports the switch does not have: {', '.join(unknown)}")
     sections = []
-    blackhole = policy.get("network", {}).get("blackhole_vlan")
+    blackhole = policy.network.blackhole_vlan
     for port in facts.management_ports:
         if port in named:
             raise InvalidValue(f"{switch}: the policy puts a device on {port}, the switch's management port")
@@ -288,39 +291,44 @@ def _ports(policy: dict, switch: str, facts: SwitchFacts, options: SwitchOptions
                        for port, (description, intent) in named.items() if port not in protected]
 
 
-def _zone_acls_and_svis(policy: dict, facts: SwitchFacts, gateways: bool) -> list[Section]:
+def _zone_acls_and_svis(policy: SitePolicy, facts: SwitchFacts, gateways: bool) -> list[Section]:
     """Zone ACLs and SVIs; with `gateways` (this is the policy's l3_switch) each SVI carries its zone's gateway."""
     sections = []
-    zones = zones_by_name(policy)
-    for zone, entries in compile_zone_acls(policy).items():
-        acl = place_acl("extended", zone_acl_name(zone), [e.cli() for e in entries], facts.acls)
+    for name, entries in compile_zone_acls(policy).items():
+        zone = policy.zone(name)
+        acl = place_acl("extended", zone_acl_name(name), [e.cli() for e in entries], facts.acls)
         sections += acl.before
-        sections.append(Section(f"interface Vlan{zones[zone]['vlan']}",
-                                [f"description zone {zone}", *(_gateway_lines(zones[zone]) if gateways else []),
+        sections.append(Section(svi_name(zone),
+                                [f"description zone {name}", *(_gateway_lines(zone) if gateways else []),
                                  f"ip access-group {acl.name} in"],
                                 owned=("description", "ip access-group", "ip address")))
         sections += acl.after
     return sections
 
 
-def _gateway_lines(zone: dict) -> list[str]:
+def svi_name(zone: Zone) -> str:
+    """The zone's SVI on a switch: `interface Vlan<zone.vlan>`."""
+    return f"interface Vlan{zone.vlan}"
+
+
+def _gateway_lines(zone: Zone) -> list[str]:
     """The zone's gateway as the SVI address; no ICMP redirects or proxy ARP from the router of the zones."""
-    network = ipaddress.IPv4Network(zone["subnet"])
-    gateway = _ip(zone["gateway"], f"zones[{zone['name']}].gateway")
+    network = zone.network
+    gateway = _ip(zone.gateway, f"zones[{zone.name}].gateway")
     if ipaddress.ip_address(gateway) not in network:
-        raise InvalidValue(f"zones[{zone['name']}].gateway: {gateway} is not inside {network}")
+        raise InvalidValue(f"zones[{zone.name}].gateway: {gateway} is not inside {network}")
     return [f"ip address {gateway} {network.netmask}", "no ip redirects", "no ip proxy-arp"]
 
 
-def _management_plane_global(policy: dict) -> list[Section]:
-    network = policy.get("network", {})
+def _management_plane_global(policy: SitePolicy) -> list[Section]:
+    network = policy.network
     lines = list(MGMT_PLANE_LINES)
-    lines += [f"logging host {_ip(a, 'network.logging_hosts')}" for a in network.get("logging_hosts", [])]
-    lines += [f"ntp server {_ip(a, 'network.ntp_servers')}" for a in network.get("ntp_servers", [])]
+    lines += [f"logging host {_ip(a, 'network.logging_hosts')}" for a in network.logging_hosts]
+    lines += [f"ntp server {_ip(a, 'network.ntp_servers')}" for a in network.ntp_servers]
     return [Section(None, lines, owned=MGMT_PLANE_OWNED, absent_lines=MGMT_PLANE_ABSENT)]
 
 
-def _management_plane(policy: dict, facts: SwitchFacts, options: SwitchOptions) -> list[Section]:
+def _management_plane(policy: SitePolicy, facts: SwitchFacts, options: SwitchOptions) -> list[Section]:
     acl = place_acl("extended", MGMT_ACL, [e.cli() for e in management_acl(policy, options.management_sources)],
                     facts.acls)
     sections = list(acl.before)

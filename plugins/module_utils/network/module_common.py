@@ -18,10 +18,16 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.maintenance_wind
     MaintenanceSchedule,
     utc_now,
 )
-from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import PolicyError, load_site_policy
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import (
+    Device,
+    PolicyError,
+    SitePolicy,
+    UnknownName,
+    load_site_policy,
+)
 
 
-def load_policy(module) -> dict:
+def load_policy(module) -> SitePolicy:
     try:
         return load_site_policy(module.params["policy_file"])
     except PolicyError as exc:
@@ -31,11 +37,11 @@ def load_policy(module) -> dict:
         module.fail_json(msg=f"cannot read the site policy: {exc}")
 
 
-def policy_device(module, policy: dict) -> dict:
-    for entry in policy.get("devices", []):
-        if entry["name"] == module.params["device"]:
-            return entry
-    module.fail_json(msg=f"device {module.params['device']!r} is not in the site policy's devices list")
+def policy_device(module, policy: SitePolicy) -> Device:
+    try:
+        return policy.device(module.params["device"])
+    except UnknownName as exc:
+        module.fail_json(msg=str(exc))
 
 
 def require_ssh_libs(module) -> None:
@@ -103,12 +109,12 @@ def write_backup(backup_dir: str, device: str, text: str, suffix: str = "cfg") -
         os.path.join(backup_dir, f"{device}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%fZ}.{suffix}"), text)
 
 
-def window_refusal(policy: dict) -> str | None:
+def window_refusal(policy: SitePolicy) -> str | None:
     """Why a change must not run now (outside every maintenance window), or None."""
-    return MaintenanceSchedule.from_policy(policy).refusal(utc_now())
+    return MaintenanceSchedule.from_policy(policy.raw).refusal(utc_now())
 
 
-def enforce_window(module, policy: dict, params: dict, result: dict, what: str) -> str | None:
+def enforce_window(module, policy: SitePolicy, params: dict, result: dict, what: str) -> str | None:
     """Fail the module outside every maintenance window unless forced; a forced run records why in `result`.
 
     Returns the refusal (None inside a window) so a caller in check mode can report it instead.

@@ -17,12 +17,12 @@ its keys are re-sent only when a rotation asks for it. Users of the device not i
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import InvalidValue, UnexpectedOutput
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import AclState, Section, place_acl
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import SitePolicy, Snmp
 
 SNMP_ACL = "ACL-SNMP-MGMT"
 MASK = "********"
@@ -53,45 +53,44 @@ class SnmpUser:
                 "privacy_protocol": PRIV_SHOWN[self.priv]}
 
 
-def policy_snmp(policy: dict) -> dict | None:
-    return policy.get("network", {}).get("snmp")
+def policy_snmp(policy: SitePolicy) -> Snmp | None:
+    return policy.network.snmp
 
 
-def key_vars(policy: dict) -> list[str]:
-    """The vault variables the policy's SNMP users take their keys from."""
-    snmp = policy_snmp(policy) or {"users": []}
-    return [user[key] for user in snmp["users"] for key in ("auth_key_var", "priv_key_var")]
+def key_vars(policy: SitePolicy) -> list[str]:
+    """The vault variables the policy's SNMP users take their keys from (`SitePolicy.secret_vars("snmp")`)."""
+    return policy.secret_vars("snmp")
 
 
-def snmp_users(policy: dict, keys: dict) -> list[SnmpUser]:
+def snmp_users(policy: SitePolicy, keys: dict) -> list[SnmpUser]:
     """The policy's users with their keys from `keys` (vault variable -> value); every value checked first."""
     snmp = policy_snmp(policy)
     if not snmp:
         return []
-    group = check_value(snmp["group"], "name", "network.snmp.group")
+    group = check_value(snmp.group, "name", "network.snmp.group")
     users = []
-    for user in snmp["users"]:
-        name = check_value(user["name"], "name", "network.snmp.users[].name")
+    for user in snmp.users:
+        name = check_value(user.name, "name", "network.snmp.users[].name")
         values = {}
         for key in ("auth_key_var", "priv_key_var"):
-            var = user[key]
+            var = getattr(user, key)
             if keys.get(var) in (None, ""):
                 raise InvalidValue(f"network.snmp.users[{name}].{key}: vault variable {var} is not defined")
             values[key] = check_value(keys[var], "snmp_key", f"vault variable {var}")
         if values["auth_key_var"] == values["priv_key_var"]:
             raise InvalidValue(f"network.snmp.users[{name}]: the auth and priv keys must differ")
-        users.append(SnmpUser(name, group, user.get("auth", "sha"), user.get("priv", "aes-128"),
+        users.append(SnmpUser(name, group, user.auth, user.priv,
                               values["auth_key_var"], values["priv_key_var"]))
     return users
 
 
-def snmp_sections(policy: dict, acls: AclState | None = None) -> list[Section]:
+def snmp_sections(policy: SitePolicy, acls: AclState | None = None) -> list[Section]:
     """The SNMP ACL and group (running-config lines): SNMP answers only the mgmt zone(s)."""
     snmp = policy_snmp(policy)
     if not snmp:
         return []
-    group = check_value(snmp["group"], "name", "network.snmp.group")
-    mgmt = [ipaddress.IPv4Network(zone["subnet"]) for zone in policy["zones"] if zone.get("purpose") == "mgmt"]
+    group = check_value(snmp.group, "name", "network.snmp.group")
+    mgmt = [zone.network for zone in policy.zones_with_purpose("mgmt")]
     entries = [f"permit {net.network_address} {net.hostmask}" for net in mgmt] + ["deny any log"]
     acl = place_acl("standard", SNMP_ACL, entries, acls or AclState())
     return acl.before + [Section(None, [f"snmp-server group {group} v3 priv access {acl.name}"],

@@ -12,6 +12,7 @@ import ipaddress
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import (
     InvalidValue,
 )
+from ansible_collections.aiphone.hardening.plugins.module_utils.network import offline
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.acl import management_acl
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.ios_render import (
     SwitchFacts,
@@ -41,9 +42,10 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.snmp imp
     snmp_user_problems,
     snmp_users,
 )
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import SitePolicy
 
 
-def lockout_problem(policy: dict, options: SwitchOptions, controller: str | None) -> str | None:
+def lockout_problem(policy: SitePolicy, options: SwitchOptions, controller: str | None) -> str | None:
     """The VTY ACL must let the controller running this task back in, or we would cut our own session."""
     if controller is None:
         return None
@@ -68,7 +70,7 @@ def intent_problems(policy, device, options, snmp_check=None):
     return check
 
 
-def snmp_wanted(policy: dict, p: dict, options: SwitchOptions) -> list[SnmpUser] | None:
+def snmp_wanted(policy: SitePolicy, p: dict, options: SwitchOptions) -> list[SnmpUser] | None:
     """The policy's SNMPv3 users with their keys, or None when this run does not manage them."""
     if "management" not in options.areas or not policy_snmp(policy):
         return None
@@ -85,13 +87,31 @@ def masker(users: list[SnmpUser] | None):
     return mask
 
 
+def switch_options(p: dict) -> SwitchOptions:
+    return SwitchOptions(management_sources=p["management_sources"], protected_interfaces=p["protected_interfaces"],
+                         prune_vlans=p["prune_vlans"], layer3=p["layer3"], exec_timeout=p["exec_timeout"],
+                         areas=tuple(p["areas"]))
+
+
+def run_offline(module) -> dict:
+    """state rendered / parsed: no connection, no change."""
+    p = module.params
+    try:
+        if p["state"] == "parsed":
+            return {"changed": False, "parsed": offline.switch_parsed(p["running_config"])}
+        policy = load_policy(module)
+        policy_device(module, policy)
+        rendered = offline.switch_rendered(policy, p["device"], switch_options(p), p["running_config"])
+        return {"changed": False, **rendered}
+    except (InvalidValue, ValueError) as exc:
+        module.fail_json(msg=f"{p['device']}: {exc}")
+
+
 def run(module) -> dict:
     p = module.params
     policy = load_policy(module)
     entry = policy_device(module, policy)
-    options = SwitchOptions(management_sources=p["management_sources"],
-                            protected_interfaces=p["protected_interfaces"], prune_vlans=p["prune_vlans"],
-                            layer3=p["layer3"], exec_timeout=p["exec_timeout"], areas=tuple(p["areas"]))
+    options = switch_options(p)
     try:  # every value is checked before any connection is made
         render_switch(policy, p["device"], SwitchFacts(), options)
         users = snmp_wanted(policy, p, options)
@@ -100,7 +120,7 @@ def run(module) -> dict:
     result: dict = {"changed": False, "commands": [], "sections": [], "findings": []}
     mask = masker(users)
     needs = ("config",) if users is None else ("config", "snmp")
-    with device_session(module, entry["platform"], result, mask=mask, needs=needs) as driver:
+    with device_session(module, entry.platform, result, mask=mask, needs=needs) as driver:
         running_text = driver.get_config()
         running = parse_running_config(running_text)
         intent = render_switch(policy, p["device"], switch_facts(running), options)

@@ -31,7 +31,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.ios_rend
     port_lines,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import RunningConfig
-from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import expand_flows, zones_by_name
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import SitePolicy
 
 EPHEMERAL_PORT = 50000
 PORTED = ("tcp", "udp")
@@ -142,10 +142,10 @@ def allowed_new_flows(aces: list[Ace], src: ipaddress.IPv4Network, dst) -> dict[
     return allowed
 
 
-def expected_flows(policy: dict) -> dict[tuple[str, str], dict[str, Intervals]]:
+def expected_flows(policy: SitePolicy) -> dict[tuple[str, str], dict[str, Intervals]]:
     """(src zone, dst zone | internet) -> protocol -> port intervals the policy allows."""
     expected: dict[tuple[str, str], dict[str, Intervals]] = {}
-    for flow in expand_flows(policy):
+    for flow in policy.expanded_flows():
         per_protocol = expected.setdefault((flow.src, flow.dst), {p: [] for p in PROTOCOLS})
         protocol = flow.protocol if flow.protocol in PROTOCOLS else "other"
         ports = [(flow.port_lo, flow.port_hi)] if flow.port_lo is not None else _full(protocol)
@@ -171,17 +171,18 @@ def read_acl(running: RunningConfig, name: str) -> list[Ace] | None:
     return None
 
 
-def verify_acls(policy: dict, switch: str, running: RunningConfig) -> list[Violation]:
-    zones = zones_by_name(policy)
+def verify_acls(policy: SitePolicy, switch: str, running: RunningConfig) -> list[Violation]:
+    zones = policy.zone_names()
     nets = zone_networks(policy)
     expected = expected_flows(policy)
     violations: list[Violation] = []
-    for zone, spec in zones.items():
-        if f"interface Vlan{spec['vlan']}" not in running.sections:
+    for spec in policy.zones:
+        zone = spec.name
+        if f"interface Vlan{spec.vlan}" not in running.sections:
             continue  # this switch does not route the zone
-        name = applied_acl(running, spec["vlan"])
+        name = applied_acl(running, spec.vlan)
         if name is None:
-            violations.append(Violation("no_acl", switch, zone, detail=f"Vlan{spec['vlan']} has no inbound ACL"))
+            violations.append(Violation("no_acl", switch, zone, detail=f"Vlan{spec.vlan} has no inbound ACL"))
             continue
         try:
             aces = read_acl(running, name)
@@ -189,7 +190,7 @@ def verify_acls(policy: dict, switch: str, running: RunningConfig) -> list[Viola
             violations.append(Violation("acl_unreadable", switch, zone, detail=str(exc)))
             continue
         if aces is None:
-            detail = f"Vlan{spec['vlan']} applies {name}, which does not exist (IOS then permits all)"
+            detail = f"Vlan{spec.vlan} applies {name}, which does not exist (IOS then permits all)"
             violations.append(Violation("no_acl", switch, zone, detail=detail))
             continue
         for dst in [z for z in zones if z != zone] + [INTERNET]:
@@ -213,7 +214,7 @@ def _compare(switch, src, dst, allowed, wanted, acl) -> list[Violation]:
     return out
 
 
-def verify_ports(policy: dict, switch: str, running: RunningConfig) -> list[Violation]:
+def verify_ports(policy: SitePolicy, switch: str, running: RunningConfig) -> list[Violation]:
     """Every port the policy names carries exactly its intended mode and VLANs."""
     checked = ("switchport mode", "switchport access vlan", "switchport voice vlan",
                "switchport trunk allowed vlan", "switchport trunk native vlan")
@@ -227,21 +228,21 @@ def verify_ports(policy: dict, switch: str, running: RunningConfig) -> list[Viol
     return out
 
 
-def verify_switch(policy: dict, switch: str, running: RunningConfig) -> list[Violation]:
+def verify_switch(policy: SitePolicy, switch: str, running: RunningConfig) -> list[Violation]:
     """The ACLs of the zones this switch routes and the VLANs of the ports the policy names on it."""
     return verify_acls(policy, switch, running) + verify_ports(policy, switch, running)
 
 
-def verify_site(policy: dict, running_configs: dict[str, RunningConfig]) -> list[Violation]:
+def verify_site(policy: SitePolicy, running_configs: dict[str, RunningConfig]) -> list[Violation]:
     """All violations over the switches read back (switch name -> parsed running config)."""
     violations: list[Violation] = []
     routed = set()
     for switch, running in running_configs.items():
         violations += verify_switch(policy, switch, running)
-        routed |= {zone["name"] for zone in policy["zones"] if f"interface Vlan{zone['vlan']}" in running.sections}
-    for zone in policy["zones"]:
-        if zone["name"] not in routed:
-            violations.append(Violation("no_acl", "", zone["name"],
+        routed |= {zone.name for zone in policy.zones if f"interface Vlan{zone.vlan}" in running.sections}
+    for zone in policy.zones:
+        if zone.name not in routed:
+            violations.append(Violation("no_acl", "", zone.name,
                                         detail="no switch read back has an SVI for this zone: its traffic is "
                                                "not filtered by any switch ACL"))
     return violations

@@ -24,7 +24,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfi
     diff_config,
     parse_running_config,
 )
-from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import zones_by_name
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import SitePolicy
 
 MASK = "********"
 SECTION_PREFIX = "aiphone_"
@@ -47,35 +47,35 @@ class SsidIntent:
         return f"SsidIntent({self.name!r}, zone={self.zone!r}, vlan={self.vlan})"
 
 
-def ssid_intents(policy: dict, secrets: dict[str, str]) -> list[SsidIntent]:
+def ssid_intents(policy: SitePolicy, secrets: dict[str, str]) -> list[SsidIntent]:
     """Validated intent of every SSID; `secrets` maps the policy's psk_var / secret_var names to their values."""
-    zones = zones_by_name(policy)
-    wireless = policy.get("wireless", {})
-    radius = (wireless.get("radius_servers") or [None])[0]
+    wireless = policy.wireless
+    radius = (wireless.radius_servers or (None,))[0]
     intents = []
-    for pos, ssid in enumerate(wireless.get("ssids", [])):
+    for pos, ssid in enumerate(wireless.ssids):
         where = f"wireless.ssids[{pos}]"
-        name = check_value(ssid["name"], "ssid", f"{where}.name")
-        enterprise = ssid["security"] == "wpa3-enterprise"
-        var = radius["secret_var"] if enterprise else ssid.get("psk_var")
+        name = check_value(ssid.name, "ssid", f"{where}.name")
+        enterprise = ssid.security == "wpa3-enterprise"
+        var = radius.secret_var if enterprise else ssid.psk_var
         if not var or var not in secrets or secrets[var] in (None, ""):
             raise InvalidValue(f"{where} ({name}): the vault variable {var!r} holding its secret is not set")
         secret = check_value(secrets[var], "psk", f"{where} secret ({var})")
-        zone = zones[ssid["zone"]]
+        zone = policy.zone(ssid.zone)
+        isolate = ssid.isolate if ssid.isolate is not None else zone.purpose == "guest"
         intents.append(SsidIntent(
-            name=name, zone=check_value(ssid["zone"], "name", f"{where}.zone"), vlan=zone["vlan"],
-            enterprise=enterprise, transition=bool(ssid.get("transition")),
-            isolate=bool(ssid.get("isolate", zone.get("purpose") == "guest")), hidden=bool(ssid.get("hidden")),
+            name=name, zone=check_value(ssid.zone, "name", f"{where}.zone"), vlan=zone.vlan,
+            enterprise=enterprise, transition=bool(ssid.transition),
+            isolate=bool(isolate), hidden=bool(ssid.hidden),
             secret=secret,
-            radius=(check_value(radius["host"], "name", "wireless.radius_servers[0].host"),
-                    int(radius.get("port", 1812))) if enterprise else None))
+            radius=(check_value(radius.host, "name", "wireless.radius_servers[0].host"),
+                    int(radius.port or 1812)) if enterprise else None))
     return intents
 
 
-def findings(policy: dict) -> list[str]:
+def findings(policy: SitePolicy) -> list[str]:
     """Conscious exceptions the audit must see (transition mode weakens WPA3: PMF optional, WPA2-PSK allowed)."""
-    return [f"SSID {s['name']}: WPA2/WPA3 transition mode (PMF optional) - {s.get('transition_reason', 'no reason')}"
-            for s in policy.get("wireless", {}).get("ssids", []) if s.get("transition")]
+    return [f"SSID {s.name}: WPA2/WPA3 transition mode (PMF optional) - {s.transition_reason or 'no reason'}"
+            for s in policy.wireless.ssids if s.transition]
 
 
 def mask(text: str, intents: list[SsidIntent]) -> str:

@@ -13,30 +13,30 @@ from __future__ import annotations
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.ios_render import intended_ports, port_lines
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import RunningConfig, normalize
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import SitePolicy, UnknownName
 
 
 class PortIsolationError(ValueError):
     """The request cannot be honoured safely; the message names what to change."""
 
 
-def locate(policy: dict, target: str) -> tuple[str, str]:
+def locate(policy: SitePolicy, target: str) -> tuple[str, str]:
     """(switch, interface) the policy device `target` is plugged into."""
-    for entry in policy.get("devices", []):
-        if entry["name"] == target:
-            link = entry.get("switch_port")
-            if not link:
-                raise PortIsolationError(f"{target} has no switch_port in the site policy; give switch and "
-                                         "interface instead")
-            return link["switch"], check_value(link["interface"], "interface", f"devices[{target}].switch_port")
-    raise PortIsolationError(f"{target!r} is not in the site policy's devices list")
+    try:
+        link = policy.device(target).switch_port
+    except UnknownName:
+        raise PortIsolationError(f"{target!r} is not in the site policy's devices list") from None
+    if not link:
+        raise PortIsolationError(f"{target} has no switch_port in the site policy; give switch and interface instead")
+    return link.switch, check_value(link.interface, "interface", f"devices[{target}].switch_port")
 
 
-def port_role(policy: dict, switch: str, interface: str) -> tuple[str, dict] | None:
+def port_role(policy: SitePolicy, switch: str, interface: str) -> tuple[str, dict] | None:
     """(description, intent) of the port in the policy, or None for a port the policy does not name."""
     return intended_ports(policy, switch).get(interface)
 
 
-def wanted_lines(policy: dict, switch: str, interface: str, method: str, isolated: bool,
+def wanted_lines(policy: SitePolicy, switch: str, interface: str, method: str, isolated: bool,
                  quarantine_vlan: int | None) -> list[str]:
     """Interface child lines that express the requested state."""
     if method == "shutdown":

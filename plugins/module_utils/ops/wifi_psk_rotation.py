@@ -32,6 +32,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.ops.wifi_rotatio
     new_passphrases,
     rotate_site_psks,
 )
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import SitePolicy, Ssid
 
 SPLIT_SUFFIX = "_split_new"
 
@@ -39,15 +40,14 @@ SPLIT_SUFFIX = "_split_new"
 class WirelessSite:
     """The policy, the devices and their drivers for one rotation run."""
 
-    def __init__(self, params: dict, policy: dict):
+    def __init__(self, params: dict, policy: SitePolicy):
         self.params = params
         self.policy = policy
-        platforms = {entry["name"]: entry["platform"] for entry in policy.get("devices", [])}
         self.devices = {device["name"]: device for device in params["devices"]}
-        unknown = [name for name in self.devices if name not in platforms]
+        unknown = [name for name in self.devices if not policy.has_device(name)]
         if unknown:
             raise InvalidValue(f"not in the site policy's devices list: {', '.join(unknown)}")
-        self.drivers = {name: driver_for(platforms[name], "config", "wireless") for name in self.devices}
+        self.drivers = {name: driver_for(policy.device(name).platform, "config", "wireless") for name in self.devices}
 
     def driver(self, name: str):
         device = self.devices[name]
@@ -80,22 +80,22 @@ class WirelessSite:
                 + self.drivers[name].key_change_problems(before, after, profiles))
 
 
-def rotated_ssids(policy: dict, wanted: list[str] | None) -> list[dict]:
-    personal = [s for s in policy.get("wireless", {}).get("ssids", []) if s.get("psk_var")]
+def rotated_ssids(policy: SitePolicy, wanted: list[str] | None) -> list[Ssid]:
+    personal = [s for s in policy.wireless.ssids if s.psk_var]
     if wanted is None:
         return personal
-    unknown = sorted(set(wanted) - {s["name"] for s in personal})
+    unknown = sorted(set(wanted) - {s.name for s in personal})
     if unknown:
         raise InvalidValue(f"ssids: not personal SSIDs of the policy: {', '.join(unknown)}")
-    return [s for s in personal if s["name"] in wanted]
+    return [s for s in personal if s.name in wanted]
 
 
-def audit(params: dict, ssids: list[dict], outcome: PskRotation, secrets: list[str]) -> None:
-    records = [{"kind": "credential_rotation", "credential": "wifi psk", "ssid": ssid["name"],
+def audit(params: dict, ssids: list[Ssid], outcome: PskRotation, secrets: list[str]) -> None:
+    records = [{"kind": "credential_rotation", "credential": "wifi psk", "ssid": ssid.name,
                 "device": ",".join(device["name"] for device in params["devices"]),
                 "outcome": outcome.outcome, "rotated": outcome.rotated, "reverted": outcome.reverted,
                 "failed": outcome.failed, "split": outcome.split, "vault_file": params["vault_file"],
-                "vault_variable": ssid["psk_var"]} for ssid in ssids]
+                "vault_variable": ssid.psk_var} for ssid in ssids]
     audit_trail.append_many(audit_trail.site_dir(params["audit_dir"], params["site"]), records,
                             secret_values=secrets)
 
@@ -135,8 +135,8 @@ def rotate_wifi_psks(module) -> dict:
         module.fail_json(msg=str(exc))
     try:
         ssids = rotated_ssids(policy, p["ssids"])
-        result["ssids"] = [s["name"] for s in ssids]
-        new_values = new_passphrases([s["psk_var"] for s in ssids], p["length"])
+        result["ssids"] = [s.name for s in ssids]
+        new_values = new_passphrases([s.psk_var for s in ssids], p["length"])
         secrets += list(new_values.values())
         new_secrets = {**p["secrets"], **new_values}
         new_intents = ssid_intents(policy, new_secrets)     # validates every value before any connection
@@ -160,7 +160,7 @@ def rotate_wifi_psks(module) -> dict:
         module.fail_json(msg=mask(f"nothing changed, a device is not ready: {exc}"), error=type(exc).__name__,
                          device=exc.device, **result)
 
-    profiles = [s["name"] for s in ssids]   # the C9800 WLAN profile is named after the SSID
+    profiles = [s.name for s in ssids]   # the C9800 WLAN profile is named after the SSID
     outcome = rotate_site_psks(list(site.devices), lambda name, values: site.apply(name, values, profiles),
                                p["secrets"], new_secrets)
     result.update(outcome=outcome.outcome, rotated=outcome.rotated, reverted=outcome.reverted,
@@ -170,8 +170,8 @@ def rotate_wifi_psks(module) -> dict:
         if settle_vault(p, outcome, update, new_values):
             result["vault_file"] = p["vault_file"]
         if outcome.outcome == SPLIT:
-            result["findings"] = [f"SSID {s['name']} is split: {', '.join(outcome.split)} use the new passphrase "
-                                  f"(vault variable {s['psk_var']}{SPLIT_SUFFIX}), the other devices the old one"
+            result["findings"] = [f"SSID {s.name} is split: {', '.join(outcome.split)} use the new passphrase "
+                                  f"(vault variable {s.psk_var}{SPLIT_SUFFIX}), the other devices the old one"
                                   for s in ssids]
     except VaultFileError as exc:
         outcome.failed["vault"] = str(exc)

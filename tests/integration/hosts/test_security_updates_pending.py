@@ -80,7 +80,8 @@ def test_main_only_lists_are_refreshed_and_a_held_security_update_fails_the_run_
     _podman("exec", host["name"], "apt-mark", "hold", "libssl3")   # what unattended-upgrade will not touch
     held = _converge(host)
     out = held.stdout
-    assert "TASK [aiphone.hardening.security_updates : Updates | Refresh package lists: " in out, out[-4000:]
+    task = "TASK [aiphone.hardening.security_updates : UPD-04 | PATCH | Updates | Refresh package lists: "
+    assert task in out, out[-4000:]
     assert "http://deb.debian.org/debian-security/ bookworm-security: no lists (never downloaded)" in out
     assert held.returncode != 0, out[-4000:]
     assert "security update(s) still pending after unattended-upgrade:" in out and "libssl3" in out, out[-4000:]

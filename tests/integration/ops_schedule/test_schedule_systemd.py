@@ -82,7 +82,7 @@ def test_check_mode_plans_and_changes_nothing(container):
 def test_timers_run_under_systemd_and_fire_at_the_next_window_opening(container):
     installed = schedule_module(container)
     assert installed["changed"] and sorted(installed["started"]) == TIMERS, installed
-    expected = schedule.next_runs(load_site_policy(str(POLICY)), dt.datetime.now(dt.UTC), 1)
+    expected = schedule.next_runs(load_site_policy(str(POLICY)).raw, dt.datetime.now(dt.UTC), 1)
     for timer in TIMERS:
         state = timer_state(container, timer)
         assert (state["ActiveState"], state["UnitFileState"]) == ("active", "enabled"), state

@@ -14,7 +14,13 @@ from ansible_collections.aiphone.hardening.plugins.module_utils import audit_tra
 from ansible_collections.aiphone.hardening.plugins.module_utils.compliance import checklist as cl
 from ansible_collections.aiphone.hardening.plugins.module_utils.compliance import report as rp
 from ansible_collections.aiphone.hardening.plugins.module_utils.compliance.checks import CHECKS, Context
-from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import load_site_policy
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import (
+    Device,
+    Site,
+    SitePolicy,
+    load_site_policy,
+    unchecked_site_policy,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 CHECKLIST = str(REPO / "checklist" / "checklist.yml")
@@ -114,15 +120,16 @@ def test_example_site_attestations_cover_every_type(policy):
 def test_baa_applies_only_with_regulated_data_and_waivers_need_reasons(policy):
     checklist = cl.load_checklist(CHECKLIST, policy, set(CHECKS))
     assert _item(rp.evaluate(checklist, _ctx(policy), []), "PRV-02")["status"] == "awaiting_evidence"  # lab: hipaa
-    unregulated = copy.deepcopy(policy)
-    unregulated["site"]["regulated_data"] = []
-    unregulated["checklist"] = {"waive": [{"id": "AI-01", "reason": "no AI agent on this site yet"}]}
+    data = copy.deepcopy(policy.raw)
+    data["site"]["regulated_data"] = []
+    data["checklist"] = {"waive": [{"id": "AI-01", "reason": "no AI agent on this site yet"}]}
+    unregulated = unchecked_site_policy(data)
     waived_checklist = cl.load_checklist(CHECKLIST, unregulated, set(CHECKS))
     items = rp.evaluate(waived_checklist, _ctx(unregulated), [])
     assert _item(items, "PRV-02")["status"] == "not_applicable" and _item(items, "AI-01")["status"] == "waived"
-    unregulated["checklist"] = {"waive": [{"id": "AI-01"}]}
+    data["checklist"] = {"waive": [{"id": "AI-01"}]}
     with pytest.raises(cl.ChecklistError, match="needs a known item id and a reason"):
-        cl.load_checklist(CHECKLIST, unregulated, set(CHECKS))
+        cl.load_checklist(CHECKLIST, unchecked_site_policy(data), set(CHECKS))
 
 
 def test_host_checks_pass_on_good_evidence_and_name_the_bad_host(policy):
@@ -218,10 +225,10 @@ def test_report_files_history_and_nautobot_shape(policy, tmp_path):
 
 
 def test_enterprise_ssids_are_wpa3_and_transition_stays_a_named_exception(policy):
-    enterprise = copy.deepcopy(policy)
+    enterprise = copy.deepcopy(policy.raw)
     enterprise["wireless"]["radius_servers"] = [{"host": "10.10.10.7", "secret_var": "vault_radius_secret"}]
     enterprise["wireless"]["ssids"][0] = {"name": "Clinic-Staff", "zone": "data", "security": "wpa3-enterprise"}
-    outcome = CHECKS["policy.wifi_wpa3"](_ctx(enterprise))
+    outcome = CHECKS["policy.wifi_wpa3"](_ctx(unchecked_site_policy(enterprise)))
     assert outcome.status == "pass" and outcome.detail == "3 SSID(s) on WPA3, 1 conscious exception(s)"
     assert [finding.split(":")[0] for finding in outcome.findings] == ["Clinic-Voice"]
 
@@ -237,7 +244,9 @@ def test_phones_hardened_check():
     )
     from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.registry import get_driver
 
-    policy = {"devices": [{"name": "p1", "platform": "poly"}, {"name": "p2", "platform": "yealink"}]}
+    site = Site("t", "UTC")
+    policy = SitePolicy(site, (), (), (), (Device("p1", "poly", "VVX450", "voice"),
+                                           Device("p2", "yealink", "T54W", "voice")))
     good = {name: {"platform": platform, "settings": dict(get_driver(platform).hardening), "not_covered": ["x"]}
             for name, platform in (("p1", "poly"), ("p2", "yealink"))}
 
@@ -249,7 +258,7 @@ def test_phones_hardened_check():
     result = run(weak)
     assert result.status == FAIL and any("p1: sec.srtp.require: 0, want 1" in f for f in result.findings)
     assert run({"p1": good["p1"]}).status == NO_EVIDENCE
-    assert phones_hardened(Context({"devices": []}, {}, [], None, {})).status == PASS
+    assert phones_hardened(Context(SitePolicy(site, (), (), (), ()), {}, [], None, {})).status == PASS
 
 
 

@@ -18,14 +18,24 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.nftables_render 
     plan_host_firewall,
     render_host_ruleset,
 )
-from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import load_site_policy
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import (
+    SitePolicy,
+    load_site_policy,
+    unchecked_site_policy,
+)
 
 LAB_POLICY = Path(__file__).resolve().parents[3] / "inventories" / "lab" / "site_policy.yml"
 
 
 @pytest.fixture()
-def policy() -> dict:
-    return copy.deepcopy(load_site_policy(str(LAB_POLICY)))
+def policy() -> SitePolicy:
+    return load_site_policy(str(LAB_POLICY))
+
+
+@pytest.fixture()
+def policy_data() -> dict:
+    """The lab policy as a mapping, for tests that change it (then build the model from it)."""
+    return copy.deepcopy(load_site_policy(str(LAB_POLICY)).raw)
 
 
 def allowed(policy, zone, **options) -> set[tuple[str, str, str]]:
@@ -54,11 +64,11 @@ def test_any_does_not_include_the_source_zone_but_ssh_from_mgmt_stays(policy):
     assert ("mgmt", "ssh", "22") in allowed(policy, "mgmt")
 
 
-def test_ssh_only_from_mgmt_even_when_a_flow_grants_it(policy):
-    policy["flows"].append({"from": "guest", "to": "ai", "service": "ssh"})
-    ssh_sources = {zone for zone, service, _ in allowed(policy, "ai") if service == "ssh"}
+def test_ssh_only_from_mgmt_even_when_a_flow_grants_it(policy_data):
+    policy_data["flows"].append({"from": "guest", "to": "ai", "service": "ssh"})
+    ssh_sources = {zone for zone, service, _ in allowed(unchecked_site_policy(policy_data), "ai") if service == "ssh"}
     assert ssh_sources == {"mgmt"}
-    assert "10.10.40.0/24" not in render_host_ruleset(policy, "ai")
+    assert "10.10.40.0/24" not in render_host_ruleset(unchecked_site_policy(policy_data), "ai")
 
 
 def test_services_option_limits_to_what_the_host_runs_but_keeps_ssh(policy):
@@ -141,21 +151,21 @@ def test_hostile_options_are_refused(policy, options, message):
         render_host_ruleset(policy, "ai", **options)
 
 
-def test_unvalidated_hostile_names_are_refused(policy):
-    policy["services"]['https" accept'] = policy["services"]["https"]
-    policy["flows"].append({"from": "data", "to": "ai", "service": 'https" accept'})
+def test_unvalidated_hostile_names_are_refused(policy_data):
+    policy_data["services"]['https" accept'] = policy_data["services"]["https"]
+    policy_data["flows"].append({"from": "data", "to": "ai", "service": 'https" accept'})
     with pytest.raises(RenderError, match="service name"):
-        render_host_ruleset(policy, "ai")
+        render_host_ruleset(unchecked_site_policy(policy_data), "ai")
 
 
-def test_unknown_zone_and_missing_mgmt_zone_are_refused(policy):
+def test_unknown_zone_and_missing_mgmt_zone_are_refused(policy_data):
     with pytest.raises(RenderError, match="zone 'lobby' is not defined"):
-        render_host_ruleset(policy, "lobby")
-    for zone in policy["zones"]:
+        render_host_ruleset(unchecked_site_policy(policy_data), "lobby")
+    for zone in policy_data["zones"]:
         if zone["purpose"] == "mgmt":
             zone["purpose"] = "servers"
     with pytest.raises(RenderError, match="no zone with purpose mgmt"):
-        render_host_ruleset(policy, "ai")
+        render_host_ruleset(unchecked_site_policy(policy_data), "ai")
 
 
 def test_plan_keeps_a_controller_outside_mgmt_and_says_so(policy):

@@ -24,3 +24,9 @@ def policy(_lab_policy):
 @pytest.fixture
 def factory_running():
     return (DATA / "c9300_factory_running.txt").read_text()
+
+
+@pytest.fixture
+def policy_data(_lab_policy):
+    """A fresh copy of the lab policy as a mapping, for tests that change it (then build the model from it)."""
+    return copy.deepcopy(_lab_policy.raw)

@@ -8,6 +8,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.ios_rend
     SwitchOptions,
     render_switch,
 )
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import unchecked_site_policy
 
 HOSTILE = [
     "staff\nend", "staff\r\nno aaa new-model", "x\nexit\nusername evil privilege 15 secret 0 x", "end", "exit",
@@ -58,10 +59,10 @@ def test_last_line_of_defence():
     (("zones", 0, "name"), "mgmt\nexit"),
     (("devices", 6, "name"), "phone|101"),
 ])
-def test_renderer_refuses_hostile_policy_values(policy, path, value):
-    target = policy
+def test_renderer_refuses_hostile_policy_values(policy_data, path, value):
+    target = policy_data
     for key in path[:-1]:
         target = target[key]
     target[path[-1]] = value
     with pytest.raises(InvalidValue):
-        render_switch(policy, "sw-access-01", SwitchFacts(), SwitchOptions())
+        render_switch(unchecked_site_policy(policy_data), "sw-access-01", SwitchFacts(), SwitchOptions())

@@ -24,9 +24,12 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfi
     parse_running_config,
     place_acl,
 )
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import unchecked_site_policy
 from lab.ios.switch import IOSSwitch
 
 AREAS = ("management", "acls")
+
+model = unchecked_site_policy   # the model of a policy mapping a test changed (not validated again)
 
 
 @pytest.fixture
@@ -58,25 +61,25 @@ def test_place_acl_keeps_alternates_and_cleans_up():
     assert place_acl("extended", "A", entries, flipped).name == "A"
 
 
-def test_policy_changes_never_leave_a_reference_to_a_missing_acl(policy, core):
-    assert converge(policy, core)
+def test_policy_changes_never_leave_a_reference_to_a_missing_acl(policy_data, core):
+    assert converge(model(policy_data), core)
     assert core.state.get("dangling_acl_events") is None
     assert "ip access-group ACL-VOICE-IN in" in run(core, "show running-config interface Vlan20")
-    assert converge(policy, core) == []                                   # idempotent
-    policy["flows"].append({"from": "data", "to": "voice", "service": "sip-tls"})
-    policy["flows"].append({"from": "mgmt", "to": "any", "service": "provisioning"})
-    policy["zones"].append({"name": "ops", "vlan": 60, "subnet": "10.10.60.0/24", "gateway": "10.10.60.1",
+    assert converge(model(policy_data), core) == []                                   # idempotent
+    policy_data["flows"].append({"from": "data", "to": "voice", "service": "sip-tls"})
+    policy_data["flows"].append({"from": "mgmt", "to": "any", "service": "provisioning"})
+    policy_data["zones"].append({"name": "ops", "vlan": 60, "subnet": "10.10.60.0/24", "gateway": "10.10.60.1",
                             "purpose": "mgmt"})                            # changes the VTY and SNMP ACLs too
-    commands = converge(policy, core)
+    commands = converge(model(policy_data), core)
     for acl in ("extended ACL-DATA-IN", "extended ACL-VOICE-IN", "extended ACL-VTY-MGMT", "standard ACL-SNMP-MGMT"):
         assert f"ip access-list {acl}-B" in commands and f"no ip access-list {acl}" in commands
     assert core.state.get("dangling_acl_events") is None
     running = run(core, "show running-config")
     assert "ip access-group ACL-DATA-IN-B in" in running and "ip access-list extended ACL-DATA-IN\n" not in running
     assert "access-class ACL-VTY-MGMT-B in" in running and "access ACL-SNMP-MGMT-B" in running
-    assert converge(policy, core) == []
-    policy["flows"].append({"from": "data", "to": "voice", "service": "ntp"})
-    commands = converge(policy, core)                                      # and back: B -> A
+    assert converge(model(policy_data), core) == []
+    policy_data["flows"].append({"from": "data", "to": "voice", "service": "ntp"})
+    commands = converge(model(policy_data), core)                       # and back: B -> A
     assert "ip access-list extended ACL-DATA-IN" in commands and "no ip access-list extended ACL-DATA-IN-B" in commands
     assert "ip access-group ACL-DATA-IN in" in run(core, "show running-config interface Vlan30")
     assert core.state.get("dangling_acl_events") is None
@@ -92,26 +95,26 @@ def test_the_probe_sees_an_in_place_rewrite(policy, core):
     assert any("ip access-group ACL-DATA-IN in" in ref for ref in event["references"])
 
 
-def test_an_open_incident_block_survives_a_hitless_replacement_and_stays_releasable(policy, core):
+def test_an_open_incident_block_survives_a_hitless_replacement_and_stays_releasable(policy_data, core):
     import ipaddress
 
     from ansible_collections.aiphone.hardening.plugins.module_utils.network.incident_block import (
         block_commands,
         switch_zone_acls,
     )
-    converge(policy, core)
+    converge(model(policy_data), core)
     source = [ipaddress.ip_network("198.51.100.7/32")]
     running = parse_running_config(run(core, "show running-config"))
     block = block_commands("ACL-DATA-IN", running.sections["ip access-list extended ACL-DATA-IN"], source, True)
     run(core, "configure terminal", *[c.strip() for c in block], "end")
-    policy["flows"].append({"from": "data", "to": "voice", "service": "sip-tls"})
-    commands = converge(policy, core)                                      # ACL-DATA-IN -> ACL-DATA-IN-B
+    policy_data["flows"].append({"from": "data", "to": "voice", "service": "sip-tls"})
+    commands = converge(model(policy_data), core)                       # ACL-DATA-IN -> ACL-DATA-IN-B
     assert "ip access-list extended ACL-DATA-IN-B" in commands
     new_acl = run(core, "show running-config").split("ip access-list extended ACL-DATA-IN-B", 1)[1]
     assert new_acl.splitlines()[1].strip() == "1 deny ip host 198.51.100.7 any log"   # still first, before permits
     assert core.state.get("dangling_acl_events") is None
-    assert converge(policy, core) == []                                   # the kept block is not a difference
+    assert converge(model(policy_data), core) == []                     # the kept block is not a difference
     running = parse_running_config(run(core, "show running-config"))
-    assert "ACL-DATA-IN-B" in switch_zone_acls(policy, running)           # the release finds it under the new name
+    assert "ACL-DATA-IN-B" in switch_zone_acls(model(policy_data), running)   # the release finds it under the new name
     release = block_commands("ACL-DATA-IN-B", running.sections["ip access-list extended ACL-DATA-IN-B"], source, False)
     assert release == ["ip access-list extended ACL-DATA-IN-B", " no 1"]

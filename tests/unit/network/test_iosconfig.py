@@ -15,6 +15,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfi
     unified_diff,
     verify_applied,
 )
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import unchecked_site_policy
 
 LAB_OPTIONS = SwitchOptions(management_sources=["127.0.0.0/8"])
 
@@ -45,9 +46,9 @@ def test_facts_from_running_config(factory_running):
     assert facts.vlans == [10, 77]
 
 
-def test_diff_from_factory_config(policy, factory_running):
-    policy["devices"] = [d for d in policy["devices"] if d["name"] in ("sw-core-01", "pbx-01", "ai-gw-01")]
-    _, intent, changes = converge(policy, factory_running)
+def test_diff_from_factory_config(policy_data, factory_running):
+    policy_data["devices"] = [d for d in policy_data["devices"] if d["name"] in ("sw-core-01", "pbx-01", "ai-gw-01")]
+    _, intent, changes = converge(unchecked_site_policy(policy_data), factory_running)
     commands = commands_of(changes)
     text = "\n".join(commands)
     assert "no ip http server" in commands and "no ip http secure-server" in commands

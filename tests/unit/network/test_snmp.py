@@ -141,8 +141,8 @@ def test_same_auth_and_priv_key_refused(policy):
     ({"group": "G", "users": [{"name": "u", "auth_key_var": "a", "priv_key_var": "b"},
                               {"name": "u", "auth_key_var": "c", "priv_key_var": "d"}]}, "duplicate"),
 ])
-def test_policy_validation(policy, snmp, message):
-    policy["network"]["snmp"] = snmp
+def test_policy_validation(policy_data, snmp, message):
+    policy_data["network"]["snmp"] = snmp
     with pytest.raises(PolicyError) as error:
-        validate_site_policy(policy)
+        validate_site_policy(policy_data)
     assert message in str(error.value)

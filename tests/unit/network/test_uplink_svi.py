@@ -13,7 +13,13 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.ios_rend
     render_switch,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import render_sections
-from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import PolicyError, validate_site_policy
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import (
+    PolicyError,
+    unchecked_site_policy,
+    validate_site_policy,
+)
+
+model = unchecked_site_policy   # the model of a policy mapping a test changed (not validated again)
 
 
 def rendered(policy, switch, areas=("acls", "ports")) -> str:
@@ -28,17 +34,17 @@ def test_l3_switch_svis_carry_the_zone_gateways(policy):
     assert "interface Vlan" not in rendered(policy, "sw-access-01", areas=("acls",))
 
 
-def test_without_l3_switch_svis_have_no_address(policy):
-    del policy["network"]["l3_switch"]
-    core = rendered(policy, "sw-core-01", areas=("acls",))
+def test_without_l3_switch_svis_have_no_address(policy_data):
+    del policy_data["network"]["l3_switch"]
+    core = rendered(model(policy_data), "sw-core-01", areas=("acls",))
     assert "interface Vlan20\n description zone voice\n ip access-group ACL-VOICE-IN in" in core
     assert "ip address" not in core
 
 
-def test_l3_switch_can_be_an_access_switch(policy):
-    policy["network"]["l3_switch"] = "sw-access-01"
-    assert "ip address 10.10.50.1 255.255.255.0" in rendered(policy, "sw-access-01", areas=("acls",))
-    assert "interface Vlan" not in rendered(policy, "sw-core-01", areas=("acls",))
+def test_l3_switch_can_be_an_access_switch(policy_data):
+    policy_data["network"]["l3_switch"] = "sw-access-01"
+    assert "ip address 10.10.50.1 255.255.255.0" in rendered(model(policy_data), "sw-access-01", areas=("acls",))
+    assert "interface Vlan" not in rendered(model(policy_data), "sw-core-01", areas=("acls",))
 
 
 def test_both_ends_of_the_uplink_are_the_same_pruned_trunk(policy):
@@ -52,20 +58,21 @@ def test_both_ends_of_the_uplink_are_the_same_pruned_trunk(policy):
         rendered(policy, "sw-access-01")
 
 
-def test_chained_switches_carry_the_vlans_below_them(policy):
-    policy["devices"].append({"name": "sw-edge-01", "platform": "cisco_ios", "model": "C9200L-24P-4G",
+def test_chained_switches_carry_the_vlans_below_them(policy_data):
+    policy_data["devices"].append({"name": "sw-edge-01", "platform": "cisco_ios", "model": "C9200L-24P-4G",
                               "zone": "mgmt", "uplink": {"switch": "sw-access-01",
                                                          "interface": "GigabitEthernet1/0/10"}})
-    policy["devices"].append({"name": "pbx-02", "platform": "linux", "model": "debian-12", "zone": "ai",
+    policy_data["devices"].append({"name": "pbx-02", "platform": "linux", "model": "debian-12", "zone": "ai",
                               "switch_port": {"switch": "sw-edge-01", "interface": "GigabitEthernet1/0/1"}})
+    policy = model(policy_data)
     assert intended_ports(policy, "sw-core-01")["GigabitEthernet1/0/24"][1]["allowed"] == [10, 20, 30, 40, 50]
     assert intended_ports(policy, "sw-access-01")["GigabitEthernet1/0/10"][1]["allowed"] == [10, 50]
 
 
-def test_hostile_local_interface_is_refused(policy):
-    policy["devices"][1]["uplink"]["local_interface"] = "Gi1/1/1\nno aaa new-model"
+def test_hostile_local_interface_is_refused(policy_data):
+    policy_data["devices"][1]["uplink"]["local_interface"] = "Gi1/1/1\nno aaa new-model"
     with pytest.raises(InvalidValue):
-        rendered(policy, "sw-access-01")
+        rendered(model(policy_data), "sw-access-01")
 
 
 @pytest.mark.parametrize("change, message", [
@@ -76,10 +83,10 @@ def test_hostile_local_interface_is_refused(policy):
     (lambda p: p["devices"][1]["uplink"].update(local_interface="GigabitEthernet1/0/20"), "port already used"),
     (lambda p: p["devices"][1]["uplink"].update(local_interface="Gi 1/1/1"), "interface name"),
 ])
-def test_policy_validation(policy, change, message):
-    change(policy)
+def test_policy_validation(policy_data, change, message):
+    change(policy_data)
     with pytest.raises(PolicyError) as error:
-        validate_site_policy(policy)
+        validate_site_policy(policy_data)
     assert message in str(error.value)
 
 

@@ -29,7 +29,10 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.wireless
     uci_commands,
     uci_options,
 )
-from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import validate_site_policy
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import (
+    unchecked_site_policy,
+    validate_site_policy,
+)
 from lab.hostapd import hostapd_accepts, render_wireless
 
 wlc_plan = driver_for("cisco_wlc9800", "wireless").wireless_plan
@@ -45,6 +48,8 @@ wireless.default_radio0.ssid='OpenWrt'
 wireless.default_radio0.encryption='none'
 """
 
+model = unchecked_site_policy   # the model of a policy mapping a test changed (not validated again)
+
 
 def test_intents(policy):
     intents = {i.name: i for i in ssid_intents(policy, SECRETS)}
@@ -53,14 +58,14 @@ def test_intents(policy):
     assert "Voice-Passphrase" not in repr(intents["Clinic-Voice"])
 
 
-def test_missing_or_hostile_secret_is_refused(policy):
+def test_missing_or_hostile_secret_is_refused(policy, policy_data):
     with pytest.raises(InvalidValue, match="vault_wifi_guest_psk"):
         ssid_intents(policy, {k: v for k, v in SECRETS.items() if "guest" not in k})
     with pytest.raises(InvalidValue):
         ssid_intents(policy, dict(SECRETS, vault_wifi_staff_psk="abc'; reboot; echo '12345"))
-    policy["wireless"]["ssids"][0]["name"] = "Staff\nwifi down"
+    policy_data["wireless"]["ssids"][0]["name"] = "Staff\nwifi down"
     with pytest.raises(InvalidValue):
-        ssid_intents(policy, SECRETS)
+        ssid_intents(model(policy_data), SECRETS)
 
 
 def test_wpa3_options(policy):
@@ -159,18 +164,19 @@ RADIUS_SECRET = "Radius-Shared-Secret-2026"
 
 
 @pytest.fixture
-def enterprise_policy(policy):
-    """The lab policy with the staff SSID on WPA3-Enterprise against one RADIUS server."""
-    policy["wireless"]["radius_servers"] = [{"host": "10.10.10.7", "port": 1812, "secret_var": "vault_radius_secret"}]
-    staff = policy["wireless"]["ssids"][0]
+def enterprise_policy(policy_data):
+    """The lab policy (as a mapping) with the staff SSID on WPA3-Enterprise against one RADIUS server."""
+    policy_data["wireless"]["radius_servers"] = [{"host": "10.10.10.7", "port": 1812,
+                                                   "secret_var": "vault_radius_secret"}]
+    staff = policy_data["wireless"]["ssids"][0]
     staff["security"] = "wpa3-enterprise"
     staff.pop("psk_var")
-    validate_site_policy(policy)
-    return policy
+    validate_site_policy(policy_data)
+    return policy_data
 
 
 def enterprise_intents(policy):
-    return ssid_intents(policy, {**SECRETS, "vault_radius_secret": RADIUS_SECRET})
+    return ssid_intents(unchecked_site_policy(policy), {**SECRETS, "vault_radius_secret": RADIUS_SECRET})
 
 
 def test_c9800_wpa3_enterprise_wlan_and_aaa(enterprise_policy):
@@ -205,7 +211,7 @@ def test_c9800_enterprise_transition_keeps_wpa2_dot1x(enterprise_policy):
     text = "\n".join(render_sections(c9800_wlan_sections(intents, {}, set_keys=False), {}))
     staff = text.split("wlan Clinic-Staff")[1].split("wlan ")[0]
     assert " security wpa wpa2\n security wpa akm dot1x\n" in staff and " security pmf optional" in staff
-    assert any("Clinic-Staff: WPA2/WPA3 transition" in finding for finding in findings(enterprise_policy))
+    assert any("Clinic-Staff: WPA2/WPA3 transition" in finding for finding in findings(model(enterprise_policy)))
 
 
 def test_c9800_radius_host_must_be_an_address(enterprise_policy):
@@ -243,7 +249,7 @@ def test_openwrt_wpa3_enterprise_is_accepted_by_hostapd(enterprise_policy, trans
 def test_c9800_switching_an_ssid_to_enterprise_removes_sae_and_its_key(enterprise_policy):
     personal_policy = copy.deepcopy(enterprise_policy)
     personal_policy["wireless"]["ssids"][0] |= {"security": "wpa3-personal", "psk_var": "vault_wifi_staff_psk"}
-    personal = ssid_intents(personal_policy, SECRETS)
+    personal = ssid_intents(unchecked_site_policy(personal_policy), SECRETS)
     text = "\n".join(render_sections(c9800_wlan_sections(personal, {}, set_keys=False), {}))
     running = parse_running_config(text.replace("set-key ascii 0 Staff-Passphrase-2026", "set-key ascii 8 XYZ"))
     existing = {p.split()[1]: p for p in running.sections if p.startswith("wlan ")}

@@ -15,6 +15,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy impo
     load_site_policy,
     parse_duration,
     service_port_ranges,
+    site_policy_from_data,
     validate_site_policy,
 )
 
@@ -41,7 +42,7 @@ def refused(data: dict, tmp_path: Path) -> list:
 @pytest.mark.parametrize("path", SHIPPED_POLICIES, ids=lambda p: p.parent.name)
 def test_shipped_policies_validate(path):
     policy = load_site_policy(str(path))
-    assert policy["schema_version"] == 1
+    assert policy.raw["schema_version"] == 1
 
 
 def test_at_least_lab_and_example_site_are_shipped():
@@ -240,7 +241,7 @@ def test_unquoted_all_digit_checksum_is_caught(policy, tmp_path):
 
 
 def test_expand_flows_expands_any_and_port_ranges(policy):
-    flows = expand_flows(policy)
+    flows = expand_flows(site_policy_from_data(policy))
     ssh_targets = {f.dst for f in flows if f.src == "mgmt" and f.service == "ssh"}
     assert ssh_targets == {"voice", "data", "guest", "ai"}
     (rtp,) = [f for f in flows if f.src == "voice" and f.service == "rtp"]
@@ -248,7 +249,7 @@ def test_expand_flows_expands_any_and_port_ranges(policy):
 
 
 def test_service_port_ranges(policy):
-    assert service_port_ranges(policy, "dhcp") == [("udp", 67, 67), ("udp", 68, 68)]
+    assert service_port_ranges(site_policy_from_data(policy), "dhcp") == [("udp", 67, 67), ("udp", 68, 68)]
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("90d", 90 * 86400), ("1h30m", 5400), ("12w", 12 * 7 * 86400),
