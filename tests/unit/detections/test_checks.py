@@ -10,8 +10,10 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.compliance import checks
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import site_policy_from_data
 
 REPO = Path(__file__).resolve().parents[3]
 COMPILED = REPO / "detections" / "compiled"
@@ -19,8 +21,9 @@ NOW = dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.UTC)
 DIGEST = hashlib.sha256((COMPILED / "sqlite" / "queries.json").read_text().encode()).hexdigest()
 ALERTS = json.loads((COMPILED / "alerts.json").read_text())
 LIVE = [a["name"] for a in ALERTS if not a["name"].startswith("sip_")]
-POLICY = {"siem": {"host": "siem.lab.example", "port": 6514},
-          "devices": [{"name": "pbx-01", "platform": "linux"}, {"name": "ai-gw-01", "platform": "linux"}]}
+LAB_POLICY = yaml.safe_load((REPO / "inventories" / "lab" / "site_policy.yml").read_text())
+POLICY = site_policy_from_data(LAB_POLICY)          # siem.lab.example:6514; Linux hosts pbx-01 and ai-gw-01
+NO_SIEM = site_policy_from_data({key: value for key, value in LAB_POLICY.items() if key != "siem"})
 RECORD = {"compiled_sha256": DIGEST, "complete": True, "tested_at": "2026-12-01T09:00:00+00:00",
           "normal_day": "ordinary work", "normal_day_false_positives": 0,
           "alerts": {name: {"attack": f"attack on {name}", "fired": True} for name in LIVE},
@@ -70,7 +73,7 @@ def test_a_host_without_proof_fails_naming_why(manifest, reason):
 
 
 def test_no_siem_fails_and_an_unread_host_is_no_evidence():
-    assert checks.alerts_deployed_tested(context({"pbx-01": MANIFEST}, policy={"devices": []})).status == checks.FAIL
+    assert checks.alerts_deployed_tested(context({"pbx-01": MANIFEST}, policy=NO_SIEM)).status == checks.FAIL
     unread = checks.Context(policy=POLICY, inventory={}, trail_records=[], trail_report=None,
                             evidence={"hosts": {"pbx-01": {"detections": MANIFEST}}}, now=NOW)
     assert checks.alerts_deployed_tested(unread).status == checks.NO_EVIDENCE
