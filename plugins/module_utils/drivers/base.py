@@ -5,7 +5,7 @@ A base class per device family (`ConfigDriver` for text-configured network devic
 devices the toolkit upgrades) and one abstract class per capability beyond it (`SnmpUsers`, `DeviceBackup`,
 `LocalLogin`, `AdminPassword`, `PhoneHardening`, `WirelessConfig`). Each platform lives in its own file and has one
 row in `registry.py`: its class and the capabilities it declares. Modules never switch on the platform: they ask the
-registry for the driver of a capability (`registry.driver_for(platform, "snmp")`). docs/architecture.md ("Driver contract").
+registry for the driver of a capability (`registry.driver_for(platform, "snmp")`); docs/architecture.md.
 """
 
 from __future__ import annotations
