@@ -17,25 +17,13 @@ import threading
 import pytest
 from firmware_lab import SWITCH_NEW, switch_baseline
 from process_tree import kill_tree
-from test_interrupted_runs import finish, secret_hits, start, trail_records
+from test_interrupted_runs import finish, secret_hits, site, start, trail_records  # noqa: F401 - site: fixture
 
 from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
 from lab.ios import cli as ios_cli
 from lab.ios import show as ios_show
 
 pytestmark = pytest.mark.timeout(900)
-
-
-@pytest.fixture()
-def site(tmp_path, phone_lab, switch_lab):
-    from test_firmware_playbook import inventory, site_policy
-
-    switch_lab.add("sw1", reload_seconds=1.0)
-    site_policy(tmp_path / "site_policy.yml", phone_lab, window_open=True)
-    inventory(tmp_path / "inventory.yml", phone_lab, switch_lab, tmp_path / "site_policy.yml")
-    for name in ("ansible-local", "ansible-remote"):
-        (tmp_path / name).mkdir()
-    return tmp_path
 
 
 class Hold:
@@ -103,7 +91,7 @@ POINTS = {
 
 
 @pytest.mark.parametrize("point", list(POINTS))
-def test_killed_at_a_point_is_reconciled_by_the_next_run(point, site, switch_lab, monkeypatch):
+def test_killed_at_a_point_is_reconciled_by_the_next_run(point, site, switch_lab, monkeypatch):  # noqa: F811
     hold_at, left, after_next = POINTS[point]
     hold = Hold()
     hold_at(monkeypatch, hold)

@@ -165,20 +165,30 @@ def test_poly_lab_ignores_device_parameters_without_their_flags(site):
 
 
 # Hardening through the provisioning path (documented parameters only), read back -------------------------------
+# A phone of each platform on its current firmware, as the hardening tests provision it: (phone, login, options).
+HARDENING_PHONES = {
+    "poly": (PolyPhone, "VVX450", "6.4.6.2000", "Polycom", {}),
+    "yealink": (YealinkPhone, "T54W", "96.86.0.70", "admin", {"action_uri_limit_ip": "127.0.0.1",
+                                                               "notify_reboot_enable": False,
+                                                               "show_action_uri_option": False}),
+    "cisco_mpp": (CiscoMppPhone, "CP-8841-3PCC", "sip88xx.12-0-4MPP0001-41", "admin", {}),
+}
+
+
+def hardening_phone(site, platform):
+    _bg, prov, add = site
+    cls, model, version, user, extra = HARDENING_PHONES[platform]
+    phone = add(cls, model, version, username=user, provisioning_url=prov.url, **extra)
+    options = {"sip_port": phone.sip_port, "sip_user": phone.name} if platform == "yealink" else {}
+    return phone, user, options
+
+
 @pytest.mark.parametrize("platform", ["poly", "yealink", "cisco_mpp"])
 def test_harden_provisions_and_reads_back_then_is_idempotent(site, platform):
     from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.phone_http import hardening_gaps
 
-    _bg, prov, add = site
-    cls, model, version, user, extra = {
-        "poly": (PolyPhone, "VVX450", "6.4.6.2000", "Polycom", {}),
-        "yealink": (YealinkPhone, "T54W", "96.86.0.70", "admin", {"action_uri_limit_ip": "127.0.0.1",
-                                                                   "notify_reboot_enable": False,
-                                                                   "show_action_uri_option": False}),
-        "cisco_mpp": (CiscoMppPhone, "CP-8841-3PCC", "sip88xx.12-0-4MPP0001-41", "admin", {}),
-    }[platform]
-    phone = add(cls, model, version, username=user, provisioning_url=prov.url, **extra)
-    options = {"sip_port": phone.sip_port, "sip_user": phone.name} if platform == "yealink" else {}
+    _bg, prov, _add = site
+    phone, user, options = hardening_phone(site, platform)
     with driver_for(phone, prov, username=user, **options) as driver:
         first = driver.harden()
         assert first["changed"] is True and hardening_gaps(driver.hardening, first["settings"]) == []
@@ -200,16 +210,8 @@ def test_phone_hardening_plans_in_check_mode_applies_then_audits_clean(site, pla
     from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.phone_http import hardening_gaps
     from ansible_collections.aiphone.hardening.plugins.module_utils.phones.hardening import phone_hardening
 
-    _bg, prov, add = site
-    cls, model, version, user, extra = {
-        "poly": (PolyPhone, "VVX450", "6.4.6.2000", "Polycom", {}),
-        "yealink": (YealinkPhone, "T54W", "96.86.0.70", "admin", {"action_uri_limit_ip": "127.0.0.1",
-                                                                   "notify_reboot_enable": False,
-                                                                   "show_action_uri_option": False}),
-        "cisco_mpp": (CiscoMppPhone, "CP-8841-3PCC", "sip88xx.12-0-4MPP0001-41", "admin", {}),
-    }[platform]
-    phone = add(cls, model, version, username=user, provisioning_url=prov.url, **extra)
-    options = {"sip_port": phone.sip_port, "sip_user": phone.name} if platform == "yealink" else {}
+    _bg, prov, _add = site
+    phone, user, options = hardening_phone(site, platform)
 
     def make():
         return driver_for(phone, prov, username=user, **options)
