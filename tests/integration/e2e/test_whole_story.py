@@ -48,7 +48,7 @@ def test_demo_succeeds_and_every_automated_item_passes(demo):
                for i in report["items"] if i["kind"] == "automated" and i["status"] != "pass"}
     assert failing == {}
     automated = report["score"]["automated"]
-    assert automated["passed"] == automated["total"] == 17 and automated["failed"] == 0
+    assert automated["passed"] == automated["total"] == 20 and automated["failed"] == 0
     assert not [i for i in report["items"] if i["kind"] == "attestation" and i["status"] == "fail"]
 
 

@@ -49,7 +49,7 @@ def test_precision_and_recall_floors(corpus):
     print(f"\ncard scanner on {len(corpus.text)} bytes: precision {scores['precision']:.4f}, recall "
           f"{scores['recall']:.4f} ({scores['true_positives']}/{scores['positives']} found, "
           f"{scores['false_positives']} false positives)")
-    assert scores["positives"] > 1000
+    assert scores["positives"] > 600
     assert scores["precision"] >= PRECISION_FLOOR, scores
     assert scores["recall"] >= RECALL_FLOOR, scores
     for form, entry in scores["by_form"].items():
