@@ -105,3 +105,73 @@ def test_directory_holding_data_needs_the_migration_flag(host):
     under = sh(host, "mkdir -p /run/peek && mount --bind /srv/aiphone /run/peek && ls -A /run/peek/notes; "
                      "umount /run/peek").stdout
     assert under == b""                                                # the plain copies are gone from the disk dir
+
+
+def audit_evidence(host) -> dict:
+    """playbooks/tasks/audit_stored_data.yml (what audit.yml runs on each Linux host) against the container."""
+    _name, work = host
+    out = work / "evidence.json"
+    playbook = work / "evidence.yml"
+    playbook.write_text(json.dumps([{"name": "stored data evidence", "hosts": "all", "gather_facts": False, "tasks": [
+        {"name": "Evidence", "ansible.builtin.include_tasks": str(REPO / "playbooks" / "tasks" /
+                                                                  "audit_stored_data.yml")},
+        {"name": "Hand it to the test", "ansible.builtin.copy": {
+            "content": "{{ aiphone_audit_stored_data | to_json }}", "dest": str(out), "mode": "0600"},
+         "delegate_to": "localhost"}]}]))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+               PYTHONPATH=f"{REPO / 'collections'}{os.pathsep}{REPO}",
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    run = subprocess.run(["ansible-playbook", "-i", str(work / "inventory.yml"), str(playbook)], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=600, check=False)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "4111" not in run.stdout
+    return json.loads(out.read_text())
+
+
+def compliance(evidence: dict) -> dict:
+    from ansible_collections.aiphone.hardening.plugins.module_utils.compliance import checklist as cl
+    from ansible_collections.aiphone.hardening.plugins.module_utils.compliance import report as rp
+    from ansible_collections.aiphone.hardening.plugins.module_utils.compliance.checks import CHECKS, Context
+    from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import load_site_policy
+
+    policy = load_site_policy(str(REPO / "inventories" / "lab" / "site_policy.yml"))
+    checklist = cl.load_checklist(str(REPO / "checklist" / "checklist.yml"), policy, set(CHECKS))
+    ctx = Context(policy=policy, inventory={}, trail_records=[], trail_report=None,
+                  evidence={"hosts": {"pbx-01": evidence, "ai-gw-01": evidence}})
+    return {i["id"]: i for i in rp.evaluate(checklist, ctx, []) if i["id"] in ("PRI-03", "MIN-01", "MIN-02")}
+
+
+def test_audit_evidence_passes_then_fails_on_a_planted_card_number(host):
+    """PRI-03, MIN-01 and MIN-02 from the audit's own tasks: pass on the encrypted host, MIN-01/MIN-02 fail on a
+    card number planted in a transcript (PRI-03 on a volume unmounted), pass again once masked."""
+    assert apply(host, {}).returncode == 0
+    assert {i: item["status"] for i, item in compliance(audit_evidence(host)).items()} == \
+        {"PRI-03": "pass", "MIN-01": "pass", "MIN-02": "pass"}
+
+    assert sh(host, "printf 'agent: go ahead\\ncaller: it is four one one one, one one one one, one one one one, "
+                    "one one one one, expires twelve twenty eight\\n' > /srv/aiphone/transcripts/call-9.txt"
+              ).returncode == 0
+    planted = compliance(audit_evidence(host))
+    assert planted["MIN-01"]["status"] == planted["MIN-02"]["status"] == "fail"
+    assert any("/srv/aiphone/transcripts/call-9.txt: 1 card number(s)" in f
+               for c in planted["MIN-01"]["checks"] for f in c["findings"])
+    assert planted["PRI-03"]["status"] == "pass"
+
+    assert sh(host, "systemctl stop srv-aiphone-payment.mount").returncode == 0
+    plain = compliance(audit_evidence(host))["PRI-03"]
+    assert plain["status"] == "fail" and "/srv/aiphone/payment is stored in plain text" in str(plain["checks"])
+    assert sh(host, "systemctl start srv-aiphone-payment.mount").returncode == 0
+
+    _name, work = host
+    mask_play = work / "mask.yml"
+    mask_play.write_text(json.dumps([{"name": "mask", "hosts": "all", "gather_facts": False, "tasks": [
+        {"name": "Mask", "aiphone.hardening.card_scan": {"paths": ["/srv/aiphone/transcripts"], "mask": True}}]}]))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+               PYTHONPATH=f"{REPO / 'collections'}{os.pathsep}{REPO}",
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    run = subprocess.run(["ansible-playbook", "-i", str(work / "inventory.yml"), str(mask_play)], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=600, check=False)
+    assert run.returncode == 0 and "changed=1" in run.stdout, run.stdout[-3000:]
+    assert "XXXXXXXXXXXX1111" in sh(host, "cat /srv/aiphone/transcripts/call-9.txt").stdout.decode()
+    assert {i: item["status"] for i, item in compliance(audit_evidence(host)).items()} == \
+        {"PRI-03": "pass", "MIN-01": "pass", "MIN-02": "pass"}
