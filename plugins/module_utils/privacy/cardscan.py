@@ -547,7 +547,7 @@ def run(options: Options, now: Callable[[], float] = time.monotonic) -> dict:
         try:
             st = os.stat(path, follow_symlinks=False)
         except OSError as exc:
-            errors.append(f"{path}: {exc.strerror}")
+            errors.append(f"{reported_path(path)}: {exc.strerror}")
             continue
         identity = _identity(st)
         entry = known.get(path)
@@ -567,7 +567,7 @@ def run(options: Options, now: Callable[[], float] = time.monotonic) -> dict:
                 if result is not None and resume_at:
                     result = _merge(entry, result)
         except ScanError as exc:
-            errors.append(str(exc))
+            errors.append(mask_text(str(exc)))
             continue
         if result is None:
             skipped_binary += 1
@@ -578,7 +578,7 @@ def run(options: Options, now: Callable[[], float] = time.monotonic) -> dict:
         totals["bytes_scanned"] += result.bytes_scanned
         changed_now = options.mask and not options.dry_run and result.total > 0
         if changed_now:
-            record = {"kind": "card_mask", "path": path, "cards": result.cards, "ssns": result.ssns,
+            record = {"kind": "card_mask", "path": reported_path(path), "cards": result.cards, "ssns": result.ssns,
                       "offsets": [f["offset"] for f in result.findings], "at": _utc_now()}
             changed.append(record)
             if options.audit_log:
@@ -625,8 +625,21 @@ def _add_totals(totals: dict, entry: dict) -> None:
         totals[key] += entry.get(key, 0)
 
 
+def mask_text(text: str) -> str:
+    """`text` with any card number or SSN in it masked (file names can hold one too: call-4111111111111111.txt)."""
+    out: list[bytes] = []
+    data = text.encode("utf-8", "surrogateescape")
+    chunks = iter([data])
+    scan_stream(lambda n: next(chunks, b""), FileResult("text"), 0, out.append)
+    return b"".join(out).decode("utf-8", "surrogateescape")
+
+
+def reported_path(path: str) -> str:
+    return mask_text(path)
+
+
 def _file_report(path: str, entry: dict) -> dict:
-    return {"path": path, "cards": entry.get("cards", 0), "ssns": entry.get("ssns", 0),
+    return {"path": reported_path(path), "cards": entry.get("cards", 0), "ssns": entry.get("ssns", 0),
             "findings": entry.get("findings", [])}
 
 

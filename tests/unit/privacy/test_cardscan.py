@@ -263,3 +263,10 @@ def test_cli_exit_codes_and_report(tmp_path, capsys):
     assert "4111111111111111" not in capsys.readouterr().out + out.read_text()
     assert cardscan.main([str(tmp_path / "a.txt"), "--mask", "--audit-log", str(tmp_path / "audit.jsonl")]) == 0
     assert cardscan.main([str(tmp_path / "a.txt"), "--fail-on-findings"]) == 0
+
+
+def test_a_card_number_in_a_file_name_is_not_reported_either(tmp_path):
+    (tmp_path / "call-4111111111111111.txt").write_bytes(b"card 5555 5555 5555 4444\n")
+    report = cardscan.run(cardscan.Options([str(tmp_path)]))
+    assert report["files_with_findings"][0]["path"] == str(tmp_path / "call-XXXXXXXXXXXX1111.txt")
+    assert "4111111111111111" not in json.dumps(report)
