@@ -6,7 +6,8 @@ Two corpora, written to a temporary directory:
              a near miss) every ~50 bytes - the worst case for the scanner, which decides each one
   realistic  call transcripts with one card number per ~20 KB
 grep runs `grep -P -o -c` with a pattern for 13-19 digits in optional groups (what a grep-based check can do: no
-Luhn check, no spoken digits), pinned to one core like the scanner (taskset, when present).
+Luhn check, no spoken digits), pinned to one core like the scanner (taskset, when present). Both are timed in CPU
+seconds (the scanner's process time, grep's user + system time), so a busy shared machine skews neither.
 
     python bench/cardscan_bench.py [--mb 20] [--json out.json]
 """
@@ -19,6 +20,7 @@ import io
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -65,10 +67,12 @@ def time_scanner(path: str) -> tuple[float, dict]:
 
 
 def time_grep(path: str, prefix: list[str]) -> tuple[float, int]:
-    start = time.perf_counter()
+    """CPU seconds of grep (user + system of the child), as the scanner's are measured: the machine may be shared."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(prefix + ["grep", "-P", "-o", "-c", GREP_PATTERN, path], capture_output=True, text=True,
                          check=False)
-    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    elapsed = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if out.returncode not in (0, 1):
         raise SystemExit(f"grep -P failed: {out.stderr.strip()}")
     return elapsed, int(out.stdout.strip() or 0)
