@@ -81,6 +81,9 @@ def compliance(hosts: dict) -> dict:
 
 def test_lab_hosts_encrypted_scanned_and_a_planted_card_fails(lab_hosts):
     run_dir, inventory, host_vars = lab_hosts
+    for host in host_vars.values():   # data_retention writes into /etc/aiphone, which security_updates creates
+        subprocess.run(["podman", "exec", host["aiphone_lab_container"], "install", "-d", "-m", "0755", "/etc/aiphone"],
+                       check=True, env=env())
     first = playbook(inventory, REPO / "playbooks" / "hosts.yml", "--tags", TAGS)
     assert first.returncode == 0, first.stdout[-5000:]
     again = playbook(inventory, REPO / "playbooks" / "hosts.yml", "--tags", TAGS)
