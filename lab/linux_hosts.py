@@ -36,6 +36,9 @@ PREFIX = "aiphone-lab-"
 AUTOMATION_ACCOUNT = "aiphone-automation"
 STATE_DIR = "linux_hosts"
 BOOT_TIMEOUT = 60.0
+# FUSE for the data_encryption role's gocryptfs volumes (PRI-03): the device and the mount privilege a FUSE mount
+# needs inside a container (checked here: without them `mount -t fuse...` fails with EPERM). Lab-only privilege.
+FUSE_ARGS = ("--device", "/dev/fuse", "--cap-add", "SYS_ADMIN") if os.path.exists("/dev/fuse") else ()
 
 __all__ = ["HostSpec", "LabHostError", "start", "status", "stop"]
 
@@ -114,7 +117,7 @@ def _run_container(spec: HostSpec, container: str, network: str, run_dir: Path) 
     if state is not None:
         _podman("rm", "-f", container)
     _podman("run", "-d", "--name", container, "--hostname", spec.name, "--network", network,
-            "--systemd=always", "--cap-add", "NET_ADMIN", "--label", f"aiphone.lab.run_dir={run_dir}",
+            "--systemd=always", "--cap-add", "NET_ADMIN", *FUSE_ARGS, "--label", f"aiphone.lab.run_dir={run_dir}",
             spec.image)
 
 

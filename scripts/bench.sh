@@ -8,7 +8,7 @@ export PATH="$ROOT/.venv/bin:$PATH" PYTHONPATH="$ROOT/collections:$ROOT" ANSIBLE
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$ROOT/lab/containers/containers.conf}"
 OUT="$ROOT/reports/bench/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$OUT"
-SELECTED=${BENCH:-lab_scale,links,network,audit,firmware,hosts,hosts_baseline}
+SELECTED=${BENCH:-lab_scale,links,network,audit,firmware,hosts,hosts_baseline,cardscan}
 failed=()
 
 bench() {
@@ -27,6 +27,7 @@ bench audit     python bench/audit_bench.py --sizes 50,200,1000 --json "$OUT/aud
 bench firmware  python bench/firmware_bench.py
 bench hosts     python bench/hosts_converge.py --report "$OUT/hosts_converge.json"
 bench hosts_baseline bash molecule/hosts_baseline/bench.sh
+bench cardscan  python bench/cardscan_bench.py --json "$OUT/cardscan.json"
 
 echo
 echo "reports: $OUT"

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(podman runc debootstrap nftables hostapd openssh-client openssh-server sshpass iproute2
               rsyslog-gnutls gnutls-bin openssl uidmap systemd-container ca-certificates git make acl
-              chromium prometheus prometheus-alertmanager auditd)
+              chromium prometheus prometheus-alertmanager auditd cryptsetup-bin gocryptfs fuse3)
 VENV=${VENV:-.venv}
 STAMP_DIR=.cache/setup
 mkdir -p "$STAMP_DIR"

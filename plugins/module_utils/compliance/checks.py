@@ -25,6 +25,7 @@ import yaml
 from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
 from ansible_collections.aiphone.hardening.plugins.module_utils.compliance import nft_verdict
 from ansible_collections.aiphone.hardening.plugins.module_utils.detections import evidence as detection_evidence
+from ansible_collections.aiphone.hardening.plugins.module_utils.privacy import stored_data
 from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import SitePolicy, parse_duration
 
 PASS, FAIL, NO_EVIDENCE = "pass", "fail", "no_evidence"
@@ -482,3 +483,43 @@ def alerts_deployed_tested(ctx: Context) -> Outcome:
 @check("hosts.credential_use_alerted")
 def credential_use_alerted(ctx: Context) -> Outcome:
     return _alerts_deployed_and_tested(ctx, "CRD-02")
+
+
+# ------------------------------------------------------------------------------------------------ stored data
+def _stored_data(ctx: Context, key: str, judge: Callable[[object], tuple[str, str, list[str]]], what: str) -> Outcome:
+    """Every Linux host's evidence[key] judged by plugins/module_utils/privacy/stored_data.py."""
+    hosts = ctx.linux_hosts()
+    if not hosts:
+        return Outcome(NO_EVIDENCE, f"the site policy lists no host to check for {what}")
+    verdicts = {}
+    for host in hosts:
+        evidence = (ctx.host_evidence(host) or {}).get(key)
+        verdicts[host] = judge(evidence) if evidence is not None else \
+            (NO_EVIDENCE, "not read in this run (unreachable or skipped)", [])
+    findings = [f"{host}: {detail}" for host, (_s, detail, _f) in verdicts.items()] + \
+        [f"{host}: {finding}" for host, (_s, _d, found) in verdicts.items() for finding in found]
+    statuses = {status for status, _d, _f in verdicts.values()}
+    status = FAIL if FAIL in statuses else NO_EVIDENCE if NO_EVIDENCE in statuses else PASS
+    failing = [h for h, (s, _d, _f) in verdicts.items() if s != PASS]
+    detail = f"{what}: all {len(hosts)} host(s) pass" if status == PASS else \
+        f"{what}: {len(failing)} of {len(hosts)} host(s) {'fail' if status == FAIL else 'not proven'}"
+    return Outcome(status, detail, findings)
+
+
+@check("hosts.data_encrypted_at_rest")
+def data_encrypted_at_rest(ctx: Context) -> Outcome:
+    return _stored_data(ctx, "data_at_rest", stored_data.judge_at_rest,
+                        "recordings, transcripts, metadata and payment data encrypted with AES-256 (LUKS2, fscrypt "
+                        "or gocryptfs)")
+
+
+@check("hosts.no_card_numbers_stored")
+def no_card_numbers_stored(ctx: Context) -> Outcome:
+    return _stored_data(ctx, "card_scan", stored_data.judge_card_scan,
+                        "no full card number in stored data (scanned)")
+
+
+@check("hosts.sensitive_data_masked")
+def sensitive_data_masked(ctx: Context) -> Outcome:
+    return _stored_data(ctx, "card_scan", lambda scan: stored_data.judge_card_scan(scan, ("cards", "ssns")),
+                        "no unmasked card number or SSN in stored data (scanned)")

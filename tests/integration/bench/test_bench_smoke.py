@@ -71,3 +71,13 @@ def test_hosts_converge(tmp_path):
 
 def test_hosts_baseline_script_parses():
     subprocess.run(["bash", "-n", str(REPO / "molecule" / "hosts_baseline" / "bench.sh")], check=True)
+
+
+def test_cardscan(tmp_path):
+    """The scanner against grep -P on both corpora; the precision/recall line comes from the labelled corpus."""
+    out = bench("bench/cardscan_bench.py", "--mb", "0.3", "--json", str(tmp_path / "cardscan.json"))
+    report = json.loads((tmp_path / "cardscan.json").read_text())
+    assert [row["corpus"] for row in report["rows"]] == ["dense", "realistic"]
+    assert all(row["scanner_mb_s"] > 0 and row["grep_mb_s"] > 0 for row in report["rows"])
+    assert report["rows"][1]["scanner_cards"] == report["rows"][1]["grep_matching_lines"] > 0
+    assert re.search(r"precision 0\.\d+, recall [01]\.\d+", out), out
