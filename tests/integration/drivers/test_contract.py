@@ -41,6 +41,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfi
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.wireless import parse_uci_show, ssid_intents
 from ansible_collections.aiphone.hardening.plugins.module_utils.ops.vault_file import read_vault_vars
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import load_site_policy
 from lab.topology import VAULT_FILE, VAULT_PASSWORD_FILE
 
 pytestmark = pytest.mark.timeout(240)
@@ -240,7 +241,7 @@ def check_phone_hardening(lab, platform: str) -> None:
 
 
 def lab_intents(lab):
-    policy = yaml.safe_load((lab.inventory_file.parent / "site_policy.yml").read_text())
+    policy = load_site_policy(str(lab.inventory_file.parent / "site_policy.yml"))
     return policy, ssid_intents(policy, read_vault_vars(str(VAULT_FILE), str(VAULT_PASSWORD_FILE)))
 
 
@@ -253,7 +254,7 @@ def check_wireless(lab, platform: str) -> None:
         commands, findings = dev.wireless_plan(intents, text, enable_radios=True, rotate_keys=False)
         assert (commands, findings) == dev.wireless_plan(intents, text, enable_radios=True, rotate_keys=False)
         dev.load_candidate(commands)
-        problems = dev.key_change_problems(text, text, [s["name"] for s in policy["wireless"]["ssids"]])
+        problems = dev.key_change_problems(text, text, [s.name for s in policy.wireless.ssids])
     assert all(isinstance(item, str) for item in [*commands, *findings, *problems])
 
 

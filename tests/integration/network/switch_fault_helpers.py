@@ -4,8 +4,6 @@ known starting config on flash, and the verifier's view of what a config lets th
 
 from __future__ import annotations
 
-import yaml
-
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.registry import get_driver
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.ios_render import (
     SwitchOptions,
@@ -25,8 +23,11 @@ SWITCH = "sw-core-01"
 OPEN_KINDS = ("allowed_not_in_policy", "no_acl", "acl_unreadable")
 
 
-def site_policy(lab) -> dict:
-    return yaml.safe_load((lab.inventory_file.parent / "site_policy.yml").read_text())
+def site_policy(lab):
+    """The lab site's validated SitePolicy model (what the renderers and the verifier read)."""
+    from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import load_site_policy
+
+    return load_site_policy(str(lab.inventory_file.parent / "site_policy.yml"))
 
 
 def ios_driver(lab, name: str = SWITCH, timeout: int = 10):

@@ -11,6 +11,8 @@ reset from a flash copy of the start): the commit path with rollback is tested i
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from switch_fault_helpers import (
     SWITCH,
@@ -23,6 +25,7 @@ from switch_fault_helpers import (
 )
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import ConnectionFailed
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import site_policy_from_data
 
 pytestmark = pytest.mark.timeout(600)
 AREAS = ("management", "acls")   # the areas whose lines reference ACLs (VTY, SNMP group, SVIs)
@@ -80,7 +83,9 @@ def test_every_cut_of_an_acl_swap_is_no_more_open(fresh_lab, factory):
         dev.commit()
         assert open_flows(policy, SWITCH, dev.get_config()) == set()   # converged: nothing open
         save_baseline(dev, "converged.cfg")
-        policy["flows"].append({"from": "data", "to": "mgmt", "service": "ntp"})
+        changed = copy.deepcopy(policy.raw)
+        changed["flows"].append({"from": "data", "to": "mgmt", "service": "ntp"})
+        policy = site_policy_from_data(changed)
         swap = policy_change(dev, policy, AREAS)
     assert any(line.endswith("-B") for line in swap) and any(line.startswith("no ip access-list") for line in swap)
     assert cut_at_every_line(fresh_lab, policy, "converged.cfg", swap) == []
