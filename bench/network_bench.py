@@ -23,7 +23,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfi
     render_sections,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.verify import verify_site
-from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import validate_site_policy
+from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import site_policy_from_data
 from lab import topology
 
 
@@ -39,9 +39,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", type=int, default=1000)
     args = parser.parse_args()
-    policy = topology.generate_policy(args.size)
-    validate_site_policy(policy)
-    switches = [d["name"] for d in policy["devices"] if d["platform"] == "cisco_ios"]
+    raw = topology.generate_policy(args.size)
+    policy = site_policy_from_data(raw)          # validated, then the typed model the renderers read
+    switches = [d["name"] for d in raw["devices"] if d["platform"] == "cisco_ios"]
     options = SwitchOptions(management_sources=["127.0.0.0/8"])
     factory = factory_config(48)
     timings: dict[str, float] = {}
@@ -65,7 +65,7 @@ def main() -> None:
     violations = verify_site(policy, converged)
     timings["verify site"] = time.perf_counter() - start
 
-    print(f"site of {len(policy['devices'])} devices, {len(switches)} switches, "
+    print(f"site of {len(raw['devices'])} devices, {len(switches)} switches, "
           f"{sum(map(len, commands.values()))} lines to converge, {again} on the second run, "
           f"{len(violations)} violations after converge")
     for phase, seconds in timings.items():
