@@ -70,3 +70,15 @@ def lab_vault() -> dict:
     from lab.topology import VAULT_FILE
     secret = VaultSecret(VAULT_PASSWORD_FILE.read_bytes().strip())
     return yaml.safe_load(VaultLib([(DEFAULT_VAULT_ID_MATCH, secret)]).decrypt(VAULT_FILE.read_bytes()))
+
+
+def login_works(lab, name: str, password: str) -> bool:
+    """A new SSH login to lab device `name` with `password` is accepted (a refused password is False)."""
+    from netmiko import ConnectHandler
+    from netmiko.exceptions import NetmikoAuthenticationException
+
+    try:
+        ConnectHandler(**lab.netmiko(name, password=password)).disconnect()
+        return True
+    except NetmikoAuthenticationException:
+        return False

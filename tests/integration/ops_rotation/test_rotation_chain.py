@@ -15,11 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
-from netmiko import ConnectHandler
-from netmiko.exceptions import NetmikoAuthenticationException
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "network"))
-from network_helpers import REPO, VAULT_PASSWORD_FILE, lab_vault, run_playbook, task_results
+from network_helpers import REPO, VAULT_PASSWORD_FILE, lab_vault, login_works, run_playbook, task_results
 from process_tree import kill_tree
 
 from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
@@ -70,14 +68,6 @@ def test_full_rotation_runs_end_to_end_with_the_rotated_credentials(fresh_lab, t
     secrets = canaries | vault_values(fresh_lab.inventory_file.parent)
     assert len(secrets) > 10
     assert secret_hits([tmp_path, fresh_lab.run_dir / "backups"], secrets) == []
-
-
-def login_works(lab, name: str, password: str) -> bool:
-    try:
-        ConnectHandler(**lab.netmiko(name, password=password)).disconnect()
-        return True
-    except NetmikoAuthenticationException:
-        return False
 
 
 def admin_secret_line(lab, name: str) -> str:

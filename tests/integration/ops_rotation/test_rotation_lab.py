@@ -9,11 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from netmiko import ConnectHandler
-from netmiko.exceptions import NetmikoAuthenticationException
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "network"))
-from network_helpers import VAULT_PASSWORD_FILE, host_vault, rotate_credentials, task_results
+from network_helpers import VAULT_PASSWORD_FILE, host_vault, login_works, rotate_credentials, task_results
 
 from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
 from ansible_collections.aiphone.hardening.plugins.module_utils.ops.vault_file import read_vault_vars
@@ -21,14 +19,6 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.ops.vault_file i
 ROTATED = ("sw-core-01", "wlc-01")
 FAILING = "sw-access-01"
 TASK = "Local admin secret, proved"
-
-
-def login_works(lab, name: str, password: str) -> bool:
-    try:
-        ConnectHandler(**lab.netmiko(name, password=password)).disconnect()
-        return True
-    except NetmikoAuthenticationException:
-        return False
 
 
 def rotate(lab, audit_dir: Path, hosts: str) -> dict:
