@@ -246,13 +246,18 @@ def compile_splunk_app(collection, values: Values) -> dict[str, str]:
 
 
 def render_all(rules_dir: Path, values: Values) -> dict[str, str]:
-    """Every compiled file, relative to detections/compiled: the Splunk app, the SQLite queries and an index."""
+    """Every compiled file, relative to detections/compiled: the Splunk app, the SQLite queries, the CloudWatch metric
+    filters and alarms, and an index."""
+    from ansible_collections.aiphone.hardening.plugins.module_utils.detections.cloudwatch import render_cloudwatch
+
     # each backend gets its own copy of the rules: pySigma's processing changes the rules it converts
     files = {f"splunk/aiphone_detections/{name}": text
              for name, text in compile_splunk_app(load_rules(rules_dir), values).items()}
     collection = load_rules(rules_dir)
     sqlite = compile_sqlite(collection, values)
     files["sqlite/queries.json"] = json.dumps(sqlite, indent=2, sort_keys=True) + "\n"
+    files["cloudwatch/definitions.json"] = json.dumps(render_cloudwatch(load_rules(rules_dir), values),
+                                                      indent=2) + "\n"
     index = [{"name": rule.name, "title": rule.title, "id": str(rule.id),
               "level": rule.level.name.lower() if rule.level else None,
               "checklist": rule.custom_attributes.get("checklist", []),
