@@ -15,11 +15,12 @@ bash scripts/run-molecule.sh ${MOLECULE_SCENARIOS:-} > "$logs/molecule.log" 2>&1
 molecule_pid=$!
 
 # Two pytest workers (pytest-xdist), each test file whole on one worker (its module-scoped lab, its order): most
-# integration tests wait on simulated reloads, SSH logins and timeouts, not on the CPU. PYTEST_WORKERS=0 runs them
-# in this process, one after the other.
+# integration tests wait on simulated reloads, SSH logins and timeouts, not on the CPU. Files are handed out longest
+# first (tests/integration/conftest.py orders them by tests/integration/file-seconds.json; --no-loadscope-reorder
+# keeps that order). PYTEST_WORKERS=0 runs them in this process, one after the other.
 workers=${PYTEST_WORKERS:-2}
 xdist=()
-[ "$workers" -gt 0 ] && xdist=(-n "$workers" --dist loadfile)
+[ "$workers" -gt 0 ] && xdist=(-n "$workers" --dist loadfile --no-loadscope-reorder)
 .venv/bin/pytest -q --durations=25 "${xdist[@]}" ${PYTEST_ARGS:-} tests/integration 2>&1 | tee "$logs/integration.log"
 integration_rc=${PIPESTATUS[0]}
 integration_s=$((SECONDS - started))

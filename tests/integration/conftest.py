@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -29,6 +30,28 @@ from lab.device import Credentials
 from lab.topology import REPO_ROOT, lab_credentials
 
 RELOAD_SECONDS = 1.0
+
+# Longest files first. `scripts/test-suites.sh` runs the suite on pytest-xdist with `--dist loadfile
+# --no-loadscope-reorder`: each file whole on one worker, files handed out in collection order. Left to itself xdist
+# would order them by their number of tests, which puts the few-test, many-minute files (the whole-story demo, the
+# kill tests) last and leaves one worker running them alone at the end. Measured seconds per file (relative: taken
+# at load ~20, `scripts/integration_durations.py` on a `--durations=0` log); a file not listed counts as
+# DEFAULT_FILE_SECONDS.
+FILE_SECONDS = Path(__file__).with_name("file-seconds.json")
+DEFAULT_FILE_SECONDS = 60.0
+
+
+def pytest_collection_modifyitems(config, items):
+    seconds = json.loads(FILE_SECONDS.read_text()) if FILE_SECONDS.is_file() else {}
+    first_seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        first_seen.setdefault(item.nodeid.split("::", 1)[0], index)
+
+    def weight(item):
+        path = item.nodeid.split("::", 1)[0]
+        return (-float(seconds.get(path, DEFAULT_FILE_SECONDS)), first_seen[path])
+
+    items.sort(key=weight)   # stable: a file's tests keep their order and stay together
 
 
 @dataclass

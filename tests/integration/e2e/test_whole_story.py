@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -23,11 +24,31 @@ REPO = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.timeout(3600)
 
 
+def _free_base_port(span: int = 60) -> int:
+    """A base port whose next `span` ports are free, below Linux's ephemeral range (32768-60999): the other xdist
+    worker's session lab binds OS-chosen ports there, and once took one of the demo's default ports (42005)."""
+    for base in range(20000, 32000, 100):
+        sockets = []
+        try:
+            for port in range(base, base + span):
+                sock = socket.socket()
+                sock.bind(("127.0.0.1", port))
+                sockets.append(sock)
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+    raise RuntimeError("no free range of ports below 32000 for the demo's lab")
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     work = tmp_path_factory.mktemp("e2e")
     env = dict(os.environ, RUN_DIR=str(work / "run"), AIPHONE_AUDIT_DIR=str(work / "audit"),
-               AIPHONE_REPORT_ROOT=str(work / "reports"))
+               AIPHONE_REPORT_ROOT=str(work / "reports"),
+               LAB_UP_ARGS=f"{os.environ.get('LAB_UP_ARGS', '')} --base-port {_free_base_port()}".strip())
     started = time.monotonic()
     result = subprocess.run(["bash", str(REPO / "scripts" / "demo.sh")], cwd=REPO, env=env, capture_output=True,
                             text=True, timeout=3500, check=False)
