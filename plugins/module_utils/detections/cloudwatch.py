@@ -69,6 +69,8 @@ def _field_terms(cond) -> list[str]:
     from sigma.types import SigmaCIDRExpression
 
     field = cond.field
+    if field in ("EventHour", "EventWeekday"):
+        raise CloudWatchRenderError(f"{field}: a filter pattern cannot read the time of a line")
     if field == "SourceIp" and isinstance(cond.value, SigmaCIDRExpression):
         network = ipaddress.ip_network(str(cond.value.network))
         if network.version != 4:
@@ -137,11 +139,6 @@ def _patterns(rule, pipeline) -> list[str]:
     if rule.logsource.service == "auditd":
         raise CloudWatchRenderError("an auditd event spans several lines joined by their serial; a metric filter "
                                     "sees one line")
-    fields = {item.field for detection in rule.detection.detections.values()
-              for item in getattr(detection, "detection_items", []) if hasattr(item, "field")}
-    timed = fields & {"EventHour", "EventWeekday"}
-    if timed:
-        raise CloudWatchRenderError(f"{', '.join(sorted(timed))}: a filter pattern cannot read the time of a line")
     pipeline.apply(rule)
     conjunctions = _dnf(rule.detection.parsed_condition[0].parsed)
     patterns = sorted({_pattern(c) for c in conjunctions})

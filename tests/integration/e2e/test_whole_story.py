@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.timeout(3600)
 
 
-def _free_base_port(span: int = 60) -> int:
+def _free_base_port(span: int = 100) -> int:
     """A base port whose next `span` ports are free, below Linux's ephemeral range (32768-60999): the other xdist
     worker's session lab binds OS-chosen ports there, and once took one of the demo's default ports (42005)."""
     for base in range(20000, 32000, 100):
