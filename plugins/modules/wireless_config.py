@@ -147,6 +147,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_c
     device_session,
     enforce_window,
     load_policy,
+    module_backup_vault,
     policy_device,
     require_ssh_libs,
     write_backup,
@@ -206,7 +207,8 @@ def run(module: AnsibleModule) -> dict:
         if not commands or module.check_mode:
             return result
         enforce_window(module, policy, p, result, f"changing {p['device']}")
-        result["backup_file"] = write_backup(p["backup_dir"], p["device"], text)
+        result["backup_file"] = write_backup(p["backup_dir"], p["device"], text,
+                                             vault=module_backup_vault(module, policy.site.name))
         driver.load_candidate(commands)
         recorded_commit(log, driver, lambda: driver.commit(verify=lambda after: plan(
             driver, intents, after, dict(p, rotate_keys=False))[0]), result["commands"], text,

@@ -36,6 +36,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_c
     device_session,
     enforce_window,
     load_policy,
+    module_backup_vault,
     policy_device,
     write_backup,
 )
@@ -181,7 +182,8 @@ def run(module) -> dict:
         if problem:
             module.fail_json(msg=problem, **result)
         enforce_window(module, policy, p, result, f"changing {p['device']}")
-        result["backup_file"] = write_backup(p["backup_dir"], p["device"], running_text)
+        result["backup_file"] = write_backup(p["backup_dir"], p["device"], running_text,
+                                             vault=module_backup_vault(module, policy.site.name))
         driver.load_candidate(commands)
         snmp_check = None if users is None else lambda: snmp_user_problems(users, driver.get_snmp_users())
         try:
