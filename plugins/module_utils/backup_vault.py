@@ -13,30 +13,55 @@ The identity: an explicit password file (a module's ``backup_vault_password_file
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
 
 VAULT_SUFFIX = ".vault"
+# ansible-vault's library runs in a child of this interpreter: a module's payload carries only part of the `ansible`
+# package (module_utils), so the controller's ansible.parsing cannot be imported inside a module. Plaintext and
+# ciphertext go through the child's stdin/stdout, never a file or its command line.
+_VAULT_CHILD = r"""
+import base64, json, sys
+from ansible.parsing.dataloader import DataLoader
+from ansible.parsing.vault import VaultLib, get_file_vault_secret
+job = json.load(sys.stdin)
+secret = get_file_vault_secret(filename=job["password_file"], vault_id=job["label"], loader=DataLoader())
+secret.load()
+lib = VaultLib([(job["label"], secret)])
+data = base64.b64decode(job["data"])
+out = lib.encrypt(data, secret, vault_id=job["label"]) if job["op"] == "encrypt" else lib.decrypt(data)
+sys.stdout.write(base64.b64encode(out).decode())
+"""
+
+
+class VaultError(Exception):
+    """ansible-vault could not encrypt / decrypt (wrong identity, damaged file, unreadable password file)."""
 
 
 @dataclass(frozen=True)
 class BackupVault:
     label: str
-    secret: object          # ansible.parsing.vault.VaultSecret
+    password_file: str
 
-    def __repr__(self) -> str:   # never print the secret
-        return f"BackupVault({self.label!r})"
-
-    def _lib(self):
-        from ansible.parsing.vault import VaultLib
-
-        return VaultLib([(self.label, self.secret)])
+    def _run(self, op: str, data: bytes) -> bytes:
+        job = json.dumps({"op": op, "label": self.label, "password_file": self.password_file,
+                          "data": base64.b64encode(data).decode()})
+        child = subprocess.run([sys.executable, "-I", "-c", _VAULT_CHILD], input=job, capture_output=True,
+                               text=True, timeout=120, check=False)
+        if child.returncode != 0:
+            last = (child.stderr.strip().splitlines() or ["no message"])[-1]
+            raise VaultError(f"ansible-vault could not {op} with identity {self.label!r}: {last[:300]}")
+        return base64.b64decode(child.stdout)
 
     def encrypt(self, text: str) -> bytes:
-        return self._lib().encrypt(text.encode("utf-8"), self.secret, vault_id=self.label)
+        return self._run("encrypt", text.encode("utf-8"))
 
     def decrypt(self, data: bytes) -> str:
-        return self._lib().decrypt(data).decode("utf-8")
+        return self._run("decrypt", data).decode("utf-8")
 
 
 def _identity_entries(environ) -> list[tuple[str, str]]:
@@ -62,12 +87,10 @@ def site_vault(site: str, password_file: str | None = None, label: str | None = 
         if not entries:
             return None
         chosen = next((e for e in entries if e[0] in (label, site)), entries[0])
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.parsing.vault import get_file_vault_secret
-
-    secret = get_file_vault_secret(filename=os.path.expanduser(chosen[1]), vault_id=chosen[0], loader=DataLoader())
-    secret.load()
-    return BackupVault(chosen[0], secret)
+    path = os.path.expanduser(chosen[1])
+    if not os.path.isfile(path):
+        raise VaultError(f"the vault password file of identity {chosen[0]!r} does not exist: {path}")
+    return BackupVault(chosen[0], path)
 
 
 def write_encrypted(path: str, text: str, vault: BackupVault) -> str:

@@ -14,18 +14,26 @@ from __future__ import annotations
 
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
-from network_helpers import REPO, lab_vault, playbook_command, playbook_report, task_results
+from network_helpers import REPO, VAULT_PASSWORD_FILE, lab_vault, playbook_command, playbook_report, task_results
 from process_tree import kill_tree
 from switch_fault_helpers import SWITCH, ios_driver, policy_change, site_policy
 
-from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
+from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail, backup_vault
 from ansible_collections.aiphone.hardening.plugins.module_utils.network import config_change
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import (
+    config_differences,
+    parse_running_config,
+)
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import write_backup
+from ansible_collections.aiphone.hardening.plugins.module_utils.ops.config_rollback import restore_controller_backup
 from ansible_collections.aiphone.hardening.plugins.modules.audit_verify import unreconciled
 
 pytestmark = pytest.mark.timeout(300)
 ACL_LINE = "^ip access-list extended ACL-DATA-IN$"
+CANARY = "Canary-Community-3317"
 WRITTEN = ("audit", "backups", "ansible-local", "ansible-remote")
 
 
@@ -109,4 +117,33 @@ def test_killed_mid_acl_push_is_reconciled_then_converged(fresh_lab, tmp_path):
         assert policy_change(dev, policy, ("acls",)) == []          # the switch holds the policy's ACLs
     assert control.status()[SWITCH]["dangling_acl_events"] == []   # nothing ever referenced a missing ACL
     assert not list((tmp_path / "ansible-remote").glob("ansible-tmp-*"))
+    assert list((tmp_path / "backups").glob(f"{SWITCH}-*.cfg.vault"))   # the vault identity is the controller's
     assert secret_hits(tmp_path) == []
+
+
+def test_a_restore_from_an_encrypted_backup_brings_back_the_secrets(fresh_lab, tmp_path, monkeypatch):
+    """The controller-side backup of a switch holding a secret (an SNMP community) is written encrypted with the
+    site's vault identity; after a change that removes it, config_rollback's controller restore brings the whole
+    configuration back, the secret included - which a masked backup cannot (negative control)."""
+    monkeypatch.setenv("ANSIBLE_VAULT_IDENTITY_LIST", f"lab@{VAULT_PASSWORD_FILE}")
+    vault = backup_vault.site_vault("lab")
+    with ios_driver(fresh_lab) as dev:
+        dev.push([f"snmp-server community {CANARY} RO"])
+        before = dev.get_config()
+        assert CANARY in before
+        encrypted = write_backup(str(tmp_path / "backups"), SWITCH, before, vault=vault)
+        masked = write_backup(str(tmp_path / "backups"), SWITCH, before)
+        assert CANARY.encode() not in Path(encrypted).read_bytes() + Path(masked).read_bytes()
+        dev.push([f"no snmp-server community {CANARY} RO", "logging host 10.99.0.9"])
+        assert CANARY not in dev.get_config()
+        with pytest.raises(ValueError):
+            restore_controller_backup(dev, masked, vault, check_mode=False)
+        plan = restore_controller_backup(dev, encrypted, vault, check_mode=True)
+        assert plan["changed"] and CANARY not in dev.get_config()          # check mode sends nothing
+        done = restore_controller_backup(dev, encrypted, vault, check_mode=False)
+        assert done["changed"] and done["backup_file"] == encrypted
+        after = dev.get_config()
+        assert config_differences(parse_running_config(before), parse_running_config(after)) == []
+        assert f"snmp-server community {CANARY} RO" in after and "logging host 10.99.0.9" not in after
+        assert not restore_controller_backup(dev, encrypted, vault, check_mode=False)["changed"]   # idempotent
+        dev.push([f"no snmp-server community {CANARY} RO"])
