@@ -42,6 +42,8 @@ FAULTS: dict[str, str] = {
     "copy_flash_error": "`copy running-config flash:<file>` answers 'Error opening running-config (Timed out)' "
                         "(no %) and writes nothing",
     "close_after_lines": "the session is closed right after the params['lines']-th configuration line (once)",
+    "hold_line": "the first config line matching params['match'] (regex) gets no answer for params['seconds'] "
+                 "(default 20), once; status() shows it under `held`",
     "no_configure_replace": "`configure replace` is not in this software (% Invalid input)",
 }
 

@@ -156,6 +156,8 @@ class IOSCli:
             await self._exec(stripped[3:], len(self.prompt()) + 3)
             return
         self.config_lines += bool(stripped)
+        if not self.config.in_banner:
+            await faults.hold(self.device, stripped)
         faulty = None if self.config.in_banner else faults.line_fault(self.device, stripped)
         if faulty is not None:
             output = faulty

@@ -16,13 +16,18 @@ Each one is seen on real boxes (the toolkit must survive them unattended):
   slow; it must not be taken for a backup.
 - ``close_after_lines``: a vty session drops in the middle of a change (link flap, vty timeout, the change itself
   cutting the path); what was sent up to then stays in the running config.
+- ``hold_line``: a CLI that stops answering in the middle of a change (its CPU busy, e.g. while it programs a long
+  ACL into hardware) while the controller waits for the echo; the test instrument that puts a controller kill
+  exactly there (tests/integration/network/test_interrupted_push_lab.py).
 - ``no_configure_replace``: ``configure replace`` needs the archive feature; images without it (e.g. Catalyst 2960
   LAN Lite) answer ``% Invalid input`` (napalm-ios issue #10: config replace without archive support).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -54,3 +59,18 @@ def close_now(device: IOSSwitch, lines_in_session: int) -> bool:
         return False
     device.clear_fault("close_after_lines")
     return True
+
+
+async def hold(device: IOSSwitch, line: str) -> None:
+    """Fault hold_line: the first matching configuration line gets no answer for params['seconds'] (then clears);
+    ``state['held']`` says which line and whether the hold is over."""
+    params = device.fault("hold_line")
+    if params is None or not line or not re.search(params.get("match", r"^ip access-list "), line):
+        return
+    device.clear_fault("hold_line")
+    device.state["held"] = {"command": line, "since": time.time(), "released": False}
+    device.save_state(device.state)
+    device.fault_log(f"hold_line: {line}")
+    await asyncio.sleep(float(params.get("seconds", 20)))
+    device.state["held"] = dict(device.state["held"], released=True)
+    device.save_state(device.state)

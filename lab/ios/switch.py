@@ -44,7 +44,8 @@ class IOSSwitch(SSHDevice):
     platform = "cisco_ios"
     supported_faults = SSHDevice.supported_faults | {"no_return_after_reload", "boots_old_version", "refuse_line",
                                                      "drop_line", "no_end", "write_answers_ok", "copy_flash_error",
-                                                     "close_after_lines", "no_configure_replace"}
+                                                     "close_after_lines", "no_configure_replace",
+                                                     "hold_line"}
     flash_capacity = 64 * 1024 * 1024
     model_family = "CAT9K_IOSXE"
     software_name = "Catalyst L3 Switch Software"
@@ -354,6 +355,7 @@ class IOSSwitch(SSHDevice):
         status = super().status()
         status.update(image=self.state.get("image"), boot_mode=self.state.get("boot_mode"),
                       dangling_acl_events=self.state.get("dangling_acl_events", []), cut=self.state.get("cut"),
+                      held=self.state.get("held"),
                       boot_count=self.state.get("boot_count", 0),
                       reload_reason=self.state.get("reload_reason"), host_key=self.public_host_key()
                       if self._host_key else None)

@@ -34,7 +34,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -382,6 +382,23 @@ def iter_records(site_directory: str) -> Iterator[dict]:
 
 def read_records(site_directory: str, kind: str | None = None) -> list[dict]:
     return [r for r in iter_records(site_directory) if kind is None or r.get("kind") == kind]
+
+
+def open_intents(records: Iterable[dict], kind: str, id_field: str, started: str = "started",
+                 leaves_open: Callable[[dict], bool] | None = None) -> dict[str, dict]:
+    """device -> the `started` intent record of its newest operation of `kind` (firmware_attempt, config_change)
+    when no end record of the same `id_field` value closed it (or only ends for which `leaves_open(end)` is true):
+    what a killed run left unfinished, for the next run to reconcile before it judges the device."""
+    open_by_device: dict[str, dict] = {}
+    for record in records:
+        if record.get("kind") != kind or not record.get(id_field):
+            continue
+        if record.get("result") == started:
+            open_by_device[record.get("device")] = record
+        elif (open_by_device.get(record.get("device"), {}).get(id_field) == record[id_field]
+              and not (leaves_open and leaves_open(record))):
+            del open_by_device[record.get("device")]
+    return open_by_device
 
 
 @dataclass

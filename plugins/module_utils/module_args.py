@@ -34,6 +34,14 @@ FORCE_ARGS = dict(
 )
 FORCE_REQUIRED_IF = [("force", True, ("force_reason",))]
 
+# aiphone.hardening.config_change_records
+CHANGE_RECORD_ARGS = dict(
+    audit_dir=dict(type="path"),
+    run_id=dict(type="str"),
+    backup_vault_password_file=dict(type="path", no_log=False),
+    backup_vault_id=dict(type="str"),
+)
+
 # aiphone.hardening.audit_site
 AUDIT_ARGS = dict(
     audit_dir=dict(type="path", default="audit"),

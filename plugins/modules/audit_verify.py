@@ -54,8 +54,17 @@ torn_tail:
   description: Where a torn last line starts, if any.
   returned: always
   type: dict
+unreconciled:
+  description:
+    - Devices with a configuration change (C(config_change)) or a firmware attempt (C(firmware_attempt)) a killed
+      run left without an end record; not clean until the next run against them reconciles it. Also in
+      RV(warnings_found).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"device": "sw-core-01", "kind": "config_change", "id": "3f2a9c1d0e4b", "run_id": "20261203T020000Z-1a2b"}]
 warnings_found:
-  description: Non-fatal findings (torn line, missing trail, unreadable head file).
+  description: Non-fatal findings (torn line, missing trail, unreadable head file, unreconciled changes).
   returned: always
   type: list
   elements: str
@@ -64,7 +73,19 @@ warnings_found:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
+from ansible_collections.aiphone.hardening.plugins.module_utils.firmware import records as firmware_records
 from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import AUDIT_ARGS
+from ansible_collections.aiphone.hardening.plugins.module_utils.network import config_change
+
+
+def unreconciled(records: list[dict]) -> list[dict]:
+    """Interrupted work (an intent record without its end) per device: config changes and firmware attempts."""
+    found = [{"device": device, "kind": config_change.RECORD_KIND, "id": r["change_id"], "run_id": r.get("run_id")}
+             for device, r in sorted(config_change.open_changes(records).items())]
+    attempts = firmware_records.unfinished_attempts(records)
+    found += [{"device": device, "kind": firmware_records.RECORD_KIND, "id": r["attempt_id"],
+               "run_id": r.get("run_id")} for device, r in sorted(attempts.items())]
+    return found
 
 
 def main():
@@ -79,9 +100,15 @@ def main():
         report = audit_trail.verify(audit_trail.site_dir(module.params["audit_dir"], module.params["site"]))
     except (OSError, audit_trail.AuditTrailError) as exc:
         module.fail_json(msg=f"cannot verify the audit trail: {exc}")
+    site_dir = audit_trail.site_dir(module.params["audit_dir"], module.params["site"])
+    open_work = unreconciled(audit_trail.read_records(site_dir))
+    warnings = list(report.warnings) + [f"{w['device']}: {w['kind']} {w['id']} of run {w['run_id']} has no end record "
+                                        "(interrupted): not clean until the next run reconciles it"
+                                        for w in open_work]
     result = {"changed": False, "intact": report.ok, "records": report.records, "last_seq": report.last_seq,
-              "first_broken": report.first_broken, "torn_tail": report.torn_tail,
-              "warnings_found": report.warnings, "msg": report.summary()}
+              "first_broken": report.first_broken, "torn_tail": report.torn_tail, "unreconciled": open_work,
+              "warnings_found": warnings,
+              "msg": report.summary() + (f"; {len(open_work)} unreconciled change(s)" if open_work else "")}
     if not report.ok and module.params["fail_on_broken"]:
         module.fail_json(**result)
     module.exit_json(**result)

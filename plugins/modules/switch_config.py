@@ -30,6 +30,7 @@ extends_documentation_fragment:
   - aiphone.hardening.offline_states
   - aiphone.hardening.device_connection
   - aiphone.hardening.maintenance_force
+  - aiphone.hardening.config_change_records
 options:
   backup_dir:
     description: Directory for the timestamped pre-change backups (required with O(state=merged)).
@@ -169,6 +170,7 @@ problems:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import (
+    CHANGE_RECORD_ARGS,
     FORCE_ARGS,
     FORCE_REQUIRED_IF,
     OFFLINE_CONNECTION_ARGS,
@@ -195,7 +197,7 @@ def main() -> None:
             areas=dict(type="list", elements="str", choices=list(AREAS), default=list(AREAS)),
             snmp_keys=dict(type="dict", default={}, no_log=True),
             rotate_snmp_keys=dict(type="bool", default=False),
-            **FORCE_ARGS,
+            **FORCE_ARGS, **CHANGE_RECORD_ARGS,
         ),
         required_if=FORCE_REQUIRED_IF + OFFLINE_REQUIRED_IF,
         supports_check_mode=True,

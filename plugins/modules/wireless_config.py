@@ -33,6 +33,7 @@ extends_documentation_fragment:
   - aiphone.hardening.offline_states
   - aiphone.hardening.device_connection
   - aiphone.hardening.maintenance_force
+  - aiphone.hardening.config_change_records
 options:
   device: {description: Name of the AP / WLC in the policy's C(devices) list., type: str, required: true}
   backup_dir:
@@ -131,6 +132,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptio
     InvalidValue,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.module_args import (
+    CHANGE_RECORD_ARGS,
     FORCE_ARGS,
     FORCE_REQUIRED_IF,
     OFFLINE_CONNECTION_ARGS,
@@ -139,15 +141,18 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.module_args impo
     STATE_ARGS,
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network import offline
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.config_change import recorded_commit
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.guard import check_value
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import (
     device_session,
     enforce_window,
     load_policy,
+    module_backup_vault,
     policy_device,
     require_ssh_libs,
     write_backup,
 )
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.switch_task import change_log, reconcile
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.wireless import (
     C9800_DEFAULT_POLICY_TAG,
     findings,
@@ -187,9 +192,12 @@ def run(module: AnsibleModule) -> dict:
     except (InvalidValue, KeyError) as exc:
         module.fail_json(msg=f"refused before connecting: {exc}")
     result: dict = {"changed": False, "commands": [], "findings": findings(policy)}
+    log = change_log(module, policy)
     with device_session(module, entry.platform, result, mask=lambda text: mask(text, intents),
                         needs=("config", "wireless")) as driver:
         text = driver.get_config()
+        reconcile(module, log, result, text, lambda started: lambda after: plan(
+            driver, intents, after, dict(p, rotate_keys=False))[0], lambda line: mask(line, intents))
         commands, weak = plan(driver, intents, text, p)
         result.update(changed=bool(commands), commands=[mask(c, intents) for c in commands],
                       findings=result["findings"] + weak)
@@ -199,10 +207,13 @@ def run(module: AnsibleModule) -> dict:
         if not commands or module.check_mode:
             return result
         enforce_window(module, policy, p, result, f"changing {p['device']}")
-        result["backup_file"] = write_backup(p["backup_dir"], p["device"], text)
+        result["backup_file"] = write_backup(p["backup_dir"], p["device"], text,
+                                             vault=module_backup_vault(module, policy.site.name))
         driver.load_candidate(commands)
-        driver.commit(verify=lambda after: plan(driver, intents, after,
-                                                dict(p, rotate_keys=False))[0])
+        recorded_commit(log, driver, lambda: driver.commit(verify=lambda after: plan(
+            driver, intents, after, dict(p, rotate_keys=False))[0]), result["commands"], text,
+            result["backup_file"], sorted({c.split()[0] for c in result["commands"] if c.split()}),
+            lambda line: mask(line, intents))
     return result
 
 
@@ -216,7 +227,7 @@ def main() -> None:
             enable_radios=dict(type="bool", default=True),
             rotate_keys=dict(type="bool", default=False),
             c9800_policy_tag=dict(type="str", default=C9800_DEFAULT_POLICY_TAG),
-            **FORCE_ARGS,
+            **FORCE_ARGS, **CHANGE_RECORD_ARGS,
         ),
         required_if=FORCE_REQUIRED_IF + OFFLINE_REQUIRED_IF + [("state", "merged", ("secrets",))],
         supports_check_mode=True,

@@ -347,6 +347,12 @@ class IOSXEConfigDriver(LocalLogin, ConfigDriver):
         self.backup_file, self._before = name, None
         self.rollback()
 
+    def restore_text(self, text: str) -> None:
+        """Restore a whole configuration held by the controller (a decrypted backup): the inverse of the
+        difference, pushed in the safe phases and read back, as rollback() without a flash file."""
+        self.backup_file, self._before = None, text
+        self.rollback()
+
     def rollback(self) -> None:
         """Restore the pre-change configuration: `configure replace` from the flash backup; on software without
         it (or without a backup on flash), the inverse of the change, computed from the config read before it

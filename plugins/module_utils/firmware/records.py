@@ -60,16 +60,9 @@ def unfinished_attempts(records: list[dict]) -> dict[str, dict]:
     """device -> the `started` record of its newest attempt when that attempt has no end record, or an end that
     leaves it open (_leaves_open): the next run reconciles these before judging the device
     (procedure.reconcile_device)."""
-    started: dict[str, dict] = {}
-    for record in records:
-        if record.get("kind") != RECORD_KIND or not record.get("attempt_id"):
-            continue
-        if record.get("result") == STARTED:
-            started[record["device"]] = record
-        elif (started.get(record.get("device"), {}).get("attempt_id") == record["attempt_id"]
-              and not _leaves_open(record)):
-            del started[record["device"]]
-    return started
+    if audit_trail is None:     # the trail's module is always installed with this collection
+        raise RuntimeError("audit_trail is not importable")
+    return audit_trail.open_intents(records, RECORD_KIND, "attempt_id", STARTED, _leaves_open)
 
 
 def _leaves_open(record: dict) -> bool:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
+from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail, backup_vault
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import DriverError, InvalidValue
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.registry import driver_for
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.ssh import HAS_SSH_LIBS, SSH_IMPORT_ERROR
@@ -100,13 +100,35 @@ def device_session(module, platform: str, result: dict | None = None, mask: Call
         module.fail_json(msg=refused + mask(str(exc)), error=type(exc).__name__, device=exc.device, **extra)
 
 
-def write_backup(backup_dir: str, device: str, text: str, suffix: str = "cfg") -> str:
-    """A timestamped, owner-only copy of the device config before a change, with its secrets replaced by
-    ******** (Wi-Fi keys, RADIUS and SNMP secrets, reversible type 7 values, password hashes: audit_trail's
-    patterns). Restores never need them here: they run on the device from its own flash backup
-    (`configure replace`), or replay the vaulted values; this copy is for reading and diffing."""
-    return audit_trail.write_redacted(
-        os.path.join(backup_dir, f"{device}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%fZ}.{suffix}"), text)
+def write_backup(backup_dir: str, device: str, text: str, suffix: str = "cfg", vault=None) -> str:
+    """A timestamped, owner-only copy of the device config before a change.
+
+    With ``vault`` (backup_vault.BackupVault: the site's vault identity) the whole text, secrets included, is
+    written ansible-vault encrypted (``<name>.cfg.vault``): a complete restore source, decrypted only for a restore
+    (config_rollback ``controller_backup``). Without it the secrets are replaced by ******** (Wi-Fi keys, RADIUS and
+    SNMP secrets, reversible type 7 values, password hashes: audit_trail's patterns): for reading and diffing,
+    restores then run from the device's own flash backup (`configure replace`) or replay the vaulted values."""
+    path = os.path.join(backup_dir, f"{device}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%fZ}.{suffix}")
+    if vault is not None:
+        os.makedirs(backup_dir, mode=0o700, exist_ok=True)
+        return backup_vault.write_encrypted(path, text, vault)
+    return audit_trail.write_redacted(path, text)
+
+
+def module_backup_vault(module, site: str):
+    """The site's vault identity for this module's backups (option backup_vault_password_file, else the
+    controller's ANSIBLE_VAULT_IDENTITY_LIST / ANSIBLE_VAULT_PASSWORD_FILE), or None with a warning: the backup is
+    then masked and not a complete restore source."""
+    p = module.params
+    try:
+        vault = backup_vault.site_vault(site, p.get("backup_vault_password_file"), p.get("backup_vault_id"))
+    except Exception as exc:    # ansible's AnsibleError and OSError: an unreadable / failing password file
+        module.fail_json(msg=f"{p['device']}: the site's vault identity for the backup cannot be loaded: {exc}")
+    if vault is None:
+        module.warn(f"{p['device']}: no vault identity available to the controller (backup_vault_password_file, "
+                    "ANSIBLE_VAULT_IDENTITY_LIST): the backup is written with its secrets masked and is not a "
+                    "complete restore source")
+    return vault
 
 
 def window_refusal(policy: SitePolicy) -> str | None:

@@ -7,6 +7,7 @@ through the driver's commit (backup, read-back of the whole intent, rollback on 
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import (
@@ -14,6 +15,10 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptio
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.network import offline
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.acl import management_acl
+from ansible_collections.aiphone.hardening.plugins.module_utils.network.config_change import (
+    ChangeLog,
+    recorded_commit,
+)
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.ios_render import (
     SwitchFacts,
     SwitchOptions,
@@ -31,6 +36,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_c
     device_session,
     enforce_window,
     load_policy,
+    module_backup_vault,
     policy_device,
     write_backup,
 )
@@ -107,6 +113,31 @@ def run_offline(module) -> dict:
         module.fail_json(msg=f"{p['device']}: {exc}")
 
 
+def change_log(module, policy: SitePolicy) -> ChangeLog:
+    """The device's config_change records (network/config_change.py); without audit_dir nothing is recorded."""
+    p = module.params
+    if not p.get("audit_dir"):
+        module.warn(f"{p['device']}: no audit_dir: this change has no intent record, and a run killed during it "
+                    "is not reconciled by the next one")
+    return ChangeLog(p.get("audit_dir"), policy.site.name, p["device"], p.get("run_id"))
+
+
+def reconcile(module, log: ChangeLog, result: dict, running_text: str, remaining_for, mask) -> None:
+    """Before planning: a change a killed run left without an end record is read back and recorded
+    (`reconciled`: matches_intent / matches_backup / neither); check mode only reports it."""
+    started = log.unfinished()
+    if started is None:
+        return
+    if module.check_mode:
+        result["unreconciled_change"] = {"change_id": started["change_id"], "run_id": started.get("run_id")}
+        return
+    record = log.reconcile(started, running_text, remaining_for(started), mask)
+    result["reconciled_change"] = {key: record.get(key) for key in ("change_id", "outcome", "summary",
+                                                                      "started_run_id")}
+    module.warn(f"{log.device}: change {started['change_id']} of run {started.get('run_id')} was interrupted; "
+                f"the device holds {record['outcome'].replace('_', ' ')} (recorded), now converging")
+
+
 def run(module) -> dict:
     p = module.params
     policy = load_policy(module)
@@ -120,8 +151,12 @@ def run(module) -> dict:
     result: dict = {"changed": False, "commands": [], "sections": [], "findings": []}
     mask = masker(users)
     needs = ("config",) if users is None else ("config", "snmp")
+    log = change_log(module, policy)
     with device_session(module, entry.platform, result, mask=mask, needs=needs) as driver:
         running_text = driver.get_config()
+        reconcile(module, log, result, running_text, lambda started: intent_problems(
+            policy, p["device"], dataclasses.replace(options, areas=tuple(started.get("areas") or options.areas)),
+            None if users is None else lambda: snmp_user_problems(users, driver.get_snmp_users())), mask)
         running = parse_running_config(running_text)
         intent = render_switch(policy, p["device"], switch_facts(running), options)
         changes = diff_config(intent.sections, intent.banners, running)
@@ -147,12 +182,15 @@ def run(module) -> dict:
         if problem:
             module.fail_json(msg=problem, **result)
         enforce_window(module, policy, p, result, f"changing {p['device']}")
-        result["backup_file"] = write_backup(p["backup_dir"], p["device"], running_text)
+        result["backup_file"] = write_backup(p["backup_dir"], p["device"], running_text,
+                                             vault=module_backup_vault(module, policy.site.name))
         driver.load_candidate(commands)
         snmp_check = None if users is None else lambda: snmp_user_problems(users, driver.get_snmp_users())
         try:
-            driver.commit(verify=intent_problems(policy, p["device"], options, snmp_check),
-                          controller_backup=result["backup_file"])
+            recorded_commit(log, driver, lambda: driver.commit(
+                verify=intent_problems(policy, p["device"], options, snmp_check),
+                controller_backup=result["backup_file"]), [mask(c) for c in shown], running_text,
+                result["backup_file"], result["sections"], mask, areas=list(options.areas))
         finally:
             result["device_backup"] = driver.backup_file
             if driver.backup_problem:

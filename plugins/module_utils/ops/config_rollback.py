@@ -13,7 +13,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.cisco_io
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptions import VerificationFailed
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.iosconfig import parse_running_config
 
-__all__ = ["BACKUP_NAME", "roll_back"]
+__all__ = ["BACKUP_NAME", "restore_controller_backup", "roll_back"]
 
 
 def chosen_backup(available: list[str], wanted: str | None) -> str:
@@ -40,6 +40,25 @@ def roll_back(driver, backup_file: str | None, check_mode: bool) -> dict:
     driver.restore(backup)
     after = parse_running_config(driver.get_config())
     result["changed"] = after != before
+    if result["changed"]:
+        driver.save()
+    return result
+
+
+def restore_controller_backup(driver, path: str, vault, check_mode: bool) -> dict:
+    """Restore a controller-side backup written encrypted with the site's vault identity (backup_vault; a masked
+    backup is refused: it is not a complete restore source). The text is decrypted in memory only; the driver
+    pushes the difference back in its safe phases and reads the result back (restore_text), then saves."""
+    from ansible_collections.aiphone.hardening.plugins.module_utils import backup_vault
+
+    text = backup_vault.read_encrypted(path, vault)
+    result = {"backup_file": path, "changed": True}
+    before = parse_running_config(driver.get_config())
+    if check_mode:
+        result["changed"] = parse_running_config(text) != before
+        return result
+    driver.restore_text(text)
+    result["changed"] = parse_running_config(driver.get_config()) != before
     if result["changed"]:
         driver.save()
     return result

@@ -17,11 +17,12 @@ VAULT_PASSWORD_FILE = REPO / "inventories/lab/vault-password.txt"
 LAB_CONTROLLER_ADDRESS = "10.10.10.100"
 
 
-def run_playbook(lab, playbook: str, *args: str, extra_vars: dict | None = None) -> dict:
-    """ansible-playbook against the lab inventory; returns the ansible.posix.json report (+ returncode)."""
+def playbook_command(lab, playbook: str, *args: str, extra_vars: dict | None = None,
+                     env: dict | None = None) -> tuple[list[str], dict]:
+    """The ansible-playbook command line against the lab inventory, and its environment (ansible.posix.json)."""
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
                ANSIBLE_CALLBACKS_ENABLED="ansible.posix.json", PYTHONPATH=f"{REPO / 'collections'}{os.pathsep}{REPO}",
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}", **(env or {}))
     variables = {"aiphone_controller_address": LAB_CONTROLLER_ADDRESS,
                  "aiphone_backup_dir": str(lab.run_dir / "backups"),
                  "switch_hardening_force": True, "switch_hardening_force_reason": "integration test",
@@ -30,13 +31,23 @@ def run_playbook(lab, playbook: str, *args: str, extra_vars: dict | None = None)
     command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(lab.inventory_file),
                "--vault-password-file", str(VAULT_PASSWORD_FILE), "-e", json.dumps(variables), str(REPO / playbook),
                *args]
+    return command, env
+
+
+def run_playbook(lab, playbook: str, *args: str, extra_vars: dict | None = None, env: dict | None = None) -> dict:
+    """ansible-playbook against the lab inventory; returns the ansible.posix.json report (+ returncode)."""
+    command, env = playbook_command(lab, playbook, *args, extra_vars=extra_vars, env=env)
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
+    return playbook_report(result.returncode, result.stdout, result.stderr)
+
+
+def playbook_report(returncode: int, stdout: str, stderr: str = "") -> dict:
     try:
-        report = json.loads(result.stdout[result.stdout.index("{"):])
+        report = json.loads(stdout[stdout.index("{"):])
     except ValueError:
-        pytest.fail(f"no JSON report from ansible-playbook:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    report["returncode"] = result.returncode
-    report["raw"] = result.stdout + result.stderr
+        pytest.fail(f"no JSON report from ansible-playbook:\n{stdout[-3000:]}\n{stderr[-3000:]}")
+    report["returncode"] = returncode
+    report["raw"] = stdout + stderr
     return report
 
 

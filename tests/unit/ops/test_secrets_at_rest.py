@@ -10,6 +10,9 @@ import json
 import tarfile
 from pathlib import Path
 
+import pytest
+
+from ansible_collections.aiphone.hardening.plugins.module_utils.backup_vault import read_encrypted, site_vault
 from ansible_collections.aiphone.hardening.plugins.module_utils.network.module_common import write_backup
 from ansible_collections.aiphone.hardening.plugins.module_utils.ops.evidence import build_bundle
 
@@ -53,3 +56,52 @@ def test_backups_and_the_evidence_bundle_hold_no_canary(tmp_path):
     original = (raw / "hostapd.conf").read_bytes()
     assert manifest["redacted"]["collected/collected/hostapd.conf"] == hashlib.sha256(original).hexdigest()
     assert b"ssid=Clinic" in members["collected/collected/hostapd.conf"]
+
+
+def lab_vault_identity(tmp_path, monkeypatch):
+    """The site's vault identity as the controller has it (ANSIBLE_VAULT_IDENTITY_LIST, as the Makefile sets)."""
+    password = tmp_path / "vault-password.txt"
+    password.write_text("lab-only-backup-password\n")
+    monkeypatch.setenv("ANSIBLE_VAULT_IDENTITY_LIST", f"other@{tmp_path / 'missing.txt'},lab@{password}")
+    return site_vault("lab")
+
+
+def test_encrypted_backups_hold_every_secret_for_a_restore_and_no_plain_canary(tmp_path, monkeypatch):
+    vault = lab_vault_identity(tmp_path, monkeypatch)
+    assert vault is not None and vault.label == "lab" and "lab-only" not in repr(vault)
+    backups = tmp_path / "backups" / "lab"
+    written = [write_backup(str(backups), name, text, vault=vault)
+               for name, text in (("ap-01", AP), ("wlc-01", WLC), ("sw1", SWITCH))]
+    for path, text in zip(written, (AP, WLC, SWITCH), strict=True):
+        data = Path(path).read_bytes()
+        assert path.endswith(".cfg.vault") and data.startswith(b"$ANSIBLE_VAULT;1.2;AES256;lab\n")
+        assert hits(data) == [] and Path(path).stat().st_mode & 0o077 == 0
+        assert read_encrypted(path, vault) == text                      # a complete restore source
+    with pytest.raises(ValueError):
+        read_encrypted(write_backup(str(backups), "sw2", SWITCH), vault)  # a masked backup is no restore source
+    site = tmp_path / "audit" / "lab"
+    site.mkdir(parents=True)
+    now = dt.datetime.now(dt.UTC)
+    result = build_bundle(str(tmp_path / "bundle.tar.gz"), str(site), now - dt.timedelta(hours=1), now,
+                          [str(backups)])
+    with tarfile.open(result["archive"]) as tar:
+        members = {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
+    assert any(name.endswith(".cfg.vault") for name in members)
+    assert all(hits(content) == [] for content in members.values())
+
+
+def test_without_a_vault_identity_backups_are_masked(tmp_path, monkeypatch):
+    monkeypatch.delenv("ANSIBLE_VAULT_IDENTITY_LIST", raising=False)
+    monkeypatch.delenv("ANSIBLE_VAULT_PASSWORD_FILE", raising=False)
+    assert site_vault("lab") is None
+    path = write_backup(str(tmp_path), "sw1", SWITCH, vault=site_vault("lab"))
+    assert path.endswith(".cfg") and hits(Path(path).read_bytes()) == [] and "hostname sw1" in Path(path).read_text()
+
+
+def test_a_wrong_identity_does_not_decrypt(tmp_path, monkeypatch):
+    vault = lab_vault_identity(tmp_path, monkeypatch)
+    path = write_backup(str(tmp_path / "b"), "sw1", SWITCH, vault=vault)
+    other = tmp_path / "other.txt"
+    other.write_text("another password\n")
+    with pytest.raises(Exception, match=r"[Dd]ecrypt"):
+        read_encrypted(path, site_vault("lab", str(other)))
