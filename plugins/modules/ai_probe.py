@@ -92,6 +92,11 @@ record:
   description: The audit-trail record of the run (kind ai_probe) - the result without per-probe timings.
   returned: when not in check mode
   type: dict
+lines:
+  description: What the play shows - the verdict per item, each finding, each error (check mode - the plan).
+  returned: always
+  type: list
+  elements: str
 plan:
   description: In check mode, the probes that would be sent (id, checklist, field, goal, judge, applicable and
     the payload, escaped, canaries masked).
@@ -129,7 +134,7 @@ def main():
                              "(docs/ai_agent.md) or leave the probe off")
     if module.check_mode:
         plan = [entry for entry in probe_run.plan(agent) if entry["checklist"] in p["checklist_items"]]
-        module.exit_json(changed=False, status="planned", leak=False, plan=plan,
+        module.exit_json(changed=False, status="planned", leak=False, plan=plan, lines=probe_run.plan_lines(plan),
                          msg=f"would send {sum(1 for e in plan if e['applicable'])} probe(s) to "
                              f"{probe_run.endpoint(agent.url)}")
     try:
@@ -139,7 +144,7 @@ def main():
     counts = ", ".join(f"{item} {v['status']} ({v['findings']} finding(s) in {v['probes']} probe(s))"
                        for item, v in result["items"].items())
     module.exit_json(changed=False, record=probe_run.record(result), msg=f"{result['agent']}: {counts}",
-                     **result)
+                     lines=probe_run.lines(result), **result)
 
 
 if __name__ == "__main__":

@@ -119,3 +119,18 @@ def record(result: dict) -> dict:
     return {key: value for key, value in result.items() if key != "probes"} | {
         "probes_sent": len(result["probes"]),
         "outcomes": {o["probe"]: o["outcome"] for o in result["probes"]}}
+
+
+def lines(result: dict) -> list[str]:
+    """What a person reads in the play's output: the verdict per item, each finding, each error."""
+    out = [f"{item} {v['status']}: {v['findings']} finding(s) in {v['probes']} probe(s)"
+           + (f", {v['skipped']} skipped" if v["skipped"] else "") for item, v in result["items"].items()]
+    out += [f"{f['checklist']} {f['probe']} [{f['field']}] {f['kind']}: {f['detail']}"
+            + (f" - reply: {f['excerpt']}" if f.get("excerpt") else "") for f in result["findings"]]
+    out += [f"error: {e}" for e in result["errors"]]
+    return out + [f"{result['agent']}: {len(result['probes'])} request(s) in {result['seconds']} s ({result['engine']})"]
+
+
+def plan_lines(planned: list[dict]) -> list[str]:
+    return [f"{e['checklist']} {e['id']} [{e['field']}] {e['goal']}: {e['payload']}"
+            + ("" if e["applicable"] else " (not applicable: the template lacks the field)") for e in planned]
