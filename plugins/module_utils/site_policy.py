@@ -889,7 +889,7 @@ class AiAgent:
         return parse_duration(self.evidence_interval).days
 
 
-SECRET_KINDS = ("snmp", "wireless")
+SECRET_KINDS = ("snmp", "wireless", "ai_agent")
 
 
 @dataclass(frozen=True)
@@ -980,7 +980,7 @@ class SitePolicy:
         """The vault variables the policy names for its secrets, in a stable order.
 
         `snmp`: each SNMP user's auth then priv key variable; `wireless`: the personal SSIDs' `psk_var`, then the
-        RADIUS servers' `secret_var`; None: both."""
+        RADIUS servers' `secret_var`; `ai_agent`: the AI agent's token variable; None: all of them."""
         if kind is not None and kind not in SECRET_KINDS:
             raise ValueError(f"secret kind {kind!r}: use one of {', '.join(SECRET_KINDS)}")
         names: list[str] = []
@@ -989,6 +989,8 @@ class SitePolicy:
         if kind in (None, "wireless"):
             names += [ssid.psk_var for ssid in self.wireless.ssids if ssid.psk_var]
             names += [server.secret_var for server in self.wireless.radius_servers]
+        if kind in (None, "ai_agent") and self.ai_agent and self.ai_agent.token_var:
+            names.append(self.ai_agent.token_var)
         return names
 
 
