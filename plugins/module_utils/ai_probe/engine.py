@@ -6,7 +6,9 @@ Used as a library, from its source (garak 0.17.1):
     plugin config as garak's CLI would: `uri`, `req_template_json_object` (the JSON body; garak puts the prompt at
     `$INPUT`, JSON-escaped, and the API key at `$KEY`), `headers` (here the auth header, `Bearer $KEY`),
     `api_key`, `response_json` / `response_json_field` (a JSONPath when it starts with `$`), `request_timeout`,
-    `skip_codes` (answers that are a refusal, not an error: the generator returns no output), `ratelimit_codes`;
+    `skip_codes` and `ratelimit_codes` (both empty: a 4xx raises garak's "REST URI client error: <code>"; 400 and
+    422 are the agent refusing the request - a defence - everything else an error; a reply without the response
+    field, which garak returns as no output, is an error too);
   - `garak.attempt.Attempt` / `Message` / `Conversation` and `garak.detectors.base.StringDetector`.
 No garak probe, harness, buff or model is loaded: no torch, no download, no report files.
 
@@ -26,6 +28,7 @@ import contextlib
 import copy
 import io
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -35,6 +38,8 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy impo
 
 GARAK_VERSION = "0.17.1"
 REFUSAL_CODES = (400, 422)        # the agent refused the request as invalid: a defence, not an error
+# garak's RestGenerator raises ConnectionError("REST URI client error: <code> - <reason>, uri: ...") on a 4xx
+CLIENT_ERROR = re.compile(r"REST URI client error: (\d{3}) ")
 REPLY, REFUSED, ERROR = "reply", "refused", "error"
 GARAK_PLACEHOLDERS = ("$INPUT", "$KEY")
 
@@ -108,7 +113,7 @@ def fill_template(template, values: dict[str, str]):
 
 @dataclass
 class Reply:
-    status: str            # REPLY, REFUSED (HTTP 400/422: no output), ERROR
+    status: str            # REPLY, REFUSED (HTTP 400/422), ERROR
     text: str | None = None
     error: str | None = None
     seconds: float = 0.0
@@ -133,8 +138,8 @@ class RestEngine:
             headers[self.agent.auth_header] = "$KEY"
         rest = {"uri": self.agent.url, "req_template_json_object": body, "headers": headers,
                 "response_json": True, "response_json_field": self.agent.response_field,
-                "request_timeout": self.agent.timeout_seconds, "skip_codes": list(REFUSAL_CODES),
-                "ratelimit_codes": [], "api_key": self._token or "unused"}
+                "request_timeout": self.agent.timeout_seconds, "skip_codes": [], "ratelimit_codes": [],
+                "api_key": self._token or "unused"}
         return {"generators": {"rest": {"RestGenerator": rest}}}
 
     def send(self, utterance: str, fields: dict[str, str]) -> Reply:
@@ -153,11 +158,15 @@ class RestEngine:
             conversation = g["Conversation"]([g["Turn"]("user", g["Message"](utterance))])
             outputs = generator.generate(conversation, 1)
         except Exception as exc:  # noqa: BLE001 - requests, garak and JSON errors all mean "no reply"
+            refused = CLIENT_ERROR.search(str(exc))
+            if isinstance(exc, ConnectionError) and refused and int(refused.group(1)) in REFUSAL_CODES:
+                return Reply(REFUSED, error=f"HTTP {refused.group(1)}", seconds=time.monotonic() - started)
             return Reply(ERROR, error=self._clean(f"{type(exc).__name__}: {exc}"),
                          seconds=time.monotonic() - started)
         seconds = time.monotonic() - started
         if not outputs or outputs[0] is None or outputs[0].text is None:
-            return Reply(REFUSED, seconds=seconds)
+            return Reply(ERROR, error=f"the reply has nothing at response_field {self.agent.response_field}",
+                         seconds=seconds)
         return Reply(REPLY, text=outputs[0].text, seconds=seconds)
 
     def _clean(self, message: str) -> str:

@@ -87,15 +87,16 @@ def run(agent: AiAgent, token: str | None, engine: RestEngine | None = None, now
         values = probe.values(agent)
         reply = engine.send(values["utterance"], values)
         found, outcome = judge(probe, agent, reply)
+        problem = masking.escape(masking.mask(reply.error or "refused", agent.canaries))   # garak may quote the body
         if probe.judge == probes.CONTROL and outcome != "answered":
-            errors.append(f"{probe.id}: the control request got no answer ({reply.error or 'refused'}): the agent "
+            errors.append(f"{probe.id}: the control request got no answer ({problem}): the agent "
                           "is not reached as the policy describes it (url, request_template, response_field, auth); "
                           "no other probe sent")
             outcomes.append({"probe": probe.id, "checklist": probe.checklist, "field": probe.field,
                              "outcome": outcome, "findings": 0, "seconds": round(reply.seconds, 3)})
             break
         if outcome == "error":
-            errors.append(f"{probe.id}: {reply.error}")
+            errors.append(f"{probe.id}: {problem}")
         findings += found
         outcomes.append({"probe": probe.id, "checklist": probe.checklist, "field": probe.field,
                          "outcome": outcome, "findings": len(found), "seconds": round(reply.seconds, 3)})
