@@ -161,7 +161,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         if self.path != PATH:
             self._send(404, {"error": f"no such endpoint; POST {PATH}"})
             return

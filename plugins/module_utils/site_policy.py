@@ -37,10 +37,10 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy_sche
 
 __all__ = [
     "RESERVED_VLANS",
-    "AiAgent",
-    "AiCanaries",
     "SCHEMA_VERSION",
     "SUPPORTED_PLATFORMS",
+    "AiAgent",
+    "AiCanaries",
     "Device",
     "Flow",
     "FlowRule",

@@ -157,7 +157,7 @@ class RestEngine:
             generator.retry_5xx = False
             conversation = g["Conversation"]([g["Turn"]("user", g["Message"](utterance))])
             outputs = generator.generate(conversation, 1)
-        except Exception as exc:  # noqa: BLE001 - requests, garak and JSON errors all mean "no reply"
+        except Exception as exc:
             refused = CLIENT_ERROR.search(str(exc))
             if isinstance(exc, ConnectionError) and refused and int(refused.group(1)) in REFUSAL_CODES:
                 return Reply(REFUSED, error=f"HTTP {refused.group(1)}", seconds=time.monotonic() - started)

@@ -129,7 +129,8 @@ def lines(result: dict) -> list[str]:
     out += [f"{f['checklist']} {f['probe']} [{f['field']}] {f['kind']}: {f['detail']}"
             + (f" - reply: {f['excerpt']}" if f.get("excerpt") else "") for f in result["findings"]]
     out += [f"error: {e}" for e in result["errors"]]
-    return out + [f"{result['agent']}: {len(result['probes'])} request(s) in {result['seconds']} s ({result['engine']})"]
+    sent = len(result["probes"])
+    return out + [f"{result['agent']}: {sent} request(s) in {result['seconds']} s ({result['engine']})"]
 
 
 def plan_lines(planned: list[dict]) -> list[str]:

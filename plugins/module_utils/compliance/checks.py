@@ -546,7 +546,8 @@ def _ai_probed(ctx: Context, item: str, what: str) -> Outcome:
         return Outcome(NO_EVIDENCE, f"{what}: the probe record seq {latest.get('seq')} has no readable date")
     if probed.tzinfo is None:
         probed = probed.replace(tzinfo=dt.UTC)
-    seen = f"{latest.get('agent', '?')}, {verdict.get('probes', 0)} probe(s) on {probed.date()} ({latest.get('engine')})"
+    seen = (f"{latest.get('agent', '?')}, {verdict.get('probes', 0)} probe(s) on {probed.date()} "
+            f"({latest.get('engine')})")
     if verdict.get("status") == FAIL:
         findings = [f"{f['probe']} [{f['field']}] {f['kind']}: {f['detail']}"
                     + (f" - reply: {f['excerpt']}" if f.get("excerpt") else "")

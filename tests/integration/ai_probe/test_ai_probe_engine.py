@@ -88,7 +88,7 @@ def test_a_reply_field_the_agent_does_not_have_proves_nothing(server):
 
 
 class _Failing(BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         self.send_response(503)
         self.send_header("Content-Length", "0")
         self.end_headers()

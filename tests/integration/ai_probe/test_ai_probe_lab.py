@@ -128,8 +128,10 @@ def test_a_leak_runs_ai_safe_mode_only_where_the_policy_opts_in(runs):
 
 def test_the_token_and_the_canaries_appear_nowhere(runs):
     token = lab_ai_agent_token(yaml.safe_load((REPO / "inventories" / "lab" / "site_policy.yml").read_text()))
-    texts = [r.stdout + r.stderr for r in (runs["check"], runs["naive_audit"], runs["safe_mode"], runs["guarded_audit"])]
-    texts += [p.read_text() for p in runs["work"].rglob("*") if p.is_file() and p.suffix in (".jsonl", ".json", ".html")]
+    results = (runs["check"], runs["naive_audit"], runs["safe_mode"], runs["guarded_audit"])
+    texts = [r.stdout + r.stderr for r in results]
+    texts += [p.read_text() for p in runs["work"].rglob("*")
+              if p.is_file() and p.suffix in (".jsonl", ".json", ".html")]
     assert len(texts) > 6
     for text in texts:
         assert token not in text
