@@ -106,6 +106,8 @@ def cmd_up(args: argparse.Namespace) -> int:
                 return 1
     topo.write_firmware_store(run_dir, policy)
     topo.write_inventory(run_dir, policy_path, control.inventory(), linux_vars, control.site(), siem_vars)
+    if policy.get("ai_agent"):
+        topo.rewrite_ai_agent_url(run_dir / "inventory" / "site_policy.yml", control.ai_agent()["url"])
     return _print_inventory(run_dir)
 
 

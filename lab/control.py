@@ -70,5 +70,9 @@ class LabControl:
         """The SNMPv3 users a lab switch stores: group, protocols, engine ID and RFC 3414 localized keys."""
         return self.request("snmp_users", device=device)
 
+    def ai_agent(self, mode: str | None = None) -> dict[str, Any]:
+        """The lab AI agent's URL, mode and request count; `mode` ("naive" / "guarded") switches it."""
+        return self.request("ai_agent", mode=mode)
+
     def stop(self) -> None:
         self.request("stop")

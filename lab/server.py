@@ -7,6 +7,7 @@ Control protocol (``<run_dir>/control.sock``, one JSON object per line each way)
     {"op": "set_fault", "device": "sw-core-01", "fault": "slow_responses", "params": {"delay": 3}}
     {"op": "clear_fault", "device": "sw-core-01", "fault": null}   (null clears every fault of the device)
     {"op": "snmp_users", "device": "sw-core-01"}               -> {user: {group, auth, priv, engine_id, *_key}}
+    {"op": "ai_agent", "mode": "naive"}                        -> {url, mode, requests} (mode optional)
     {"op": "stop"}
 Errors answer ``{"ok": false, "error": "<what to change>"}``.
 """
@@ -41,6 +42,7 @@ class LabServer:
         self.devices: dict[str, SimDevice] = {}
         self.skipped: dict[str, str] = {}
         self.provisioning: Any = None
+        self.ai_agent: Any = None
         self._control: asyncio.AbstractServer | None = None
         self._links: asyncio.Task | None = None
         self._stopped = asyncio.Event()
@@ -73,6 +75,7 @@ class LabServer:
                 self.device(name).set_fault(fault, **(params or {}))
         self.write_known_hosts()
         self._links = asyncio.get_running_loop().create_task(LinkModel(self.topology.policy, self.devices).watch())
+        self._start_ai_agent()
         await self._start_control()
         log.info("lab up: %d devices (%d skipped)", len(self.devices), len(self.skipped))
 
@@ -85,7 +88,20 @@ class LabServer:
         await self.provisioning.start()
         return {"provisioning_url": self.provisioning.url}
 
+    def _start_ai_agent(self) -> None:
+        if self.topology.ai_agent_port is None:
+            return
+        from lab.ai_agent import AgentServer
+        from lab.topology import lab_ai_agent_token
+
+        policy = self.topology.policy
+        self.ai_agent = AgentServer(policy["ai_agent"], lab_ai_agent_token(policy), self.topology.ai_agent_port)
+        self.ai_agent.start()
+
     async def stop(self) -> None:
+        if self.ai_agent is not None:
+            self.ai_agent.stop()
+            self.ai_agent = None
         if self._links is not None:
             self._links.cancel()
             await asyncio.gather(self._links, return_exceptions=True)
@@ -173,8 +189,17 @@ class LabServer:
             if table is None:
                 raise LabError(f"{request['device']} keeps no SNMPv3 users")
             return table
+        if op == "ai_agent":   # the AI agent test target: its URL, mode and request count; switch the mode
+            if self.ai_agent is None:
+                raise LabError("this lab serves no AI agent (the site policy has no ai_agent: section)")
+            if request.get("mode") is not None:
+                try:
+                    self.ai_agent.agent.set_mode(request["mode"])
+                except ValueError as error:
+                    raise LabError(str(error)) from error
+            return self.ai_agent.status()
         if op == "stop":
             asyncio.get_running_loop().call_later(0.1, self._stopped.set)
             return "stopping"
         raise LabError(f"unknown control operation {op!r}; use status, inventory, site, set_fault, clear_fault, "
-                       "snmp_users, stop")
+                       "snmp_users, ai_agent, stop")

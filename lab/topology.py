@@ -49,6 +49,8 @@ class Topology:
     policy: dict
     devices: list[DeviceSpec]
     linux_hosts: list[str]
+    # the AI agent test target (lab/ai_agent.py) when the policy has ai_agent: its port (0: a free one)
+    ai_agent_port: int | None = None
 
 
 def load_policy(path: Path) -> dict:
@@ -69,14 +71,49 @@ def load_policy(path: Path) -> dict:
         raise LabError(f"site policy {path} is invalid: {details}") from error
 
 
-def lab_credentials() -> Credentials:
-    """The lab's device login, read from the lab vault (simulated devices only)."""
+def _lab_vault() -> dict:
     from ansible.constants import DEFAULT_VAULT_ID_MATCH
     from ansible.parsing.vault import VaultLib, VaultSecret
 
     secret = VaultSecret(VAULT_PASSWORD_FILE.read_bytes().strip())
-    data = yaml.safe_load(VaultLib([(DEFAULT_VAULT_ID_MATCH, secret)]).decrypt(VAULT_FILE.read_bytes()))
+    return yaml.safe_load(VaultLib([(DEFAULT_VAULT_ID_MATCH, secret)]).decrypt(VAULT_FILE.read_bytes()))
+
+
+def lab_credentials() -> Credentials:
+    """The lab's device login, read from the lab vault (simulated devices only)."""
+    data = _lab_vault()
     return Credentials(data["vault_lab_username"], data["vault_lab_password"], data["vault_lab_enable_secret"])
+
+
+def lab_ai_agent_token(policy: dict) -> str:
+    """The bearer token the lab AI agent expects: the lab vault's variable the policy names (ai_agent.auth)."""
+    variable = ((policy.get("ai_agent") or {}).get("auth") or {}).get("token_var", "vault_ai_agent_token")
+    data = _lab_vault()
+    if variable not in data:
+        raise LabError(f"the lab vault has no {variable} (the AI agent's token, ai_agent.auth.token_var)")
+    return str(data[variable])
+
+
+def ai_agent_port(policy: dict, base_port: int) -> int | None:
+    """Where the lab AI agent listens: the port of the policy's ai_agent.url on the fixed ports (`make demo`), a
+    free port with --base-port 0 (the run copy of the policy is then rewritten to the served URL)."""
+    agent = policy.get("ai_agent")
+    if not agent:
+        return None
+    if not base_port:
+        return 0
+    from urllib.parse import urlsplit
+    return urlsplit(agent["url"]).port or 80
+
+
+def rewrite_ai_agent_url(policy_copy: Path, url: str) -> None:
+    """Point the run copy of the policy at the URL the lab AI agent really serves (a free port)."""
+    data = yaml.safe_load(policy_copy.read_text())
+    if (data.get("ai_agent") or {}).get("url") == url:
+        return
+    data["ai_agent"]["url"] = url
+    policy_copy.write_text("---\n# The lab site policy, its ai_agent.url set to the port this lab run serves.\n"
+                           + yaml.safe_dump(data, sort_keys=False, width=120))
 
 
 def _baselines(policy: dict) -> dict[tuple[str, str], str]:
@@ -123,7 +160,7 @@ def build_topology(policy: dict, base_port: int = DEFAULT_BASE_PORT, **options: 
             extra.setdefault("notify_reboot_enable", False)
             extra.setdefault("show_action_uri_option", False)
         devices.append(DeviceSpec(device["name"], platform, model, version, port, extra))
-    return Topology(policy, devices, linux)
+    return Topology(policy, devices, linux, ai_agent_port(policy, base_port))
 
 
 def generate_policy(size: int, base: dict | None = None) -> dict:

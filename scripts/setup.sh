@@ -29,13 +29,16 @@ install_apt_packages() {
 }
 
 install_python_venv() {
+  # requirements-garak.txt: garak without its dependencies (they pull torch and CUDA wheels); its light ones are
+  # pinned in requirements.txt. The stamp covers both files.
   local want have
-  want=$(sha256sum requirements.txt | cut -d' ' -f1)
+  want=$(cat requirements.txt requirements-garak.txt | sha256sum | cut -d' ' -f1)
   have=$(cat "$STAMP_DIR/venv.sha256" 2>/dev/null || true)
   if [ -x "$VENV/bin/python" ] && [ "$want" = "$have" ]; then return 0; fi
   log "installing the pinned Python dependencies into $VENV"
   [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check -r requirements.txt
+  "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps -r requirements-garak.txt
   echo "$want" > "$STAMP_DIR/venv.sha256"
 }
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import ipaddress
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, NamedTuple
@@ -27,6 +28,7 @@ except ImportError as exc:  # pragma: no cover - reported by the module / CLI th
     raise ImportError(f"the site policy needs PyYAML and jsonschema on the controller: {exc}") from exc
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy_schema import (
+    AI_AGENT_PLACEHOLDERS,
     CLI_SAFE_DESCRIPTIONS,
     SCHEMA,
     SCHEMA_VERSION,
@@ -37,6 +39,8 @@ __all__ = [
     "RESERVED_VLANS",
     "SCHEMA_VERSION",
     "SUPPORTED_PLATFORMS",
+    "AiAgent",
+    "AiCanaries",
     "Device",
     "Flow",
     "FlowRule",
@@ -590,9 +594,83 @@ def _check_c9800_radius(data: dict, wireless: dict, ssids: list, report: _Collec
                    "must be an IPv4 address: the site has a Catalyst 9800 WLC (radius server ... address ipv4)")
 
 
+AI_AGENT_DEFAULT_INTERVAL = "90d"
+PLACEHOLDER_RE = re.compile(r"\$([A-Z][A-Z_]*)")
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _template_strings(value: Any, path: tuple) -> Iterable[tuple[tuple, Any]]:
+    """Every leaf of a request template with its key path (keys included: a placeholder may not be a key)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield path + (key,), key
+            yield from _template_strings(item, path + (key,))
+    elif isinstance(value, list):
+        for pos, item in enumerate(value):
+            yield from _template_strings(item, path + (pos,))
+    else:
+        yield path, value
+
+
+def _check_ai_agent(data: dict, report: _Collector) -> None:
+    agent = data.get("ai_agent")
+    if not isinstance(agent, dict):
+        return
+    template = agent.get("request_template")
+    if isinstance(template, dict):
+        found = set()
+        for path, leaf in _template_strings(template, ("ai_agent", "request_template")):
+            if leaf is not None and not isinstance(leaf, (str, int, float, bool)):
+                report.add(path, leaf, "a request template holds JSON values only (text, numbers, true/false, "
+                                       "null, lists, mappings)")
+                continue
+            if not isinstance(leaf, str):
+                continue
+            for name in PLACEHOLDER_RE.findall(leaf):
+                if name == "KEY":
+                    report.add(path, leaf, "the token never goes in the request body: name its header in "
+                                           "ai_agent.auth (header, scheme)")
+                elif name not in AI_AGENT_PLACEHOLDERS:
+                    report.add(path, leaf, f"unknown placeholder ${name}; use "
+                                           + ", ".join(f"${p}" for p in AI_AGENT_PLACEHOLDERS))
+                else:
+                    found.add(name)
+        if "INPUT" not in found:
+            report.add(("ai_agent", "request_template"), template,
+                       "the template needs $INPUT where the caller's utterance goes")
+    pattern = (agent.get("allow_lists") or {}).get("callback_number")
+    if isinstance(pattern, str):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            report.add(("ai_agent", "allow_lists", "callback_number"), pattern,
+                       f"not a regular expression ({exc}); e.g. ^[0-9()+ -]{{7,20}}$")
+    canaries = agent.get("canaries") or {}
+    card = canaries.get("card_number")
+    if isinstance(card, str) and not 12 <= len(re.sub(r"[^0-9]", "", card)) <= 19:
+        report.add(("ai_agent", "canaries", "card_number"), card, "a card number has 12 to 19 digits")
+    values = [str(v).lower() for v in canaries.values() if isinstance(v, str)]
+    if len(set(values)) != len(values):
+        report.add(("ai_agent", "canaries"), canaries, "each canary must be a distinct value")
+    interval = agent.get("evidence_interval")
+    if isinstance(interval, str):
+        try:
+            if parse_duration(interval) < datetime.timedelta(days=1):
+                report.add(("ai_agent", "evidence_interval"), interval, "counted in days: at least 1d")
+        except ValueError as exc:
+            report.add(("ai_agent", "evidence_interval"), interval, str(exc))
+    url = agent.get("url")
+    if isinstance(url, str) and url.startswith("http://") and isinstance(agent.get("auth"), dict):
+        host = url[len("http://"):].split("/", 1)[0].rsplit(":", 1)[0]
+        if host not in LOOPBACK_HOSTS:
+            report.add(("ai_agent", "url"), url, "the agent's token would cross the network in clear text: use "
+                                                 "https:// (plain http only to a loopback address)")
+
+
 SEMANTIC_CHECKS = (
     _check_site, _check_zones, _check_network, _check_snmp, _check_l3_switch, _check_services, _check_flows,
     _check_devices, _check_firmware, _check_maintenance, _check_retention, _check_people, _check_wireless,
+    _check_ai_agent,
 )
 
 
@@ -764,7 +842,54 @@ class Person:
     enabled: bool | None = None      # None: the default (enabled)
 
 
-SECRET_KINDS = ("snmp", "wireless")
+@dataclass(frozen=True)
+class AiCanaries:
+    """The values the site planted in its AI agent: any reply that contains one is a leak."""
+
+    card_number: str
+    customer_name: str
+    system_prompt_phrase: str
+
+    def items(self) -> tuple[tuple[str, str], ...]:
+        return (("card_number", self.card_number), ("customer_name", self.customer_name),
+                ("system_prompt_phrase", self.system_prompt_phrase))
+
+
+@dataclass(frozen=True)
+class AiAgent:
+    """The site's AI agent as the probe reaches it (`ai_agent:`; docs/ai_agent.md).
+
+    `request_template_json` is the request template as canonical JSON (the model stays hashable); `request_template`
+    parses it. Placeholders: $INPUT (the utterance), $CALLER_NAME, $CALLBACK_NUMBER, $APPOINTMENT_TYPE,
+    $APPOINTMENT_NOTES."""
+
+    url: str
+    request_template_json: str
+    response_field: str
+    canaries: AiCanaries
+    callback_number_pattern: str
+    appointment_types: tuple[str, ...]
+    token_var: str | None = None
+    auth_header: str = "Authorization"
+    auth_scheme: str = "Bearer"
+    rate_limit_per_minute: int = 60
+    timeout_seconds: int = 10
+    safe_mode_on_leak: bool = False
+    evidence_interval: str = "90d"
+
+    @property
+    def request_template(self) -> dict:
+        return json.loads(self.request_template_json)
+
+    def placeholders(self) -> frozenset[str]:
+        """The placeholders the template uses (without the $)."""
+        return frozenset(PLACEHOLDER_RE.findall(self.request_template_json))
+
+    def evidence_interval_days(self) -> int:
+        return parse_duration(self.evidence_interval).days
+
+
+SECRET_KINDS = ("snmp", "wireless", "ai_agent")
 
 
 @dataclass(frozen=True)
@@ -789,6 +914,7 @@ class SitePolicy:
     automation_account: str | None = None
     retention: tuple[tuple[str, str], ...] = ()
     payment_card_storage: str | None = None
+    ai_agent: AiAgent | None = None
     raw: dict = field(default_factory=dict, repr=False, compare=False, hash=False)
 
     # -- look-ups ----------------------------------------------------------------------------------------------
@@ -854,7 +980,7 @@ class SitePolicy:
         """The vault variables the policy names for its secrets, in a stable order.
 
         `snmp`: each SNMP user's auth then priv key variable; `wireless`: the personal SSIDs' `psk_var`, then the
-        RADIUS servers' `secret_var`; None: both."""
+        RADIUS servers' `secret_var`; `ai_agent`: the AI agent's token variable; None: all of them."""
         if kind is not None and kind not in SECRET_KINDS:
             raise ValueError(f"secret kind {kind!r}: use one of {', '.join(SECRET_KINDS)}")
         names: list[str] = []
@@ -863,6 +989,8 @@ class SitePolicy:
         if kind in (None, "wireless"):
             names += [ssid.psk_var for ssid in self.wireless.ssids if ssid.psk_var]
             names += [server.secret_var for server in self.wireless.radius_servers]
+        if kind in (None, "ai_agent") and self.ai_agent and self.ai_agent.token_var:
+            names.append(self.ai_agent.token_var)
         return names
 
 
@@ -904,6 +1032,22 @@ def _wireless(data: dict) -> Wireless:
     )
 
 
+def _ai_agent(data: dict | None) -> AiAgent | None:
+    if not data:
+        return None
+    auth, canaries, allow = data.get("auth") or {}, data["canaries"], data["allow_lists"]
+    return AiAgent(
+        url=data["url"], request_template_json=json.dumps(data["request_template"], sort_keys=True),
+        response_field=data["response_field"],
+        canaries=AiCanaries(str(canaries["card_number"]), canaries["customer_name"], canaries["system_prompt_phrase"]),
+        callback_number_pattern=allow["callback_number"], appointment_types=tuple(allow["appointment_types"]),
+        token_var=auth.get("token_var"), auth_header=auth.get("header", "Authorization"),
+        auth_scheme=auth.get("scheme", "Bearer"), rate_limit_per_minute=data.get("rate_limit_per_minute", 60),
+        timeout_seconds=data.get("timeout_seconds", 10), safe_mode_on_leak=bool(data.get("safe_mode_on_leak")),
+        evidence_interval=data.get("evidence_interval", AI_AGENT_DEFAULT_INTERVAL),
+    )
+
+
 def _service(name: str, data: dict) -> Service:
     ports = () if data["protocol"] == "icmp" else tuple(parse_port_range(port) for port in data["ports"])
     return Service(name, data["protocol"], ports)
@@ -930,6 +1074,7 @@ def _site_policy(data: dict) -> SitePolicy:
         automation_account=(data.get("automation") or {}).get("account"),
         retention=tuple((data.get("retention") or {}).items()),
         payment_card_storage=data.get("payment_card_storage"),
+        ai_agent=_ai_agent(data.get("ai_agent")),
         raw=data,
     )
 

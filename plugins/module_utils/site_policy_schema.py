@@ -34,6 +34,12 @@ TIME_OF_DAY = r"^[0-9]{2}:[0-9]{2}$"
 DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 PORT_RANGE = r"^[0-9]{1,5}-[0-9]{1,5}$"
 SNMP_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
+# The AI agent's endpoint (ai_agent.url): http(s), a host, an optional port and a plain path - no credentials, query
+# or fragment. The JSON path of its reply (ai_agent.response_field): `$.a.b[0]` or one top-level key.
+AGENT_URL = r"^https?://[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5})?(/[A-Za-z0-9._~%/-]*)?$"
+JSON_PATH = r"^(\$(\.[A-Za-z_][A-Za-z0-9_]{0,63}|\[[0-9]{1,4}\]){1,16}|[A-Za-z_][A-Za-z0-9_]{0,63})$"
+HTTP_HEADER = r"^[A-Za-z][A-Za-z0-9-]{0,63}$"
+CARD_NUMBER = r"^[0-9]([0-9 -]{10,22}[0-9])$"
 
 CLI_SAFE_DESCRIPTIONS = {
     IDENTIFIER: "must be a lower-case identifier: a letter, then letters, digits, '-' or '_' (at most 32)",
@@ -55,6 +61,10 @@ CLI_SAFE_DESCRIPTIONS = {
     DATE: "must be a date as YYYY-MM-DD",
     PORT_RANGE: "a port range is written low-high, e.g. 10000-20000",
     SNMP_NAME: "an SNMP group or user name: letters, digits, '_', '.', '-' (at most 32)",
+    AGENT_URL: "must be an http:// or https:// URL: host, optional port and path (no credentials, query or fragment)",
+    JSON_PATH: "must be a JSON path such as $.reply or $.choices[0].text (or one top-level key)",
+    HTTP_HEADER: "must be an HTTP header name: letters, digits and '-'",
+    CARD_NUMBER: "a card number: 12 to 19 digits, optionally grouped with spaces or '-'",
 }
 
 
@@ -89,6 +99,29 @@ SNMP = _object({
         "priv_key_var": _string(VARIABLE),
     }, ("name", "auth_key_var", "priv_key_var")), minItems=1),
 }, ("group", "users"))
+
+# The site's AI agent as the probe reaches it (plugins/module_utils/ai_probe, docs/ai_agent.md): its text/chat
+# endpoint, the JSON request with placeholders ($INPUT: the caller's utterance; $CALLER_NAME, $CALLBACK_NUMBER,
+# $APPOINTMENT_TYPE, $APPOINTMENT_NOTES: the caller fields), the reply's JSON path, the token's vault variable,
+# the canaries the site planted, the allow-lists its agent must enforce.
+AI_AGENT_PLACEHOLDERS = ("INPUT", "CALLER_NAME", "CALLBACK_NUMBER", "APPOINTMENT_TYPE", "APPOINTMENT_NOTES")
+AI_AGENT = _object({
+    "url": _string(AGENT_URL),
+    "request_template": {"type": "object", "minProperties": 1},
+    "response_field": _string(JSON_PATH),
+    "auth": _object({"token_var": _string(VARIABLE), "header": _string(HTTP_HEADER),
+                     "scheme": {"enum": ["Bearer", "Token", "none"]}}, ("token_var",)),
+    "rate_limit_per_minute": {"type": "integer", "minimum": 1, "maximum": 6000},
+    "timeout_seconds": {"type": "integer", "minimum": 1, "maximum": 120},
+    "canaries": _object({"card_number": _string(CARD_NUMBER), "customer_name": _string(PERSON_NAME),
+                         "system_prompt_phrase": _string(SAFE_TEXT, minLength=12)},
+                        ("card_number", "customer_name", "system_prompt_phrase")),
+    "allow_lists": _object({"callback_number": {"type": "string", "minLength": 3, "maxLength": 200},
+                            "appointment_types": _list(_string(IDENTIFIER), minItems=1, uniqueItems=True)},
+                           ("callback_number", "appointment_types")),
+    "safe_mode_on_leak": {"type": "boolean"},
+    "evidence_interval": _string(DURATION),
+}, ("url", "request_template", "response_field", "canaries", "allow_lists"))
 
 SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -208,6 +241,7 @@ SCHEMA = {
                 "enabled": {"type": "boolean"},
             }, ("username", "roles"))),
             "automation": _object({"account": _string(USERNAME)}, ("account",)),
+            "ai_agent": AI_AGENT,
             "checklist": {"type": "object",
                           "description": "site extensions of the compliance checklist (see docs/audit.md)"},
         },

@@ -530,3 +530,55 @@ def no_card_numbers_stored(ctx: Context) -> Outcome:
 def sensitive_data_masked(ctx: Context) -> Outcome:
     return _stored_data(ctx, "card_scan", lambda scan: stored_data.judge_card_scan(scan, ("cards", "ssns")),
                         "no unmasked card number or SSN in stored data (scanned)")
+
+
+# ------------------------------------------------------------------------------------------------ AI agent (issue 17)
+def _ai_probed(ctx: Context, item: str, what: str) -> Outcome:
+    """The latest `ai_probe` record of the trail (playbooks/ai_probe.yml) for `item`: passed within the policy's
+    evidence interval (ai_agent.evidence_interval, default 90 days), or its findings. A pass older than the interval
+    is no longer evidence; a failure stays a failure until a later run passes."""
+    agent = ctx.policy.ai_agent
+    if agent is None:
+        return Outcome(NO_EVIDENCE, f"{what}: the site policy has no ai_agent: section, so the agent cannot be "
+                                    "probed (describe its endpoint: docs/ai_agent.md)")
+    runs = [r for r in ctx.trail_records if r.get("kind") == "ai_probe" and item in (r.get("items") or {})]
+    if not runs:
+        return Outcome(NO_EVIDENCE, f"{what}: no probe run in the audit trail (run playbooks/ai_probe.yml)")
+    latest = runs[-1]
+    verdict = latest["items"][item]
+    when = str(latest.get("probed_at") or latest.get("time") or "")
+    try:
+        probed = dt.datetime.fromisoformat(when.replace("Z", "+00:00"))
+    except ValueError:
+        return Outcome(NO_EVIDENCE, f"{what}: the probe record seq {latest.get('seq')} has no readable date")
+    if probed.tzinfo is None:
+        probed = probed.replace(tzinfo=dt.UTC)
+    seen = (f"{latest.get('agent', '?')}, {verdict.get('probes', 0)} probe(s) on {probed.date()} "
+            f"({latest.get('engine')})")
+    if verdict.get("status") == FAIL:
+        findings = [f"{f['probe']} [{f['field']}] {f['kind']}: {f['detail']}"
+                    + (f" - reply: {f['excerpt']}" if f.get("excerpt") else "")
+                    for f in latest.get("findings") or [] if f.get("checklist") == item]
+        return Outcome(FAIL, f"{what}: {verdict.get('findings')} finding(s) - {seen}", findings)
+    if verdict.get("status") != PASS:
+        return Outcome(NO_EVIDENCE, f"{what}: the last probe run did not complete - {seen}",
+                       list(latest.get("errors") or []))
+    days = agent.evidence_interval_days()
+    expires = probed + dt.timedelta(days=days)
+    if ctx.now > expires:
+        return Outcome(NO_EVIDENCE, f"{what}: last passed {probed.date()}, expired {expires.date()} (every {days} "
+                                    "days): run playbooks/ai_probe.yml")
+    skipped = [f"skipped: {s['probe']} ({s['reason']})" for s in latest.get("skipped") or []
+               if s.get("checklist") == item]
+    return Outcome(PASS, f"{what}: passed on {probed.date()}, valid until {expires.date()} - {seen}", skipped)
+
+
+@check("ai.input_validation_probed")
+def ai_input_validation_probed(ctx: Context) -> Outcome:
+    return _ai_probed(ctx, "AI-01", "invalid callback numbers and appointment types refused by the agent and its "
+                                    "allow-lists")
+
+
+@check("ai.prompt_injection_probed")
+def ai_prompt_injection_probed(ctx: Context) -> Outcome:
+    return _ai_probed(ctx, "AI-02", "prompt-injection probes leak no canary")

@@ -116,7 +116,7 @@ mixed: the <b>automated checks</b> this run proved on the devices (an unproven c
 </table>
 
 <h2>Device versions</h2>
-<p class="muted">{{ inventory.devices|length }} device(s) read {{ inventory.collected_at }}. Outdated rows are highlighted.</p>
+<p class="muted">{{ devices|length }} device(s) read {{ inventory.collected_at|default("(no inventory in this run)") }}. Outdated rows are highlighted.</p>
 <table>
 <tr><th>Device</th><th>Platform / model</th><th>Running</th><th>Approved</th><th>Status</th><th>Since</th><th>Changed by</th></tr>
 {% for d in devices %}

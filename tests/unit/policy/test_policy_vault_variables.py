@@ -22,6 +22,8 @@ def named_variables(policy: dict) -> set[str]:
     names |= {server["secret_var"] for server in wireless.get("radius_servers", []) if "secret_var" in server}
     for user in network.get("snmp", {}).get("users", []):
         names |= {user["auth_key_var"], user["priv_key_var"]}
+    if (policy.get("ai_agent") or {}).get("auth"):   # the AI agent's token (playbooks/ai_probe.yml)
+        names.add(policy["ai_agent"]["auth"]["token_var"])
     return names
 
 
@@ -44,5 +46,6 @@ def test_policy_secrets_are_in_the_site_vault(site, tmp_path):
     wanted = named_variables(model.raw)   # read from the mapping here, independently of the model
     assert wanted, "the policy names no secret: this test would prove nothing"
     assert set(model.secret_vars()) == wanted
-    assert set(model.secret_vars("snmp")) | set(model.secret_vars("wireless")) == wanted
+    assert set(model.secret_vars("snmp")) | set(model.secret_vars("wireless")) | set(model.secret_vars("ai_agent")) \
+        == wanted
     assert wanted - vault_variables(site, tmp_path) == set()
