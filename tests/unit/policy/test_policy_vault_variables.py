@@ -1,4 +1,4 @@
-"""Every secret a site policy names by variable (Wi-Fi PSKs, SNMPv3 keys, RADIUS secrets) is defined in that site's
+"""Every secret a site policy names by variable (Wi-Fi PSKs, SNMPv3 keys, RADIUS secrets, SIP passwords) is defined in that site's
 vault: a converge or a rotation must not stop halfway on an undefined variable."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ def named_variables(policy: dict) -> set[str]:
     names |= {server["secret_var"] for server in wireless.get("radius_servers", []) if "secret_var" in server}
     for user in network.get("snmp", {}).get("users", []):
         names |= {user["auth_key_var"], user["priv_key_var"]}
+    names |= {user["password_var"] for user in policy.get("voice", {}).get("users", [])}
     return names
 
 
@@ -44,5 +45,6 @@ def test_policy_secrets_are_in_the_site_vault(site, tmp_path):
     wanted = named_variables(model.raw)   # read from the mapping here, independently of the model
     assert wanted, "the policy names no secret: this test would prove nothing"
     assert set(model.secret_vars()) == wanted
-    assert set(model.secret_vars("snmp")) | set(model.secret_vars("wireless")) == wanted
+    assert set(model.secret_vars("snmp")) | set(model.secret_vars("wireless")) | set(model.secret_vars("voice")) \
+        == wanted
     assert wanted - vault_variables(site, tmp_path) == set()
