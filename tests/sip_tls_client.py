@@ -15,6 +15,7 @@ CLI (prints one JSON object): ``sip_tls_client.py HOST PORT register|invite|opti
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import re
@@ -84,15 +85,16 @@ def digest_answer(challenge: str, method: str, uri: str, user: str, password: st
     """The Authorization / Proxy-Authorization value for a Digest challenge (MD5, qop=auth when offered)."""
     fields = dict(re.findall(r'(\w+)="?([^",]*)"?', challenge.split(" ", 1)[1]))
     realm, nonce = fields["realm"], fields["nonce"]
-    ha1 = hashlib.md5(f"{user}:{realm}:{password}".encode()).hexdigest()
-    ha2 = hashlib.md5(f"{method}:{uri}".encode()).hexdigest()
+    ha1 = hashlib.md5(f"{user}:{realm}:{password}".encode(), usedforsecurity=False).hexdigest()
+    ha2 = hashlib.md5(f"{method}:{uri}".encode(), usedforsecurity=False).hexdigest()
     answer = f'Digest username="{user}", realm="{realm}", nonce="{nonce}", uri="{uri}", algorithm=MD5'
     if "auth" in fields.get("qop", "").split(","):
         cnonce, nc = _token(), "00000001"
-        response = hashlib.md5(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}".encode()).hexdigest()
+        response = hashlib.md5(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}".encode(), usedforsecurity=False).hexdigest()
         answer += f', qop=auth, nc={nc}, cnonce="{cnonce}", response="{response}"'
     else:
-        answer += f', response="{hashlib.md5(f"{ha1}:{nonce}:{ha2}".encode()).hexdigest()}"'
+        response = hashlib.md5(f"{ha1}:{nonce}:{ha2}".encode(), usedforsecurity=False).hexdigest()
+        answer += f', response="{response}"'
     if "opaque" in fields:
         answer += f', opaque="{fields["opaque"]}"'
     return answer
@@ -119,10 +121,8 @@ class SipClient:
         self.close()
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self.sock.close()
-        except OSError:
-            pass
 
     # -- wire --------------------------------------------------------------------------------------------------
     def send(self, text: str) -> None:
@@ -149,7 +149,7 @@ class SipClient:
             self.sock.settimeout(remaining)
             try:
                 chunk = self.sock.recv(65536)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 return None
             except (ssl.SSLError, OSError):
                 return None

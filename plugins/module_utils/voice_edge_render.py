@@ -431,7 +431,7 @@ def _tls_cfg(cert_file: str, key_file: str, agent_ca_file: str) -> str:
     cert = _match(ABSOLUTE_PATH, cert_file, "certificate file")
     key = _match(ABSOLUTE_PATH, key_file, "private key file")
     ca = _match(ABSOLUTE_PATH, agent_ca_file, "agent CA file")
-    return f"""# Managed by aiphone.hardening (role voice_edge): TLS of the voice edge (Kamailio tls module, docs/voice.md).
+    return f"""# Managed by aiphone.hardening (role voice_edge): TLS of the voice edge (tls module, docs/voice.md).
 # TLS 1.2 or newer only (the module's default is TLSv1); ECDHE + AEAD suites for TLS 1.2.
 
 [server:default]
@@ -485,7 +485,7 @@ log-level = 5
 """
 
 
-FAIL2BAN_FILTER = f"""# Managed by aiphone.hardening (role voice_edge): the voice edge's ALERT lines (Kamailio, docs/voice.md).
+FAIL2BAN_FILTER = f"""# Managed by aiphone.hardening (role voice_edge): the edge ALERT lines (docs/voice.md).
 [Definition]
 failregex = ALERT: {ALERT_TAG} ban=(?:pike|auth) src=<HOST>(?: |$)
 ignoreregex =

@@ -51,7 +51,7 @@ def sip_tls_only(evidence: dict) -> list[str]:
         if local.rsplit(":", 1)[-1] == "5060":
             problems.append(f"{process or 'a process'} listens on {protocol} {local}")
         elif process == "kamailio" and not (local.endswith(":5061") and protocol == "tcp") \
-                and not local.startswith("127.0.0.1:"):
+                and not local.startswith("127.0.0.1:"):   # ss names a process only where it may read its fds
             problems.append(f"kamailio listens on {protocol} {local}")
     methods = re.findall(r"^\s*(?:tls_)?method\s*=\s*(\S+)", tls, re.MULTILINE)
     profiles = re.findall(r"^\s*\[(server|client):[^\]]+\]", tls, re.MULTILINE)
@@ -60,9 +60,9 @@ def sip_tls_only(evidence: dict) -> list[str]:
     if len(methods) < len(profiles):
         problems.append("a TLS profile of tls.cfg sets no method (the tls module's default is TLSv1)")
     problems += [f"tls.cfg allows {method}" for method in methods if method not in OK_METHODS]
-    if not any(process == "kamailio" and local.endswith(":5061") for _, local, process in
+    if not any(protocol == "tcp" and local.endswith(":5061") for protocol, local, _ in
                _sockets(evidence.get("listeners", ""))):
-        problems.append("kamailio does not listen on 5061")
+        problems.append("nothing listens on 5061/tcp")
     return problems
 
 

@@ -90,7 +90,7 @@ def podman(*args: str, stdin: str | None = None, check: bool = True) -> str:
 
 def _test_ca(address: str) -> tuple[str, str, str]:
     """(CA PEM, agent certificate PEM, agent key PEM): the agent's certificate names its address."""
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "voice test CA")])
     ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())

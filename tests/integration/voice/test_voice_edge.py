@@ -64,12 +64,16 @@ def test_nothing_on_5060(voice_lab):
         udp.settimeout(3)
         udp.connect((voice_lab.edge, 5060))
         udp.send(options)
-        with pytest.raises((ConnectionRefusedError, TimeoutError, socket.timeout)):
+        with pytest.raises((ConnectionRefusedError, TimeoutError)):
             udp.recv(4096)
-    listening = voice_lab.exec("pbx-01", "ss", "-H", "-lntup")
-    kamailio = [line for line in listening.splitlines() if "kamailio" in line]
-    ports = {line.split()[4] for line in kamailio}
-    assert ports == {f"{voice_lab.edge}:5061", "127.0.0.1:9094"}, listening
+    # every listening socket but sshd's (ss names only root's processes in the container): Kamailio's TLS socket,
+    # its loopback metrics socket, rtpengine's loopback control socket - and nothing on 5060
+    listening = voice_lab.exec("pbx-01", "ss", "-H", "-lntu")
+    sockets = {(line.split()[0], line.split()[4]) for line in listening.splitlines() if line.strip()}
+    assert not [s for s in sockets if s[1].endswith(":5060")], listening
+    others = {s for s in sockets if not s[1].endswith(":22")}
+    assert others == {("tcp", f"{voice_lab.edge}:5061"), ("tcp", "127.0.0.1:9094"), ("udp", "127.0.0.1:2223")}, \
+        listening
 
 
 def test_register_needs_credentials(voice_lab):
@@ -126,9 +130,10 @@ def test_call_to_an_outside_number_is_refused(voice_lab):
         outside = [r.status for r in client.invite("004930123456789", DOMAIN, sdp, "101", PASSWORDS["101"])]
     with SipClient(voice_lab.edge) as client:
         sdp = savp_offer(client.local[0])
-        other_domain = [r.status for r in client.invite("100", "evil.example", sdp, "101", PASSWORDS["101"])]
+        other_domain = [r.status for r in client.invite("100", "evil.example", sdp, "101", PASSWORDS["101"],
+                                                        from_domain=DOMAIN)]
     assert outside == [407, 403]
-    assert other_domain[-1] == 403
+    assert other_domain == [407, 403]
     assert len(voice_lab.agent_requests()) == before
 
 
@@ -194,8 +199,11 @@ def test_flood_is_banned_with_an_alert(voice_lab):
     assert 0 < answered < 200
     journal = voice_lab.journal("kamailio")
     assert f"ALERT: aiphone-voice ban=pike src={source} method=OPTIONS" in journal
-    with SipClient(voice_lab.edge, timeout=3) as client:   # still banned: no answer to a plain OPTIONS
-        assert client.options(DOMAIN) == []
+    try:   # still banned: no answer to a plain OPTIONS (or no connection at all once fail2ban has the address)
+        with SipClient(voice_lab.edge, timeout=3) as client:
+            assert client.options(DOMAIN) == []
+    except OSError:
+        pass
     banned = _wait_for(lambda: source in voice_lab.exec(
         "pbx-01", "nft", "list", "set", "inet", "f2b-table", "addr-set-aiphone-voice", check=False))
     assert banned

@@ -1,5 +1,5 @@
-"""Every secret a site policy names by variable (Wi-Fi PSKs, SNMPv3 keys, RADIUS secrets, SIP passwords) is defined in that site's
-vault: a converge or a rotation must not stop halfway on an undefined variable."""
+"""Every secret a site policy names by variable (Wi-Fi PSKs, SNMPv3 keys, RADIUS secrets, SIP passwords) is defined
+in that site's vault: a converge or a rotation must not stop halfway on an undefined variable."""
 
 from __future__ import annotations
 
