@@ -129,7 +129,7 @@ def ansible_env() -> dict[str, str]:
 def run_playbook(inventory: Path, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(["ansible-playbook", "-i", str(inventory), str(REPO_ROOT / "playbooks" / "voice_edge.yml"),
                            *extra], capture_output=True, text=True, env=ansible_env(), cwd=REPO_ROOT, check=False,
-                          timeout=1200)
+                          timeout=1800)
 
 
 @pytest.fixture(scope="package")

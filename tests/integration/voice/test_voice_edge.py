@@ -26,7 +26,7 @@ def recap(output: str) -> dict[str, dict[str, int]]:
     return hosts
 
 
-@pytest.mark.timeout(1800)   # the package's one converge (two runs, packages installed from the Debian mirror)
+@pytest.mark.timeout(3700)   # the package's one converge (two runs, packages installed from the Debian mirror)
 def test_converge_is_idempotent(voice_lab):
     assert recap(voice_lab.first_run.stdout)["pbx-01"]["changed"] > 0
     assert recap(voice_lab.second_run.stdout)["pbx-01"]["changed"] == 0, voice_lab.second_run.stdout[-4000:]
