@@ -49,6 +49,7 @@ __all__ = [
     "Service",
     "SitePolicy",
     "UnknownName",
+    "Voice",
     "Zone",
     "expand_flows",
     "load_site_policy",
@@ -665,12 +666,82 @@ def _check_ai_agent(data: dict, report: _Collector) -> None:
         if host not in LOOPBACK_HOSTS:
             report.add(("ai_agent", "url"), url, "the agent's token would cross the network in clear text: use "
                                                  "https:// (plain http only to a loopback address)")
+SIP_TLS_PORT = 5061
+
+
+def _check_voice(data: dict, report: _Collector) -> None:
+    """The voice edge: its host, its services (SIP over TLS on 5061, one RTP range), addresses, names."""
+    voice = data.get("voice")
+    if not isinstance(voice, dict):
+        return
+    devices = {d.get("name"): d for _, d in _items(data, "devices")}
+    edge = voice.get("edge")
+    if isinstance(edge, str):
+        if edge not in devices:
+            report.add(("voice", "edge"), edge, "not a device of this policy: name the linux host that runs the edge")
+        elif devices[edge].get("platform") != "linux":
+            report.add(("voice", "edge"), edge, f"is a {devices[edge].get('platform')}, the edge runs on a linux host")
+    services = data.get("services") if isinstance(data.get("services"), dict) else {}
+    _check_voice_service(voice, services, "signalling_service", "tcp", report)
+    _check_voice_service(voice, services, "media_service", "udp", report)
+    edge_zone = (devices.get(edge) or {}).get("zone") if isinstance(edge, str) else None
+    signalling = voice.get("signalling_service")
+    if edge_zone and isinstance(signalling, str) and signalling in services and not any(
+            f.get("service") == signalling and f.get("to") in (edge_zone, "any") for _, f in _items(data, "flows")):
+        report.add(("voice", "signalling_service"), signalling,
+                   f"no flow allows it to the edge's zone {edge_zone}: add one (from the phones' zone) to flows")
+    agent = voice.get("agent")
+    if isinstance(agent, dict) and isinstance(agent.get("address"), str):
+        _check_ipv4(("voice", "agent", "address"), agent["address"], report)
+    trunks = [(pos, t) for pos, t in enumerate(voice.get("trunks") or []) if isinstance(t, dict)]
+    _duplicates(((("voice", "trunks", pos, "name"), t.get("name")) for pos, t in trunks if "name" in t),
+                "trunk name", report)
+    for pos, trunk in trunks:
+        if isinstance(trunk.get("address"), str):
+            _check_ipv4(("voice", "trunks", pos, "address"), trunk["address"], report)
+    users = [(pos, u) for pos, u in enumerate(voice.get("users") or []) if isinstance(u, dict)]
+    _duplicates(((("voice", "users", pos, "username"), u.get("username")) for pos, u in users if "username" in u),
+                "SIP user", report)
+    extensions = set((agent or {}).get("extensions") or []) if isinstance(agent, dict) else set()
+    for pos, user in users:
+        if user.get("username") in extensions:
+            report.add(("voice", "users", pos, "username"), user["username"],
+                       "is also one of voice.agent.extensions: a user and the agent cannot share a number")
+
+
+def _check_ipv4(path: tuple, value: str, report: _Collector) -> None:
+    try:
+        address = ipaddress.IPv4Address(value)
+    except ValueError:
+        report.add(path, value, "must be an IPv4 address")
+        return
+    if address.is_unspecified or address.is_multicast or address.is_loopback:
+        report.add(path, value, "must be a unicast host address (not 0.0.0.0, loopback or multicast)")
+
+
+def _check_voice_service(voice: dict, services: dict, key: str, protocol: str, report: _Collector) -> None:
+    name = voice.get(key)
+    if not isinstance(name, str):
+        return
+    service = services.get(name)
+    if not isinstance(service, dict):
+        report.add(("voice", key), name, f"unknown service; known services: {', '.join(sorted(services))}")
+        return
+    ports = [_port_range(port) for port in service.get("ports") or []]
+    if service.get("protocol") != protocol:
+        report.add(("voice", key), name, f"must be a {protocol} service (it is {service.get('protocol')})")
+    elif key == "signalling_service" and ports != [(SIP_TLS_PORT, SIP_TLS_PORT)]:
+        report.add(("voice", key), name, f"SIP is served only over TLS on port {SIP_TLS_PORT}: the service must "
+                   f"have exactly that port (it has {service.get('ports')})")
+    elif key == "media_service" and (len(ports) != 1 or ports[0] is None or ports[0][1] - ports[0][0] < 3):
+        report.add(("voice", key), name, "rtpengine takes one UDP port range (low-high, at least 4 ports)")
 
 
 SEMANTIC_CHECKS = (
     _check_site, _check_zones, _check_network, _check_snmp, _check_l3_switch, _check_services, _check_flows,
     _check_devices, _check_firmware, _check_maintenance, _check_retention, _check_people, _check_wireless,
     _check_ai_agent,
+    _check_voice,
 )
 
 
@@ -889,7 +960,69 @@ class AiAgent:
         return parse_duration(self.evidence_interval).days
 
 
-SECRET_KINDS = ("snmp", "wireless", "ai_agent")
+@dataclass(frozen=True)
+class VoiceAgent:
+    """The AI voice agent / PBX behind the edge: calls to `extensions` go to it (SIP over TLS on `port`)."""
+
+    address: str
+    extensions: tuple[str, ...]
+    port: int = 5061
+
+
+@dataclass(frozen=True)
+class VoiceTrunk:
+    """A SIP trunk peer: its address may send calls to the agent's extensions without digest authentication."""
+
+    name: str
+    address: str
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class VoiceUser:
+    """A SIP account (a phone) that may register; its password is the vault variable `password_var`."""
+
+    username: str
+    password_var: str
+
+
+@dataclass(frozen=True)
+class VoiceLimits:
+    """Per-source limits: more than `pike_requests` requests in `pike_interval` s, or `auth_failures` wrong
+    credentials, ban the source for `ban_seconds`."""
+
+    pike_requests: int = 16
+    pike_interval: int = 2
+    auth_failures: int = 5
+    ban_seconds: int = 300
+
+
+@dataclass(frozen=True)
+class VoiceCertificate:
+    """The edge's TLS certificate: `self_signed` (made on the host) or `files` already on the host."""
+
+    source: str = "self_signed"
+    cert_file: str | None = None
+    key_file: str | None = None
+
+
+@dataclass(frozen=True)
+class Voice:
+    """The voice edge (docs/voice.md): SIP over TLS only, SRTP only, floods and scanners stopped."""
+
+    edge: str
+    sip_domain: str
+    signalling_service: str
+    media_service: str
+    agent: VoiceAgent
+    trunks: tuple[VoiceTrunk, ...] = ()
+    users: tuple[VoiceUser, ...] = ()
+    limits: VoiceLimits = VoiceLimits()
+    certificate: VoiceCertificate = VoiceCertificate()
+    metrics_port: int = 9094
+
+
+SECRET_KINDS = ("snmp", "wireless", "ai_agent", "voice")
 
 
 @dataclass(frozen=True)
@@ -915,6 +1048,7 @@ class SitePolicy:
     retention: tuple[tuple[str, str], ...] = ()
     payment_card_storage: str | None = None
     ai_agent: AiAgent | None = None
+    voice: Voice | None = None
     raw: dict = field(default_factory=dict, repr=False, compare=False, hash=False)
 
     # -- look-ups ----------------------------------------------------------------------------------------------
@@ -980,7 +1114,8 @@ class SitePolicy:
         """The vault variables the policy names for its secrets, in a stable order.
 
         `snmp`: each SNMP user's auth then priv key variable; `wireless`: the personal SSIDs' `psk_var`, then the
-        RADIUS servers' `secret_var`; `ai_agent`: the AI agent's token variable; None: all of them."""
+        RADIUS servers' `secret_var`; `ai_agent`: the AI agent's token variable; `voice`: the SIP users'
+        `password_var`; None: all of them."""
         if kind is not None and kind not in SECRET_KINDS:
             raise ValueError(f"secret kind {kind!r}: use one of {', '.join(SECRET_KINDS)}")
         names: list[str] = []
@@ -991,6 +1126,8 @@ class SitePolicy:
             names += [server.secret_var for server in self.wireless.radius_servers]
         if kind in (None, "ai_agent") and self.ai_agent and self.ai_agent.token_var:
             names.append(self.ai_agent.token_var)
+        if kind in (None, "voice") and self.voice:
+            names += [user.password_var for user in self.voice.users]
         return names
 
 
@@ -1048,6 +1185,24 @@ def _ai_agent(data: dict | None) -> AiAgent | None:
     )
 
 
+def _voice(data: dict | None) -> Voice | None:
+    if not data:
+        return None
+    agent, limits, certificate = data["agent"], data.get("limits") or {}, data.get("certificate") or {}
+    return Voice(
+        edge=data["edge"], sip_domain=data["sip_domain"], signalling_service=data["signalling_service"],
+        media_service=data["media_service"],
+        agent=VoiceAgent(agent["address"], tuple(agent["extensions"]), agent.get("port", 5061)),
+        trunks=tuple(VoiceTrunk(t["name"], t["address"], t.get("description")) for t in data.get("trunks") or []),
+        users=tuple(VoiceUser(u["username"], u["password_var"]) for u in data.get("users") or []),
+        limits=VoiceLimits(**{key: limits[key] for key in ("pike_requests", "pike_interval", "auth_failures",
+                                                            "ban_seconds") if key in limits}),
+        certificate=VoiceCertificate(certificate.get("source", "self_signed"), certificate.get("cert_file"),
+                                     certificate.get("key_file")),
+        metrics_port=data.get("metrics_port", 9094),
+    )
+
+
 def _service(name: str, data: dict) -> Service:
     ports = () if data["protocol"] == "icmp" else tuple(parse_port_range(port) for port in data["ports"])
     return Service(name, data["protocol"], ports)
@@ -1075,6 +1230,7 @@ def _site_policy(data: dict) -> SitePolicy:
         retention=tuple((data.get("retention") or {}).items()),
         payment_card_storage=data.get("payment_card_storage"),
         ai_agent=_ai_agent(data.get("ai_agent")),
+        voice=_voice(data.get("voice")),
         raw=data,
     )
 

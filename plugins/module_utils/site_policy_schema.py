@@ -40,6 +40,9 @@ AGENT_URL = r"^https?://[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5
 JSON_PATH = r"^(\$(\.[A-Za-z_][A-Za-z0-9_]{0,63}|\[[0-9]{1,4}\]){1,16}|[A-Za-z_][A-Za-z0-9_]{0,63})$"
 HTTP_HEADER = r"^[A-Za-z][A-Za-z0-9-]{0,63}$"
 CARD_NUMBER = r"^[0-9]([0-9 -]{10,22}[0-9])$"
+SIP_USER = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
+DIALED_NUMBER = r"^[0-9]{1,15}$"
+ABSOLUTE_PATH = r"^/[A-Za-z0-9_./-]{1,254}$"
 
 CLI_SAFE_DESCRIPTIONS = {
     IDENTIFIER: "must be a lower-case identifier: a letter, then letters, digits, '-' or '_' (at most 32)",
@@ -65,6 +68,9 @@ CLI_SAFE_DESCRIPTIONS = {
     JSON_PATH: "must be a JSON path such as $.reply or $.choices[0].text (or one top-level key)",
     HTTP_HEADER: "must be an HTTP header name: letters, digits and '-'",
     CARD_NUMBER: "a card number: 12 to 19 digits, optionally grouped with spaces or '-'",
+    SIP_USER: "a SIP user name: letters, digits, '_', '.', '-', starting with a letter or digit (at most 32)",
+    DIALED_NUMBER: "an extension or number: digits only, at most 15 (E.164 length)",
+    ABSOLUTE_PATH: "an absolute file path: letters, digits, '_', '.', '/', '-' (no spaces, no quotes)",
 }
 
 
@@ -122,6 +128,40 @@ AI_AGENT = _object({
     "safe_mode_on_leak": {"type": "boolean"},
     "evidence_interval": _string(DURATION),
 }, ("url", "request_template", "response_field", "canaries", "allow_lists"))
+# The voice edge (Kamailio + rtpengine on one Linux host, docs/voice.md). Addresses are checked semantically.
+VOICE = _object({
+    "edge": _string(HOSTNAME),                       # the linux device that runs the edge
+    "sip_domain": _string(NETWORK_HOST),
+    "signalling_service": _string(IDENTIFIER),       # a tcp service on 5061: who reaches it is said by the flows
+    "media_service": _string(IDENTIFIER),            # a udp service with one port range: rtpengine's ports
+    "agent": _object({
+        "address": {"type": "string"},
+        "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+        "extensions": _list(_string(DIALED_NUMBER), minItems=1, uniqueItems=True),
+    }, ("address", "extensions")),
+    "trunks": _list(_object({
+        "name": _string(IDENTIFIER),
+        "address": {"type": "string"},
+        "description": _string(SAFE_TEXT),
+    }, ("name", "address"))),
+    "users": _list(_object({
+        "username": _string(SIP_USER),
+        "password_var": _string(VARIABLE),
+    }, ("username", "password_var"))),
+    "limits": _object({
+        "pike_requests": {"type": "integer", "minimum": 2, "maximum": 10000},
+        "pike_interval": {"type": "integer", "minimum": 1, "maximum": 60},
+        "auth_failures": {"type": "integer", "minimum": 1, "maximum": 100},
+        "ban_seconds": {"type": "integer", "minimum": 10, "maximum": 86400},
+    }),
+    "certificate": _object({
+        "source": {"enum": ["self_signed", "files"]},
+        "cert_file": _string(ABSOLUTE_PATH),
+        "key_file": _string(ABSOLUTE_PATH),
+    }, ("source",), **{"if": {"properties": {"source": {"const": "files"}}, "required": ["source"]},
+                      "then": {"required": ["cert_file", "key_file"]}}),
+    "metrics_port": {"type": "integer", "minimum": 1024, "maximum": 65535},
+}, ("edge", "sip_domain", "signalling_service", "media_service", "agent"))
 
 SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -242,6 +282,7 @@ SCHEMA = {
             }, ("username", "roles"))),
             "automation": _object({"account": _string(USERNAME)}, ("account",)),
             "ai_agent": AI_AGENT,
+            "voice": VOICE,
             "checklist": {"type": "object",
                           "description": "site extensions of the compliance checklist (see docs/audit.md)"},
         },

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
-from ansible_collections.aiphone.hardening.plugins.module_utils.compliance import nft_verdict
+from ansible_collections.aiphone.hardening.plugins.module_utils.compliance import nft_verdict, voice
 from ansible_collections.aiphone.hardening.plugins.module_utils.detections import evidence as detection_evidence
 from ansible_collections.aiphone.hardening.plugins.module_utils.network import config_change
 from ansible_collections.aiphone.hardening.plugins.module_utils.privacy import stored_data
@@ -321,6 +321,46 @@ def tls_modern(ctx: Context) -> Outcome:
     return per_host(ctx, ctx.linux_hosts(), "tls_weak",
                     lambda host, weak: f"accepts old TLS on {', '.join(weak)}" if weak else None,
                     "listeners refuse TLS 1.0/1.1")
+
+
+# ------------------------------------------------------------------------------------------------ voice edge
+def _voice_edge(ctx: Context, judge: Callable[[dict], list[str]], what: str) -> Outcome:
+    """The edge host's evidence["voice"] (audit.yml) judged; NO_EVIDENCE without a voice section or a read-back."""
+    if ctx.policy.voice is None:
+        return Outcome(NO_EVIDENCE, f"{what}: the site policy has no voice section (no SIP edge is managed)")
+    edge = ctx.policy.voice.edge
+    evidence = (ctx.host_evidence(edge) or {}).get("voice")
+    if not evidence or not evidence.get("kamailio_cfg"):
+        return Outcome(NO_EVIDENCE, f"{what}: the edge's configuration was not read from {edge} in this run",
+                       _missing([edge]))
+    problems = judge(evidence)
+    if problems:
+        return Outcome(FAIL, f"{what}: {len(problems)} problem(s) on {edge}", [f"{edge}: {p}" for p in problems])
+    return Outcome(PASS, f"{what}: {edge} passes")
+
+
+@check("voice.sip_tls_only")
+def voice_sip_tls_only(ctx: Context) -> Outcome:
+    return _voice_edge(ctx, voice.sip_tls_only, "SIP only over TLS 1.2+ on 5061, nothing on 5060")
+
+
+@check("voice.srtp_required")
+def voice_srtp_required(ctx: Context) -> Outcome:
+    return _voice_edge(ctx, voice.srtp_required, "offers without SRTP refused (488), media through rtpengine")
+
+
+@check("voice.floods_banned")
+def voice_floods_banned(ctx: Context) -> Outcome:
+    failures = ctx.policy.voice.limits.auth_failures if ctx.policy.voice else 0
+    return _voice_edge(ctx, lambda evidence: voice.floods_banned(evidence, failures),
+                       "floods, scanners and password guessing banned with an ALERT line")
+
+
+@check("voice.no_open_relay")
+def voice_no_open_relay(ctx: Context) -> Outcome:
+    agent = ctx.policy.voice.agent if ctx.policy.voice else None
+    return _voice_edge(ctx, lambda evidence: voice.no_open_relay(evidence, agent.address, agent.extensions),
+                       "calls only to the agent's extensions (no open relay, no toll fraud)")
 
 
 # ------------------------------------------------------------------------------------------------ access

@@ -90,8 +90,8 @@ def test_score_counts_automated_checks_and_evidence_apart(policy):
     score = rp.score(items)
     automated = [i for i in checklist["items"] if i.get("checks")]
     attested_kinds = [i for i in checklist["items"] if i.get("attestation")]   # MIN-02 has checks and one
-    assert score["automated"]["total"] == len(automated) == 24   # AI-01, AI-02 probed (issue 17)
-    assert score["automated"]["passed"] + score["automated"]["failed"] + score["automated"]["no_evidence"] == 24
+    assert score["automated"]["total"] == len(automated) == 28   # AI-01, AI-02 probed (17); VOI-01..04 (15)
+    assert score["automated"]["passed"] + score["automated"]["failed"] + score["automated"]["no_evidence"] == 28
     assert score["evidence"] == {"attested": 1, "awaiting": len(attested_kinds) - 1, "total": len(attested_kinds)}
     assert score["failed"] == sum(1 for i in items if i["status"] == "fail" and i["kind"] == "automated")
     awaited = rp.evidence_awaited(items, checklist, policy)
@@ -271,7 +271,7 @@ def test_summary_lines_print_both_numbers_and_are_never_empty(policy, tmp_path, 
                              "20261127T200000Z", str(tmp_path))
     lines = compliance_summary.summary_lines(report)
     automated = report["score"]["automated"]
-    assert lines[0].startswith(f"compliance: automated checks {automated['passed']}/24 passing")
+    assert lines[0].startswith(f"compliance: automated checks {automated['passed']}/28 passing")
     assert lines[-1].startswith("evidence awaited: 14 of 15 attestation(s) missing or expired (by: admin ")
     assert any(line.startswith("  UPD-01 no_evidence: ") for line in lines)      # no inventory in this context
     assert compliance_summary.main([str(tmp_path / "missing.json")]) == 1

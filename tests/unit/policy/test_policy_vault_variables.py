@@ -1,5 +1,5 @@
-"""Every secret a site policy names by variable (Wi-Fi PSKs, SNMPv3 keys, RADIUS secrets) is defined in that site's
-vault: a converge or a rotation must not stop halfway on an undefined variable."""
+"""Every secret a site policy names by variable (Wi-Fi PSKs, SNMPv3 keys, RADIUS secrets, SIP passwords) is defined
+in that site's vault: a converge or a rotation must not stop halfway on an undefined variable."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ def named_variables(policy: dict) -> set[str]:
         names |= {user["auth_key_var"], user["priv_key_var"]}
     if (policy.get("ai_agent") or {}).get("auth"):   # the AI agent's token (playbooks/ai_probe.yml)
         names.add(policy["ai_agent"]["auth"]["token_var"])
+    names |= {user["password_var"] for user in policy.get("voice", {}).get("users", [])}
     return names
 
 
@@ -46,6 +47,5 @@ def test_policy_secrets_are_in_the_site_vault(site, tmp_path):
     wanted = named_variables(model.raw)   # read from the mapping here, independently of the model
     assert wanted, "the policy names no secret: this test would prove nothing"
     assert set(model.secret_vars()) == wanted
-    assert set(model.secret_vars("snmp")) | set(model.secret_vars("wireless")) | set(model.secret_vars("ai_agent")) \
-        == wanted
+    assert set().union(*(model.secret_vars(kind) for kind in ("snmp", "wireless", "ai_agent", "voice"))) == wanted
     assert wanted - vault_variables(site, tmp_path) == set()
