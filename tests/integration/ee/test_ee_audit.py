@@ -4,7 +4,8 @@ against the session lab, as AWX runs a job (project mounted, inventory, vault id
 The image takes minutes to build and the audit in it minutes to run, so this module runs only when asked:
 `make ee` (and `make bench`) build the image, then run it with AIPHONE_EE_REQUIRED=1 (a missing image is then a
 failure). `make test` skips it, even where an image was built; its cheap check of the definition is
-tests/unit/ops_schedule/test_execution_environment.py (`ansible-builder create`). The container joins the host's network namespace to reach the lab on 127.0.0.1.
+tests/unit/ops_schedule/test_execution_environment.py (`ansible-builder create`). The container joins the host's
+network namespace to reach the lab on 127.0.0.1.
 """
 
 from __future__ import annotations
