@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -80,11 +81,19 @@ def plugin_inventory(run_dir: Path, target: Path) -> Path:
     return target / PLUGIN_FILE
 
 
-def timed_process(command: list[str], timeout: float = 3600) -> tuple[float, str]:
+CPU_SECONDS: dict[str, list[float]] = {}   # command kind -> CPU seconds (user + system) of each run's process tree
+
+
+def timed_process(command: list[str], timeout: float = 3600, kind: str = "") -> tuple[float, str]:
+    """Wall seconds and stdout; the CPU seconds the process and its children used go to CPU_SECONDS[kind] (what a
+    controller core pays per run, whatever the load of the machine)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     result = subprocess.run(command, cwd=REPO, env=env(), capture_output=True, text=True, timeout=timeout,
                             check=False)
     seconds = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU_SECONDS.setdefault(kind, []).append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed ({seconds:.1f} s):\n{result.stdout[-3000:]}\n"
                          f"{result.stderr[-3000:]}")
@@ -93,7 +102,7 @@ def timed_process(command: list[str], timeout: float = 3600) -> tuple[float, str
 
 def floor(hosts_file: Path, workers: int) -> tuple[float, str]:
     seconds, out = timed_process([sys.executable, str(REPO / "bench" / "fleet_floor.py"), str(hosts_file),
-                                  "--workers", str(workers)])
+                                  "--workers", str(workers)], kind="floor")
     return seconds, out.strip().splitlines()[-1].split()[0]
 
 
@@ -102,7 +111,8 @@ def toolkit(inventory: Path, work: Path, workers: int) -> tuple[float, dict]:
         "ansible-playbook", "-i", str(inventory), str(REPO / "playbooks" / "audit.yml"), "--tags", "inventory",
         "--vault-password-file", str(VAULT_PASSWORD_FILE),
         "-e", f"aiphone_audit_dir={work / 'audit'}", "-e", f"aiphone_report_root={work / 'reports'}",
-        "-e", f"aiphone_audit_workers={workers}", "-e", "aiphone_audit_linux_group=aiphone_bench_no_linux_hosts"])
+        "-e", f"aiphone_audit_workers={workers}", "-e", "aiphone_audit_linux_group=aiphone_bench_no_linux_hosts"],
+        kind="toolkit_yml" if inventory.name == "hosts.yml" else "toolkit")
     reports = sorted((work / "reports").glob("*/*/inventory.json"), key=lambda p: p.stat().st_mtime)
     return seconds, (json.loads(reports[-1].read_text())["summary"] if reports else {})
 
@@ -120,6 +130,7 @@ def measure(size: int, rounds: int, workers: int) -> dict:
             row = {"size": size, "lab_up_s": round(lab_up, 1), "load_before": load(), "rounds": rounds}
             row["warmup_s"], row["summary"] = toolkit(plugin, work, workers)   # state + cache filled: not counted
             samples: dict[str, list[float]] = {"floor": [], "toolkit": [], "toolkit_yml": []}
+            CPU_SECONDS.clear()
             for _ in range(rounds):
                 seconds, row["floor_read"] = floor(hosts_file, workers)
                 samples["floor"].append(seconds)
@@ -127,6 +138,8 @@ def measure(size: int, rounds: int, workers: int) -> dict:
                 samples["toolkit_yml"].append(toolkit(hosts_file, work, workers)[0])
             row.update({f"{name}_s": round(statistics.median(values), 2) for name, values in samples.items()})
             row["samples"] = {name: [round(v, 2) for v in values] for name, values in samples.items()}
+            row.update({f"{name}_cpu_s": round(statistics.median(CPU_SECONDS[name]), 2) for name in samples
+                        if CPU_SECONDS.get(name)})
             row["load_after"] = load()
             return row
         finally:
@@ -135,10 +148,11 @@ def measure(size: int, rounds: int, workers: int) -> dict:
 
 def report(rows: list[dict]) -> None:
     print(f"{'devices':>8} {'floor s':>8} {'toolkit s':>10} {'tk/floor':>9} {'tk(yml) s':>10} {'yml/floor':>10}"
-          f"  {'load (1/5/15 min) before -> after':<40} statuses")
+          f" {'cpu s fl/tk/yml':>17}  {'load (1/5/15 min) before -> after':<40} statuses")
     for r in rows:
         print(f"{r['size']:>8} {r['floor_s']:>8.2f} {r['toolkit_s']:>10.2f} {r['toolkit_s'] / r['floor_s']:>9.2f} "
-              f"{r['toolkit_yml_s']:>10.2f} {r['toolkit_yml_s'] / r['floor_s']:>10.2f}  "
+              f"{r['toolkit_yml_s']:>10.2f} {r['toolkit_yml_s'] / r['floor_s']:>10.2f} "
+              f"{'/'.join(str(r.get(k, '-')) for k in ('floor_cpu_s', 'toolkit_cpu_s', 'toolkit_yml_cpu_s')):>17}  "
               f"{r['load_before'] + ' -> ' + r['load_after']:<40} {r['summary']} (floor read {r['floor_read']})")
 
 
