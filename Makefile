@@ -13,7 +13,7 @@ SIZE ?= small
 RUN_DIR ?= $(CURDIR)/run
 
 .PHONY: help setup setup-python lint test test-unit test-integration test-molecule demo validate \
-        lab-up lab-down lab-status bench build audit-verify detections clean
+        lab-up lab-down lab-status bench build ee audit-verify detections clean
 
 help:
 	@echo "make demo                     run the toolkit against the simulated lab site (sets itself up)"
@@ -21,6 +21,7 @@ help:
 	@echo "make validate SITE=inventories/<site>   check a site policy, touching no device"
 	@echo "make lab-up [SIZE=small|N] / lab-down   start / stop the simulated site"
 	@echo "make bench                    benchmarks (speed and scale)"
+	@echo "make ee                       build the execution environment (podman, offline) and run the audit in it"
 	@echo "make audit-verify SITE=...    verify the hash chain of a site's audit trail"
 	@echo "make detections               compile the Sigma rules (detections/sigma) for Splunk and SQLite"
 
@@ -73,6 +74,13 @@ bench: setup
 
 build: setup-python
 	$(VENV)/bin/ansible-galaxy collection build --force --output-path .cache/dist .
+
+# The execution environment (ansible-builder, the lab's local Debian base image, wheels from PyPI, collections out
+# of the pinned ansible wheel; minutes the first time), then ansible-runner runs playbooks/audit.yml in it against
+# the lab (tests/integration/ee). EE_FORCE=1 rebuilds an existing image.
+ee: setup
+	@bash scripts/ee/build.sh
+	AIPHONE_EE_REQUIRED=1 $(VENV)/bin/pytest -q tests/integration/ee
 
 # Compile detections/sigma with pySigma into detections/compiled (Splunk app, SQLite queries); commit the result.
 detections: setup-python

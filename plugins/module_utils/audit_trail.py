@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as _dt
 import errno
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -102,6 +103,13 @@ def is_secret_key(key: Any) -> bool:
     """True when a mapping key names a secret (`ansible_password`, `vault_wifi_psk`, `totpSecret` …)."""
     if not isinstance(key, str):
         return False
+    return _is_secret_key_text(key)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_secret_key_text(key: str) -> bool:
+    """is_secret_key of a string, remembered: a redaction of 10,000 inventory entries asks about the same few dozen
+    keys hundreds of thousands of times."""
     words = _key_words(key)
     if not words or words[-1] in PUBLIC_KEY_WORDS:
         return False

@@ -22,6 +22,11 @@ extends_documentation_fragment:
   - aiphone.hardening.check_mode_no_diff
 options:
   policy: {description: Path of the site's C(site_policy.yml)., type: path, required: true}
+  policy_sha256:
+    description:
+      - The C(sha256) M(aiphone.hardening.site_policy) returned when it validated I(policy) earlier in this run;
+        when the file still hashes to it, it is not validated a second time.
+    type: str
   inventory_dir:
     description: The site's inventory directory (attestations, credential scan).
     type: path
@@ -119,6 +124,7 @@ def main():
         argument_spec={
             **AUDIT_ARGS,
             "policy": {"type": "path", "required": True},
+            "policy_sha256": {"type": "str"},
             "inventory_dir": {"type": "path", "required": True},
             "checklist": {"type": "path", "required": True},
             "report_dir": {"type": "path", "required": True},
@@ -130,7 +136,7 @@ def main():
     )
     p = module.params
     try:
-        policy = load_policy_fast(p["policy"])
+        policy = load_policy_fast(p["policy"], p["policy_sha256"])
         checklist = load_checklist(p["checklist"], policy, set(CHECKS))
         attestations = load_attestations(p["inventory_dir"])
         site_directory = audit_trail.site_dir(p["audit_dir"], p["site"])

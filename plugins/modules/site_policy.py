@@ -39,6 +39,13 @@ policy:
   description: The validated policy, as written in the file.
   returned: success
   type: dict
+sha256:
+  description:
+    - SHA-256 of the file's bytes as validated. Modules of the same run that read the policy again take it
+      (C(policy_sha256) of M(aiphone.hardening.version_inventory)) and skip a second validation when the file
+      still hashes to it.
+  returned: success
+  type: str
 summary:
   description: One line describing what the policy covers.
   returned: success
@@ -54,11 +61,8 @@ errors:
 from ansible.module_utils.basic import AnsibleModule
 
 try:
-    from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import (
-        PolicyError,
-        load_site_policy,
-        summarize,
-    )
+    from ansible_collections.aiphone.hardening.plugins.module_utils.compliance.site import read_policy
+    from ansible_collections.aiphone.hardening.plugins.module_utils.site_policy import PolicyError, summarize
 except ImportError as exc:  # jsonschema / PyYAML missing on the controller
     IMPORT_ERROR = exc
 else:
@@ -70,10 +74,11 @@ def main():
     if IMPORT_ERROR:
         module.fail_json(msg=f"the site policy module needs jsonschema and PyYAML on the controller: {IMPORT_ERROR}")
     try:
-        policy = load_site_policy(module.params["path"])
+        # libyaml + validation; a refused policy is read again with the line index, so every error names its line
+        policy, digest = read_policy(module.params["path"])
     except PolicyError as error:
         module.fail_json(msg=str(error), errors=[str(issue) for issue in error.errors])
-    module.exit_json(changed=False, policy=policy.raw, summary=summarize(policy))   # Ansible takes JSON
+    module.exit_json(changed=False, policy=policy.raw, sha256=digest, summary=summarize(policy))   # JSON
 
 
 if __name__ == "__main__":

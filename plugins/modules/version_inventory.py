@@ -28,6 +28,11 @@ options:
     description: Path of the site's C(site_policy.yml).
     type: path
     required: true
+  policy_sha256:
+    description:
+      - The C(sha256) M(aiphone.hardening.site_policy) returned when it validated I(policy) earlier in this run.
+        When the file still hashes to it, it is not validated a second time; otherwise (or unset) it is.
+    type: str
   audit_dir:
     description: Root directory of the audit trails and version state.
     type: path
@@ -124,6 +129,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils import audit_tra
 from ansible_collections.aiphone.hardening.plugins.module_utils.compliance.site import load_policy_fast
 from ansible_collections.aiphone.hardening.plugins.module_utils.inventory.build import (
     build_inventory,
+    inventory_json,
     snapshot_record,
     write_inventory_files,
 )
@@ -149,6 +155,7 @@ def main():
         argument_spec={
             **AUDIT_ARGS,
             "policy": {"type": "path", "required": True},
+            "policy_sha256": {"type": "str"},
             "report_dir": {"type": "path"},
             "device_hosts": {"type": "list", "elements": "raw"},   # consumed by the action plugin
             "device_group": {"type": "str"},                       # consumed by the action plugin
@@ -162,7 +169,8 @@ def main():
     )
     params = module.params
     try:
-        policy = load_policy_fast(params["policy"]).raw   # devices and baselines as written (inventory records)
+        # devices and baselines as written (inventory records); validated once per run (policy_sha256)
+        policy = load_policy_fast(params["policy"], params["policy_sha256"]).raw
     except PolicyError as exc:
         module.fail_json(msg=f"the site policy is invalid: {exc}",
                          errors=[str(e) for e in getattr(exc, "errors", [])])
@@ -178,13 +186,14 @@ def main():
                                                    max_workers=params["max_workers"],
                                                    update_state=not module.check_mode,
                                                    whole_site=params["whole_site"])
-        inventory = audit_trail.redact(inventory, secrets)
+        inventory = audit_trail.redact(inventory, secrets)     # once: the files and the record come from it
         files = {}
         if not module.check_mode:
+            serialised = inventory_json(inventory)              # once: written, and hashed into the record
             if params["report_dir"]:
-                files = write_inventory_files(params["report_dir"], inventory)
+                files = write_inventory_files(params["report_dir"], inventory, serialised)
             if params["record_snapshot"]:
-                audit_trail.append(site_directory, snapshot_record(inventory), secret_values=secrets)
+                audit_trail.append(site_directory, snapshot_record(inventory, serialised), secret_values=secrets)
     except (OSError, audit_trail.AuditTrailError) as exc:
         module.fail_json(msg=f"cannot write the inventory: {exc}")
     module.exit_json(changed=state_changed, summary=inventory["summary"], collected_at=inventory["collected_at"],

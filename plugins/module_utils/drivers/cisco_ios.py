@@ -32,6 +32,7 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptio
 )
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.ssh import (
     ReadTimeout,
+    in_privileged_exec,
     local_address,
     netmiko_connect,
     session_step,
@@ -122,7 +123,10 @@ class IOSXEConfigDriver(LocalLogin, ConfigDriver):
             self.device_type, self.host, self.port, self.username, self.password, self.known_hosts_file,
             self.name, timeout=self.timeout, secret=self.options.get("enable_secret") or "")
         with session_step(self.name, "entering privileged exec mode (`enable`)"):
-            if not self.connection.check_enable_mode():
+            privileged = in_privileged_exec(self.connection)   # the login prompt: no round trip to ask again
+            if privileged is None:
+                privileged = self.connection.check_enable_mode()
+            if not privileged:
                 self.connection.enable()
 
     def close(self) -> None:

@@ -11,15 +11,17 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import http.client
 import json
 import os
 import re
+import ssl
 import threading
 import time
 import urllib.error
 import urllib.request
 from typing import ClassVar
-from urllib.parse import quote, urljoin
+from urllib.parse import quote, urljoin, urlsplit
 
 from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.base import (
     AdminPassword,
@@ -71,6 +73,104 @@ def http_request(url: str, method: str = "GET", body: bytes | None = None, heade
     except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise ConnectionFailed(f"{method} {url}: {reason}", device) from None
+
+
+# Methods a client may send again when a kept-alive connection turns out to be closed (RFC 9110 9.2.2, as urllib3's
+# default Retry allows): the first attempt may have reached the phone, a second one changes nothing more.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+# A request that is not idempotent goes on a fresh connection when the kept one has been idle longer than this:
+# servers close idle keep-alive connections after a few seconds (Apache's KeepAliveTimeout default is 5 s), and a
+# POST lost on a connection closed under it cannot be sent again safely.
+KEEPALIVE_IDLE_REUSE = 2.0
+# What a connection the server closed in the meantime raises on reuse, before any answer came back.
+STALE_CONNECTION = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError, ConnectionAbortedError,
+                    http.client.CannotSendRequest, http.client.BadStatusLine)
+
+
+class HttpSession:
+    """One kept-alive HTTP/1.1 connection to one phone (``base_url``), for every request of a driver session.
+
+    A phone driver used to open a TCP connection per request (urllib); with this, a session of many requests
+    (hardening: config/get, config/set, config/get ...) costs one connection. A connection the phone closed
+    meanwhile (keep-alive timeout, a reboot) is replaced: an idempotent request is sent once more on a fresh
+    connection; a POST is never sent twice - it goes on a fresh connection when the kept one is idle, and a
+    failure is ConnectionFailed as before. Errors are those of ``http_request``. Not shared between threads (one
+    driver object per device and thread)."""
+
+    def __init__(self, base_url: str, device: str | None = None, context: ssl.SSLContext | None = None):
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InvalidValue(f"only http(s) URLs are used, not {base_url!r}", device)
+        self.scheme, self.host, self.port = parts.scheme, parts.hostname, parts.port
+        self.device = device
+        self.context = context
+        self._connection: http.client.HTTPConnection | None = None
+        self._last_used = 0.0
+        self.connections_opened = 0      # how many TCP connections this session needed (tests, benches)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                self._connection.close()
+            self._connection = None
+
+    def _connect(self, timeout: float) -> http.client.HTTPConnection:
+        self.close()
+        if self.scheme == "https":
+            connection = http.client.HTTPSConnection(self.host, self.port, timeout=timeout,
+                                                     context=self.context or ssl.create_default_context())
+        else:
+            connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        self._connection = connection
+        self.connections_opened += 1
+        return connection
+
+    def request(self, path: str, method: str = "GET", body: bytes | None = None, headers: dict | None = None,
+                timeout: float = 10) -> tuple[int, bytes]:
+        url = f"{self.scheme}://{self.host}{f':{self.port}' if self.port else ''}{path}"
+        if not path.startswith("/"):
+            raise InvalidValue(f"a request path starts with '/', not {path!r}", self.device)
+        reused = self._connection is not None
+        if reused and method not in IDEMPOTENT_METHODS and time.monotonic() - self._last_used > KEEPALIVE_IDLE_REUSE:
+            reused = False
+            self.close()
+        try:
+            try:
+                status, reason, data, closing = self._send(self._connection or self._connect(timeout), path, method,
+                                                           body, headers, timeout)
+            except STALE_CONNECTION:
+                if not (reused and method in IDEMPOTENT_METHODS):
+                    raise
+                status, reason, data, closing = self._send(self._connect(timeout), path, method, body, headers,
+                                                           timeout)
+        except (http.client.HTTPException, ConnectionError, TimeoutError, OSError) as exc:
+            self.close()
+            raise ConnectionFailed(f"{method} {url}: {exc or type(exc).__name__}", self.device) from None
+        self._last_used = time.monotonic()
+        if closing:
+            self.close()
+        return _checked(url, method, status, reason, data, self.device)
+
+    @staticmethod
+    def _send(connection: http.client.HTTPConnection, path: str, method: str, body: bytes | None,
+              headers: dict | None, timeout: float) -> tuple[int, str, bytes, bool]:
+        connection.timeout = timeout
+        if connection.sock is not None:
+            connection.sock.settimeout(timeout)
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        data = response.read()
+        return response.status, response.reason, data, response.will_close
+
+
+def _checked(url: str, method: str, status: int, reason: str, body: bytes, device: str | None) -> tuple[int, bytes]:
+    """http_request's status rules: 401 -> AuthenticationFailed, other >= 400 -> HttpError."""
+    if status == 401:
+        raise AuthenticationFailed(f"{url}: HTTP 401, credentials refused", device)
+    if status >= 400:
+        text = body[:200].decode("utf-8", "replace").strip()
+        raise HttpError(f"{method} {url}: HTTP {status} {text or reason}", status, device, body)
+    return status, body
 
 
 def model_key(name: str) -> str:
@@ -166,27 +266,38 @@ class HttpPhoneDriver(AdminPassword, PhoneHardening, FirmwareDriver):
         self.scheme = self.options.get("scheme", "http")
         self.base_url = f"{self.scheme}://{self.host}:{self.port or self.default_port}"
         self._facts: DeviceFacts = {}
+        self._facts_unused = False       # the facts open() read, not yet handed out
         self._replaced: dict[str, bytes | None] = {}     # provisioning files rewritten -> previous content
         self._before_version = ""
+        self.http = HttpSession(self.base_url, self.name)   # one kept-alive connection per phone session
 
     # -- session ----------------------------------------------------------------------------------------------
     def open(self) -> None:
+        """Authenticate by reading the facts (a phone has no login of its own: a refused read is the refusal);
+        that read is what the session's first get_facts() / get_firmware() returns, so opening and reading the
+        facts cost one request, not two."""
         self._facts = self.read_facts()
-        self._facts_unused = True        # the first get_firmware() of the session may use this read
+        self._facts_unused = True
 
     def close(self) -> None:
         self._facts = {}
+        self._facts_unused = False
+        self.http.close()
 
     def get_facts(self) -> DeviceFacts:
-        self._facts = self.read_facts()
-        return self._facts
+        """The facts read by open() the first time after it, a fresh read every later time (a reboot watch
+        polls this)."""
+        if not self._facts_unused:
+            self._facts = self.read_facts()
+        self._facts_unused = False
+        return dict(self._facts)
 
     def read_facts(self) -> DeviceFacts:
         raise NotImplementedError
 
     def call(self, path: str, method: str = "GET", body: bytes | None = None, headers: dict | None = None) -> bytes:
-        return http_request(self.base_url + path, method, body, {**self.auth_headers(), **(headers or {})},
-                            timeout=self.timeout, device=self.name)[1]
+        return self.http.request(path, method, body, {**self.auth_headers(), **(headers or {})},
+                                 timeout=self.timeout)[1]
 
     def call_json(self, path: str, method: str = "GET", payload=None) -> dict:
         body = json.dumps(payload).encode() if payload is not None else None
@@ -208,8 +319,7 @@ class HttpPhoneDriver(AdminPassword, PhoneHardening, FirmwareDriver):
         return float(configured) if configured else known.get(model, 300)
 
     def get_firmware(self) -> dict:
-        facts = self._facts if getattr(self, "_facts_unused", False) else self.get_facts()
-        self._facts_unused = False
+        facts = self.get_facts()
         return {"version": facts.get("os_version", ""), "model": facts.get("model", ""),
                 "image": facts.get("image", "")}
 

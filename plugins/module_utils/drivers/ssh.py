@@ -22,13 +22,14 @@ from ansible_collections.aiphone.hardening.plugins.module_utils.drivers.exceptio
 
 try:
     import paramiko
-    from netmiko import ConnectHandler
     from netmiko.exceptions import (
         NetmikoAuthenticationException,
         NetmikoBaseException,
         NetmikoTimeoutException,
         ReadTimeout,
     )
+    from netmiko.ssh_dispatcher import platforms as NETMIKO_PLATFORMS
+    from netmiko.ssh_dispatcher import ssh_dispatcher
     HAS_SSH_LIBS = True
     SSH_IMPORT_ERROR = None
     # What netmiko / paramiko / sockets raise when a session goes wrong half-way: a closed channel (OSError,
@@ -109,18 +110,57 @@ def _map_error(exc: Exception, name: str, host: str, port: int | None) -> Except
     return original
 
 
+_PROMPT_RECORDING: dict[type, type] = {}
+
+
+def _prompt_recording(connection_class: type) -> type:
+    """netmiko's class for a device type, remembering the last prompt find_prompt() read (`last_prompt`).
+
+    netmiko's session preparation reads the prompt once (set_base_prompt -> find_prompt) and keeps only the
+    hostname part; the prompt's last character says whether the login landed in privileged exec (`#`) or user
+    exec (`>`), which a driver otherwise asks the device again (check_enable_mode: one more round trip per
+    session)."""
+    recording = _PROMPT_RECORDING.get(connection_class)
+    if recording is None:
+        class PromptRecording(connection_class):
+            last_prompt = ""
+
+            def find_prompt(self, *args, **kwargs):
+                prompt = super().find_prompt(*args, **kwargs)
+                self.last_prompt = prompt
+                return prompt
+
+        PromptRecording.__name__ = f"PromptRecording{connection_class.__name__}"
+        recording = _PROMPT_RECORDING[connection_class] = PromptRecording
+    return recording
+
+
 def netmiko_connect(device_type: str, host: str, port: int | None, username: str, password: str,
                     known_hosts_file: str | None, name: str, timeout: int = 30, secret: str = "", **extra):
-    """An open netmiko connection with strict host key checking (returns a netmiko BaseConnection)."""
+    """An open netmiko connection with strict host key checking (a netmiko BaseConnection of the class netmiko's
+    ConnectHandler picks for `device_type`, which also keeps the login prompt as `last_prompt`)."""
     known_hosts = _require_known_hosts(known_hosts_file, name)
+    if device_type not in NETMIKO_PLATFORMS:
+        raise ValueError(f"netmiko has no device type {device_type!r}")
     params = dict(device_type=device_type, host=host, port=port or 22, username=username, password=password,
                   secret=secret, ssh_strict=True, system_host_keys=False, alt_host_keys=True,
                   alt_key_file=known_hosts, use_keys=False, allow_agent=False, conn_timeout=timeout,
                   auth_timeout=timeout, banner_timeout=timeout, **extra)
     try:
-        return ConnectHandler(**params)
+        return _prompt_recording(ssh_dispatcher(device_type))(**params)
     except Exception as exc:
         raise _map_error(exc, name, host, port) from exc
+
+
+def in_privileged_exec(connection) -> bool | None:
+    """From the prompt netmiko read at login: True in privileged exec (`#`), False in user exec (`>`), None when
+    it was not recorded or ends otherwise (ask the device)."""
+    prompt = (getattr(connection, "last_prompt", "") or "").rstrip()
+    if prompt.endswith("#"):
+        return True
+    if prompt.endswith(">"):
+        return False
+    return None
 
 
 def paramiko_connect(host: str, port: int | None, username: str, password: str, known_hosts_file: str | None,

@@ -55,6 +55,18 @@ def test_audit(tmp_path):
     assert row["summary"], "the toolkit's inventory summary is missing"
 
 
+def test_fleet(tmp_path):
+    """The fleet inventory against its floor (issue #23): both toolkit paths (inventory plugin, hosts.yml) and the
+    plain floor script read every device of a 12-device lab."""
+    out = bench("bench/fleet_bench.py", "--sizes", "12", "--rounds", "1", "--workers", "8",
+                "--json", str(tmp_path / "fleet.json"))
+    [row] = json.loads((tmp_path / "fleet.json").read_text())
+    assert row["floor_read"] == "12/12", row
+    assert row["floor_s"] > 0 and row["toolkit_s"] > 0 and row["toolkit_yml_s"] > 0
+    assert row["summary"] and row["summary"]["unreachable"] == 2, row   # the two Linux hosts of --no-linux only
+    assert "tk/floor" in out
+
+
 def test_firmware():
     report = json.loads(bench("bench/firmware_bench.py", "--switches", "1", "--phones", "3", "--switch-reboot", "1",
                               "--phone-reboot", "1", "--json").strip().splitlines()[-1])
