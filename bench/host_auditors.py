@@ -52,6 +52,20 @@ TIMEOUT = 3600  # seconds per scan; a shared, loaded machine is slow
 # Why a rule may still fail inside the lab container after hosts.yml: (regex on the rule id, reason). Anything
 # failing that matches none of them is reported as "UNEXPLAINED" (a finding the roles should fix).
 REMAINING_REASONS = [
+    (r"^accounts_password_pam_unix_rounds", "design: SSG asks yescrypt cost 11 - measured 8.5 s and 1 GB per password "
+                                            "check; the roles use 8 (os_baseline_pam_unix_rounds)"),
+    (r"^postfix_client_configure_mail_alias$", "SSG compares root's alias with its placeholder change_me@localhost; "
+                                               "tailor var_postfix_root_mail_alias to the site's address"),
+    (r"^sudo_add_(noexec|requiretty)$", "design: requiretty breaks Ansible's pipelining, noexec every command that "
+                                        "starts another (apt, systemctl, shells)"),
+    (r"^sudoers_(no_root_target|explicit_command_args)$",
+     "design: the automation account (and the admins, unless access_roles_admin_commands lists their commands) "
+     "run any command as root"),
+    (r"^security_patches_up_to_date$", "needs Debian's OVAL feed downloaded at scan time (oscap "
+                                       "--fetch-remote-resources); security_updates applies the pending updates"),
+    (r"^audit_rules_immutable$", "design: -e 2 (audit_logging_immutable) makes every later rule change need a reboot"),
+    (r"^audit_rules_networkconfig_modification$", "SSG also wants a watch on /etc/sysconfig/network, a Red Hat path "
+                                                  "that does not exist on Debian (auditctl would refuse the rule)"),
     (r"^sysctl_", "host kernel: the container runs the host's kernel; the value is written in /etc/sysctl.d "
                   "(os_baseline) and applied on a VM or bare-metal host"),
     (r"^(partition_for_|mount_option_)", "host: a container has no partitions or mounts of its own"),
@@ -241,8 +255,12 @@ def main() -> None:
     directory = tempfile.mkdtemp(prefix="aiphone-bench-auditors-")
     run_dir = Path(directory)
     try:
-        host_vars = linux_hosts.start(run_dir, [{"name": HARDENED, "image": IMAGE},
-                                                {"name": TWIN, "image": IMAGE}])
+        hosts = [{"name": HARDENED, "image": IMAGE}, {"name": TWIN, "image": IMAGE}]
+        try:
+            host_vars = linux_hosts.start(run_dir, hosts)
+        except linux_hosts.LabHostError as exc:  # a loaded machine boots slowly; start() reuses what runs
+            print(f"lab start, second try: {exc}", file=sys.stderr)
+            host_vars = linux_hosts.start(run_dir, hosts)
         containers = {name: host_vars[name]["aiphone_lab_container"] for name in (HARDENED, TWIN)}
         # the untouched twin is scanned while the other host converges
         twin: dict = {}
