@@ -8,7 +8,7 @@ export PATH="$ROOT/.venv/bin:$PATH" PYTHONPATH="$ROOT/collections:$ROOT" ANSIBLE
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$ROOT/lab/containers/containers.conf}"
 OUT="$ROOT/reports/bench/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$OUT"
-SELECTED=${BENCH:-lab_scale,links,network,audit,firmware,hosts,hosts_baseline,cardscan}
+SELECTED=${BENCH:-lab_scale,links,network,audit,firmware,hosts,hosts_baseline,cardscan,host_auditors}
 failed=()
 
 bench() {
@@ -28,6 +28,8 @@ bench firmware  python bench/firmware_bench.py
 bench hosts     python bench/hosts_converge.py --report "$OUT/hosts_converge.json"
 bench hosts_baseline bash molecule/hosts_baseline/bench.sh
 bench cardscan  python bench/cardscan_bench.py --json "$OUT/cardscan.json"
+# Lynis and OpenSCAP SSG (standard, ANSSI BP-028 intermediary and high): hardened host vs its untouched twin
+bench host_auditors python bench/host_auditors.py --report "$OUT/host_auditors.json"
 
 echo
 echo "reports: $OUT"
