@@ -57,7 +57,7 @@ def write_inventory(run_dir: Path, host_vars: dict) -> Path:
     return path
 
 
-def run_playbook(inventory: Path, tags: str | None, *extra: str) -> dict:
+def run_playbook(inventory: Path, tags: str | None, *extra: str, timeout: int = 1800) -> dict:
     env = dict(os.environ, PYTHONPATH=f"{REPO / 'collections'}{os.pathsep}{REPO}",
                ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
                PATH=f"{REPO / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}")
@@ -65,7 +65,8 @@ def run_playbook(inventory: Path, tags: str | None, *extra: str) -> dict:
     if tags:
         command += ["--tags", tags]
     start = time.monotonic()
-    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800, check=False)
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
+                            check=False)
     seconds = round(time.monotonic() - start, 1)
     recap = {host: dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", counters))
              for host, counters in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", result.stdout, re.MULTILINE)}

@@ -8,7 +8,7 @@ export PATH="$ROOT/.venv/bin:$PATH" PYTHONPATH="$ROOT/collections:$ROOT" ANSIBLE
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$ROOT/lab/containers/containers.conf}"
 OUT="$ROOT/reports/bench/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$OUT"
-SELECTED=${BENCH:-lab_scale,links,network,audit,fleet,firmware,hosts,hosts_baseline,cardscan,ee}
+SELECTED=${BENCH:-lab_scale,links,network,audit,fleet,firmware,hosts,hosts_baseline,cardscan,host_auditors,ee}
 failed=()
 
 bench() {
@@ -29,6 +29,8 @@ bench firmware  python bench/firmware_bench.py
 bench hosts     python bench/hosts_converge.py --report "$OUT/hosts_converge.json"
 bench hosts_baseline bash molecule/hosts_baseline/bench.sh
 bench cardscan  python bench/cardscan_bench.py --json "$OUT/cardscan.json"
+# Lynis and OpenSCAP SSG (standard, ANSSI BP-028 intermediary and high): hardened host vs its untouched twin
+bench host_auditors python bench/host_auditors.py --report "$OUT/host_auditors.json"
 # the execution environment: build (skipped when the image exists) + the audit in it, timed (docs/awx.md)
 bench ee        bash -c 'bash scripts/ee/build.sh && AIPHONE_EE_REQUIRED=1 pytest -q --durations=5 tests/integration/ee'
 

@@ -5,6 +5,7 @@
 ``maintenance_oncalendar``  policy maintenance windows -> systemd OnCalendar= expressions in the site timezone
 ``ip_networks``  addresses/subnets -> {"ipv4": [...], "ipv6": [...]} normalised, refusing anything else
 ``package_changes``  two `dpkg-query -W` listings -> [{package, before, after}] of what an upgrade changed
+``sysctl_differences``  `sysctl -e KEY...` output + wanted values -> ['key (running X, wanted Y)', ...]
 """
 
 from __future__ import annotations
@@ -68,7 +69,34 @@ def package_changes(before_listing, after_listing):
             for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)]
 
 
+def sysctl_differences(running_output, wanted):
+    """Keys whose running value differs from the wanted one, as 'key (running X, wanted Y)'; absent keys say so.
+
+    `running_output` is what `sysctl -e KEY...` prints ('key = value' per line; `-e` leaves unknown keys out).
+    Values compare with runs of whitespace folded (sysctl prints ip_local_port_range with a tab).
+    """
+    if not isinstance(wanted, dict):
+        raise AnsibleFilterError(f"sysctl_differences: wanted values must be a mapping, got {type(wanted).__name__}")
+    running = {}
+    for line in str(running_output or "").splitlines():
+        if not line.strip():
+            continue
+        key, sep, value = line.partition(" = ")
+        if not sep or not key.strip():
+            raise AnsibleFilterError(f"sysctl_differences: unexpected sysctl output line {line!r}")
+        running[key.strip()] = " ".join(value.split())
+    differences = []
+    for key in sorted(wanted):
+        want = " ".join(str(wanted[key]).split())
+        if key not in running:
+            differences.append(f"{key} (not in the running kernel, wanted {want})")
+        elif running[key] != want:
+            differences.append(f"{key} (running {running[key]}, wanted {want})")
+    return differences
+
+
 class FilterModule:
     def filters(self):
         return {"duration_seconds": duration_seconds, "maintenance_oncalendar": maintenance_oncalendar,
-                "package_changes": package_changes, "ip_networks": ip_networks}
+                "package_changes": package_changes, "ip_networks": ip_networks,
+                "sysctl_differences": sysctl_differences}

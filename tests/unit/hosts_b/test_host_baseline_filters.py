@@ -10,6 +10,7 @@ from ansible_collections.aiphone.hardening.plugins.filter.host_baseline import (
     ip_networks,
     maintenance_oncalendar,
     package_changes,
+    sysctl_differences,
 )
 
 
@@ -46,3 +47,24 @@ def test_ip_networks_split_and_refuse_garbage():
         "ipv4": ["10.10.10.0/24", "192.0.2.7/32"], "ipv6": ["2001:db8::/64"]}
     with pytest.raises(AnsibleFilterError, match="not an IP address"):
         ip_networks(["10.0.0.0/8 } accept; flush ruleset"])
+
+
+def test_sysctl_differences_names_each_value_the_running_kernel_does_not_have():
+    running = ("kernel.kptr_restrict = 1\nkernel.dmesg_restrict = 1\n"
+               "net.ipv4.ip_local_port_range = 32768\t60999\n")
+    wanted = {"kernel.kptr_restrict": 2, "kernel.dmesg_restrict": 1, "net.ipv4.ip_local_port_range": "32768 65535",
+              "net.core.bpf_jit_harden": 2}
+    assert sysctl_differences(running, wanted) == [
+        "kernel.kptr_restrict (running 1, wanted 2)",
+        "net.core.bpf_jit_harden (not in the running kernel, wanted 2)",
+        "net.ipv4.ip_local_port_range (running 32768 60999, wanted 32768 65535)"]
+    # negative control: a kernel that has every value reports nothing (tabs and spaces fold alike)
+    same = "kernel.kptr_restrict = 2\nnet.ipv4.ip_local_port_range = 32768\t65535\n"
+    assert sysctl_differences(same, {"kernel.kptr_restrict": "2", "net.ipv4.ip_local_port_range": "32768 65535"}) == []
+
+
+def test_sysctl_differences_refuses_output_it_cannot_read():
+    with pytest.raises(AnsibleFilterError, match="unexpected sysctl output"):
+        sysctl_differences("sysctl: permission denied on key 'kernel.kptr_restrict'", {"kernel.kptr_restrict": 2})
+    with pytest.raises(AnsibleFilterError, match="mapping"):
+        sysctl_differences("", ["kernel.kptr_restrict"])
