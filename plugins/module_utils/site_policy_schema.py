@@ -40,7 +40,7 @@ AGENT_URL = r"^https?://[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5
 JSON_PATH = r"^(\$(\.[A-Za-z_][A-Za-z0-9_]{0,63}|\[[0-9]{1,4}\]){1,16}|[A-Za-z_][A-Za-z0-9_]{0,63})$"
 HTTP_HEADER = r"^[A-Za-z][A-Za-z0-9-]{0,63}$"
 CARD_NUMBER = r"^[0-9]([0-9 -]{10,22}[0-9])$"
-SIP_USER = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
+SIP_USER = r"^[+]?[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"   # distinct from SNMP_NAME: E.164 users may start with +
 DIALED_NUMBER = r"^[0-9]{1,15}$"
 ABSOLUTE_PATH = r"^/[A-Za-z0-9_./-]{1,254}$"
 
@@ -68,7 +68,8 @@ CLI_SAFE_DESCRIPTIONS = {
     JSON_PATH: "must be a JSON path such as $.reply or $.choices[0].text (or one top-level key)",
     HTTP_HEADER: "must be an HTTP header name: letters, digits and '-'",
     CARD_NUMBER: "a card number: 12 to 19 digits, optionally grouped with spaces or '-'",
-    SIP_USER: "a SIP user name: letters, digits, '_', '.', '-', starting with a letter or digit (at most 32)",
+    SIP_USER: "a SIP user name: an optional '+', then letters, digits, '_', '.', '-', starting with a letter or digit "
+              "(at most 32)",
     DIALED_NUMBER: "an extension or number: digits only, at most 15 (E.164 length)",
     ABSOLUTE_PATH: "an absolute file path: letters, digits, '_', '.', '/', '-' (no spaces, no quotes)",
 }
