@@ -302,6 +302,8 @@ route[AUTH] {{
 		return;
 	}}
 	if ($var(auth) == -2 || $var(auth) == -3 || $var(auth) == -8) {{
+		# one line per failure, the shape detections/sigma/sip.yml (sip_auth_failure) reads
+		xlog("L_WARN", "AUTH: failed $rm from $fu (IP:$si:$sp) code $var(auth)\\n");
 		prom_counter_inc("voice_auth_failures", "1");
 		$sht(authfail=>$si) = $sht(authfail=>$si) + 1;
 		if ($sht(authfail=>$si) >= {failures}) {{

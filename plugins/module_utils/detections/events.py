@@ -42,7 +42,9 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 EXTRACTIONS: dict[str, tuple[str, ...]] = {
     "src_ip": (
         r" from (?P<src_ip>[0-9A-Fa-f.:]+) port \d+",           # sshd: Failed/Accepted ... from ADDR port N
-        r"\(IP:(?P<src_ip>[0-9A-Fa-f.:]+?):\d+\)",               # Kamailio xlog lines: (IP:$si:$sp)
+        # Kamailio xlog lines: (IP:$si:$sp), the last one - the From URI ($fu) before it is the sender's text
+        r"\(IP:(?P<src_ip>[0-9A-Fa-f.:]+?):\d+\)(?!.*\(IP:)",
+        r" ban=(?:pike|auth) src=(?P<src_ip>[0-9A-Fa-f.:]+)",     # the voice edge's ban ALERT lines (voice_edge)
     ),
     "target_user": (
         r"^(?:Accepted|Failed) \S+ for (?:invalid user )?(?P<target_user>\S+) from ",

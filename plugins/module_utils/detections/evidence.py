@@ -59,7 +59,7 @@ def listing(manifest: dict, item: str) -> list[str]:
         if name in (test.get("alerts") or {}):
             how = f"fired by {test['alerts'][name]['attack']}; last test {date}"
         else:
-            how = f"not replayed live: {(test.get('not_replayed') or {}).get(name, 'no test')}"
+            how = f"not in this replay: {(test.get('not_replayed') or {}).get(name, 'no test')}"
         lines.append(f"{name} ({alert.get('title')}, {alert.get('level')}): {how}")
     lines.append(f"normal day ({test.get('normal_day', 'not run')}): "
                  f"{test.get('normal_day_false_positives', '?')} false positive(s)")

@@ -7,8 +7,8 @@ with the committed compiled queries (detections/compiled/sqlite/queries.json). T
 log recorded: the off-hours cases judge it in a site time zone in which that recorded time is night, the ordinary
 work in one in which it is office hours; the system clock is never changed.
 
-Not replayed live: the Kamailio rules and metrics, which wait for the voice edge of issue 15 (their compiled queries
-are tested on the documented line formats in tests/unit/detections, the metric rules with promtool).
+Not replayed here: the Kamailio rules, replayed live against the voice edge in tests/integration/voice (a lab of its
+own), and the metric rules (promtool, tests/unit/detections; the edge's counters read live in tests/integration/voice).
 """
 
 from __future__ import annotations

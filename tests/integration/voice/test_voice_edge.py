@@ -7,13 +7,17 @@ banned source stays banned for the policy's ban time.
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import time
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from .conftest import DOMAIN, PASSWORDS, sip
+from ansible_collections.aiphone.hardening.plugins.module_utils.detections import events
+
+from .conftest import DOMAIN, PASSWORDS, REPO_ROOT, sip
 
 SipClient, savp_offer, tls_version_accepted = sip.SipClient, sip.savp_offer, sip.tls_version_accepted
 
@@ -207,3 +211,24 @@ def test_flood_is_banned_with_an_alert(voice_lab):
     banned = _wait_for(lambda: source in voice_lab.exec(
         "pbx-01", "nft", "list", "set", "inet", "f2b-table", "addr-set-aiphone-voice", check=False))
     assert banned
+
+
+def test_sip_attacks_fire_their_detection_rules(voice_lab):
+    """Issue 16's live replay of the SIP rules: what the edge really wrote during this module (the second lab host's
+    wrong passwords, the controller's flood, and the ordinary traffic before them: registrations, calls, the
+    controller's two wrong passwords) loaded into SQLite and queried with the committed compiled queries."""
+    queries = json.loads((REPO_ROOT / "detections" / "compiled" / "sqlite" / "queries.json").read_text())
+    journal = voice_lab.exec("pbx-01", "journalctl", "-o", "json", "--no-pager", "SYSLOG_IDENTIFIER=kamailio")
+    db = events.load_sqlite(events.parse_journal_json(journal, ZoneInfo("UTC")))
+    client_address = voice_lab.address("sip-client")
+    failures = dict(db.execute("SELECT src_ip, COUNT(*) FROM logs WHERE SYSLOG_IDENTIFIER = 'kamailio' AND "
+                               "MESSAGE LIKE '%AUTH: failed %' GROUP BY src_ip").fetchall())
+    assert failures.get(client_address) == 5, failures             # the fifth failure bans: no sixth line
+    others = {ip: n for ip, n in failures.items() if ip != client_address}
+    assert others and all(n < 5 for n in others.values()), others   # the controller's ordinary mistakes: below it
+    brute = {json.loads(row[1])["src_ip"] for row in db.execute(queries["sip_registration_bruteforce"]).fetchall()}
+    assert brute == {client_address}, brute
+    columns = [c[1] for c in db.execute("PRAGMA table_info(logs)").fetchall()]
+    pike = [dict(zip(columns, row, strict=True)) for row in db.execute(queries["sip_flood_pike"]).fetchall()]
+    # the flood came from the controller, the source of those two wrong passwords; the second host never flooded
+    assert {row["src_ip"] for row in pike} == set(others) and len(others) == 1, (pike, others)

@@ -124,10 +124,12 @@ def test_sip_pike_alert_and_auth_failures():
     other = line("kamailio", "NOTICE: <script>: Malformed SIP message from 203.0.113.9:5060", host="edge-01")
     failure = line("kamailio", "WARNING: <script>: AUTH: failed REGISTER from sip:200@pbx.lab.example "
                                "(IP:203.0.113.9:5061) code -2", host="edge-01")
-    assert (counted("sip_flood_pike", [pike, other]), counted("sip_flood_pike", [failure])) == (1, 0)
-    assert counted("sip_registration_bruteforce", [failure] * 10 + [pike]) == 10
+    edge = line("kamailio", "ALERT: <script>: ALERT: aiphone-voice ban=pike src=203.0.113.7 method=OPTIONS",
+                host="edge-01")
+    assert (counted("sip_flood_pike", [pike, other, edge]), counted("sip_flood_pike", [failure])) == (2, 0)
+    assert counted("sip_registration_bruteforce", [failure] * 5 + [pike]) == 5
     alarm = next(a for a in DEFINITIONS["alarms"] if a["rule"] == "sip_registration_bruteforce")["args"]
-    assert (alarm["threshold"], alarm["period"]) == (10.0, 300)
+    assert (alarm["threshold"], alarm["period"]) == (5.0, 300)
 
 
 def test_prompt_injection_in_a_callers_line_whatever_its_first_letter():

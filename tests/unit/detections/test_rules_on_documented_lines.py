@@ -132,15 +132,24 @@ def test_kamailio_pike_alert_and_sip_registration_brute_force(queries):
     pike = syslog(DAY, "kamailio", "ALERT: <script>: ALERT: pike blocking INVITE from sip:100@203.0.113.9 "
                                    "(IP:203.0.113.9:5060)")
     other = syslog(DAY, "kamailio", "NOTICE: <script>: Malformed SIP message from 203.0.113.9:5060")
-    assert len(fired(queries, "sip_flood_pike", syslog_lines=[pike, other])) == 1
+    edge = syslog(DAY, "kamailio", "ALERT: <script>: ALERT: aiphone-voice ban=pike src=203.0.113.7 method=OPTIONS")
+    assert len(fired(queries, "sip_flood_pike", syslog_lines=[pike, other, edge])) == 2
 
     def failures(n):
         return [syslog(DAY + dt.timedelta(seconds=10 * i), "kamailio",
                        f"WARNING: <script>: AUTH: failed REGISTER from sip:{200 + i}@pbx.lab.example "
                        f"(IP:203.0.113.9:{5060 + i}) code -2") for i in range(n)]
-    assert groups(fired(queries, "sip_registration_bruteforce", syslog_lines=failures(10))) == \
+    assert groups(fired(queries, "sip_registration_bruteforce", syslog_lines=failures(5))) == \
         {'{"src_ip":"203.0.113.9"}'}
-    assert fired(queries, "sip_registration_bruteforce", syslog_lines=failures(9)) == []
+    assert fired(queries, "sip_registration_bruteforce", syslog_lines=failures(4)) == []
+
+
+def test_kamailio_source_is_the_last_ip_field_never_the_senders_from_uri(queries):
+    """$fu is what the sender wrote: a From URI carrying "(IP:...)" must not move the failures to another source."""
+    spoofed = [syslog(DAY + dt.timedelta(seconds=i), "kamailio",
+                      f"WARNING: <script>: AUTH: failed REGISTER from sip:x(IP:10.10.40.{i}:1)@pbx.lab.example "
+                      f"(IP:203.0.113.9:{5060 + i}) code -2") for i in range(5)]
+    assert groups(fired(queries, "sip_registration_bruteforce", syslog_lines=spoofed)) == {'{"src_ip":"203.0.113.9"}'}
 
 
 def test_prompt_injection_phrase_in_a_callers_line(queries):
