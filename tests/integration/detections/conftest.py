@@ -32,8 +32,8 @@ SHIPPED = REPO / "detections" / "replay-record.json"
 NOT_REPLAYED = {
     "sip_registration_bruteforce": "replayed live against the voice edge in tests/integration/voice (six wrong "
                                    "SIP passwords from a second host); not part of this session's lab",
-    "sip_flood_pike": "replayed live against the voice edge in tests/integration/voice (a burst of 200 OPTIONS); "
-                      "not part of this session's lab",
+    "sip_flood_pike": "replayed live against the voice edge in tests/integration/voice (a call flood: 200 "
+                      "INVITEs at once); not part of this session's lab",
 }
 PASSWORDS = {"agent": "Agent-Lab-Password-4", "sam": "Sam-Lab-Password-4"}
 RECORDINGS = 60

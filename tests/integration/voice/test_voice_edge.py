@@ -195,14 +195,16 @@ def test_flood_is_banned_with_an_alert(voice_lab):
     """Last: the controller floods and is banned (the fixture removes the lab afterwards)."""
     with SipClient(voice_lab.edge) as client:
         source = client.local[0]
-        for _ in range(200):
-            client.request("OPTIONS", f"sip:{DOMAIN}", from_uri=f"sip:flood@{DOMAIN}", to_uri=f"sip:{DOMAIN}")
+        for number in range(200):   # a call flood: 200 new calls (INVITEs, each its own Call-ID) at once
+            client.call_id = f"flood-{number}-{time.monotonic_ns()}"
+            client.request("INVITE", f"sip:100@{DOMAIN}", from_uri=f"sip:flood@{DOMAIN}", to_uri=f"sip:100@{DOMAIN}",
+                           body=savp_offer(source))
         answered = 0
         while client.receive(timeout=3.0) is not None:
             answered += 1
     assert 0 < answered < 200
     journal = voice_lab.journal("kamailio")
-    assert f"ALERT: aiphone-voice ban=pike src={source} method=OPTIONS" in journal
+    assert f"ALERT: aiphone-voice ban=pike src={source} method=INVITE" in journal
     try:   # still banned: no answer to a plain OPTIONS (or no connection at all once fail2ban has the address)
         with SipClient(voice_lab.edge, timeout=3) as client:
             assert client.options(DOMAIN) == []
@@ -215,7 +217,7 @@ def test_flood_is_banned_with_an_alert(voice_lab):
 
 def test_sip_attacks_fire_their_detection_rules(voice_lab):
     """Issue 16's live replay of the SIP rules: what the edge really wrote during this module (the second lab host's
-    wrong passwords, the controller's flood, and the ordinary traffic before them: registrations, calls, the
+    wrong passwords, the controller's call flood, and the ordinary traffic before them: registrations, calls, the
     controller's two wrong passwords) loaded into SQLite and queried with the committed compiled queries."""
     queries = json.loads((REPO_ROOT / "detections" / "compiled" / "sqlite" / "queries.json").read_text())
     journal = voice_lab.exec("pbx-01", "journalctl", "-o", "json", "--no-pager", "SYSLOG_IDENTIFIER=kamailio")
