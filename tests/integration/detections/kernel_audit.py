@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import platform
 import re
 import shutil
 import signal
@@ -70,9 +71,12 @@ def role_rules() -> list[str]:
     """The audit_logging role's audit.rules, rendered with its defaults, as single rule lines."""
     defaults = yaml.safe_load((REPO / "roles" / "audit_logging" / "defaults" / "main.yml").read_text())
     template = (REPO / "roles" / "audit_logging" / "templates" / "audit.rules.j2").read_text()
+    variables = {k: v for k, v in defaults.items()
+                 if k.startswith("audit_logging_") and k != "audit_logging_in_container"}
+    # the default is an Ansible expression of the host's architecture: the lab's host is this machine
+    variables["audit_logging_arches"] = ["b64", "b32"] if platform.machine() == "x86_64" else ["b64"]
     text = jinja2.Environment(autoescape=False, undefined=jinja2.StrictUndefined).from_string(template).render(  # noqa: S701 - not HTML
-        ansible_managed="aiphone lab", **{k: v for k, v in defaults.items() if k.startswith("audit_logging_")
-                                          and k != "audit_logging_in_container"})
+        ansible_managed="aiphone lab", **variables)
     rules = []
     for line in text.splitlines():
         line = line.strip()
