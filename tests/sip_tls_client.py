@@ -258,11 +258,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.action == "wrong-passwords":
             statuses = []
+            errors = []
             for attempt in range(args.count):
-                with SipClient(args.host, args.port, args.timeout, args.user_agent) as client:
-                    statuses.append([r.status for r in client.register(args.user, args.domain,
-                                                                       f"wrong-{attempt}-{_token()}")])
-            result = {"statuses": statuses}
+                try:
+                    with SipClient(args.host, args.port, args.timeout, args.user_agent) as client:
+                        statuses.append([r.status for r in client.register(args.user, args.domain,
+                                                                           f"wrong-{attempt}-{_token()}")])
+                except OSError as exc:   # banned by fail2ban already: the connection itself is refused or dropped
+                    statuses.append([])
+                    errors.append(f"attempt {attempt + 1}: {exc}")
+            result = {"statuses": statuses, "errors": errors}
         elif args.action == "flood":
             sent = answered = 0
             with SipClient(args.host, args.port, args.timeout, args.user_agent) as client:
