@@ -125,6 +125,10 @@ class SimDevice(abc.ABC):
     def on_fault_changed(self, fault: str, active: bool) -> None:  # noqa: B027 - an optional hook
         """Hook for faults that act at once (e.g. a new host key); the default does nothing."""
 
+    async def settled(self) -> None:  # noqa: B027 - an optional hook
+        """Return once what the last fault change set off at once is in place (the control socket answers a
+        set_fault / clear_fault only then, so a test never races a restart it caused)."""
+
     # -- link (lab/links.py) -------------------------------------------------------------------------------
     async def set_link(self, up: bool) -> None:
         """The switch port this device is plugged into starts / stops carrying it. Device families that model

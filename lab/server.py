@@ -156,7 +156,13 @@ class LabServer:
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while line := await reader.readline():
-                writer.write(json.dumps(self.handle(json.loads(line))).encode() + b"\n")
+                request = json.loads(line)
+                answer = self.handle(request)
+                if answer["ok"] and request.get("op") in ("set_fault", "clear_fault"):
+                    device = self.devices[request["device"]]
+                    await device.settled()        # a restart the change set off is over before the answer
+                    answer["result"] = device.status()
+                writer.write(json.dumps(answer).encode() + b"\n")
                 await writer.drain()
         except (ConnectionError, ValueError):
             pass

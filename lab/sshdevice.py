@@ -221,6 +221,7 @@ class SSHDevice(SimDevice):
         self._listener: asyncssh.SSHAcceptor | None = None
         self._host_key: asyncssh.SSHKey | None = None
         self._tasks: set[asyncio.Task] = set()
+        self._rekeying: asyncio.Task | None = None
 
     # -- SSH listener -----------------------------------------------------------------------------------------
     @property
@@ -296,9 +297,23 @@ class SSHDevice(SimDevice):
             return
         self._host_key = self._load_host_key(self.state_dir / "ssh_host_ed25519_key.changed" if active
                                              else self.host_key_path)
-        if self._listener is not None:  # restart the SSH server with the other key; refused until it is back
+        if self._listener is not None or self._rekeying is not None:
+            # restart the SSH server with the other key; refused until it is back. Restarts run one after the
+            # other: a set then a clear in quick succession must end on the key of the last change.
             self._close_now()
-            self.spawn(self.listen())
+            self._rekeying = self.spawn(self._listen_after(self._rekeying))
+
+    async def _listen_after(self, previous: asyncio.Task | None) -> None:
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
+        self._close_now()   # the previous restart listened with the key before this change
+        await self.listen()
+        if self._rekeying is asyncio.current_task():
+            self._rekeying = None
+
+    async def settled(self) -> None:
+        if self._rekeying is not None:
+            await asyncio.gather(self._rekeying, return_exceptions=True)
 
     def spawn(self, coro: Any) -> asyncio.Task:
         """Run ``coro`` in the background, keeping a reference until it is done."""

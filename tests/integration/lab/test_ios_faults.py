@@ -37,6 +37,24 @@ def test_host_key_change_is_caught_by_strict_host_key_checking(lab, lab_control)
         assert conn.find_prompt() == f"{SWITCH}#"
 
 
+def test_a_host_key_change_is_in_place_when_the_control_answers(lab, lab_control):
+    """Set and cleared back to back (a test's try/finally does that), the switch ends on the key of the last
+    change, and each answer comes once the SSH server listens again: no wait, no refused connection."""
+    for _ in range(3):
+        lab_control.set_fault(SWITCH, "host_key_change")
+        lab_control.clear_fault(SWITCH, "host_key_change")
+    with ConnectHandler(**lab.netmiko(SWITCH)) as conn:
+        assert conn.find_prompt() == f"{SWITCH}#"
+    lab_control.set_fault(SWITCH, "host_key_change")
+    try:
+        with pytest.raises(NetmikoTimeoutException, match=r"Host key for server .* does not match"):
+            ConnectHandler(**lab.netmiko(SWITCH))
+    finally:
+        lab_control.clear_fault(SWITCH, "host_key_change")
+    with ConnectHandler(**lab.netmiko(SWITCH)) as conn:
+        assert conn.find_prompt() == f"{SWITCH}#"
+
+
 def test_slow_responses_exceed_a_short_read_timeout(lab, lab_control):
     with ConnectHandler(**lab.netmiko(SWITCH)) as conn:
         conn.send_command("show clock", read_timeout=2)  # answers in time without the fault
