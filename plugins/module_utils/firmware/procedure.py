@@ -92,13 +92,16 @@ class DeviceResult:
     recovered: bool | None = None
     steps: list[str] = field(default_factory=list)
     attempt_id: str = ""
+    step_seconds: dict[str, float] = field(default_factory=dict, repr=False)   # the rollout's stage timings
 
     @property
     def changed(self) -> bool:
         return self.result == UPGRADED or (self.result == FAILED and "activate" in self.steps)
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "changed": self.changed}
+        record = asdict(self)
+        del record["step_seconds"]
+        return {**record, "changed": self.changed}
 
 
 def _now_iso() -> str:
@@ -166,7 +169,11 @@ def upgrade_device(driver: FirmwareDriver, target: Target, gate: Gate, result: D
 
 def _step(result: DeviceResult, name: str, function, *args):
     result.steps.append(name)
-    return function(*args)
+    started = time.monotonic()
+    try:
+        return function(*args)
+    finally:
+        result.step_seconds[name] = round(result.step_seconds.get(name, 0.0) + time.monotonic() - started, 3)
 
 
 def _withdraw(driver: FirmwareDriver, target: Target, before: dict, result: DeviceResult) -> None:

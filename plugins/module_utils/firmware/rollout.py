@@ -2,7 +2,10 @@
 
     survey (read every device's firmware, in parallel, non-disruptive)
       -> plan (canary batch: N or P% of each model's outdated devices; then batches of `batch_size`)
-      -> run batch by batch; within a batch devices upgrade in parallel (phones reboot together)
+      -> stage the canary batch's images (transfer + verify, non-disruptive)
+      -> run batch by batch; within a batch devices upgrade in parallel (phones reboot together); while batch k
+         reboots, batch k+1's images are transferred and verified (pipelined staging: the transfers of a site on
+         a slow link overlap the reboots instead of all coming first)
       -> a batch whose failure rate passes `max_fail_percentage` stops the rollout (the canary batch stops it at
          the first failure); a device whose step would not fit in the window is not started, and no later batch is
       -> phones busy in a call are retried every `busy_retry_seconds`, at most `busy_retry_max` times and never past
@@ -56,7 +59,8 @@ class RolloutOptions:
     parallel: int = 64                # devices upgraded at once within a batch
     busy_retry_seconds: float = 60.0
     busy_retry_max: int = 10          # retries of a busy phone, forced or not
-    prestage: bool = True             # transfer + verify every image before the first batch (non-disruptive)
+    prestage: bool = True             # transfer + verify each batch's images ahead of it (while the one before
+                                      # reboots); False: each device transfers inside its own batch
     check_mode: bool = False
 
 
@@ -102,7 +106,10 @@ class Rollout:
         self.unfinished = unfinished_attempts(history or [])
         self.reconciled: list[dict] = []
         self.stopped_reason = ""
-        self.timings: dict = {"survey_seconds": 0.0, "batch_seconds": []}
+        # seconds per stage: the survey; per batch, its staging (overlapping the previous batch's reboots), the
+        # time the batch waited for that staging, the batch itself; the busy retries; per step, over the devices
+        self.timings: dict = {"survey_seconds": 0.0, "staging_seconds": [], "staging_wait_seconds": [],
+                              "batch_seconds": [], "busy_retry_seconds": 0.0, "steps": {}}
         self.progress: Callable[[str], None] | None = None     # told after every batch (see _report_progress)
 
     # -- survey + plan ---------------------------------------------------------------------------------------
@@ -129,10 +136,8 @@ class Rollout:
         return Target.from_baseline(baseline, self.firmware_dir)
 
     def _survey(self, device: DeviceSpec, results, targets) -> None:
-        """Read the running firmware (the procedure in check mode): compliant, planned or failed. Outside check mode
-        an outdated device is also pre-staged in the same session: transfers (minutes per switch image on real
-        gear) are non-disruptive, run in parallel and at any time, so the batches only wait for reboots. A device
-        that fails to stage is reported failed and left out of the batches."""
+        """Read the running firmware (the procedure in check mode): compliant, planned or failed; an attempt an
+        interrupted run left open is reconciled first (outside check mode)."""
         result = results[device.name]
         started = self.unfinished.get(device.name)
         try:
@@ -143,8 +148,19 @@ class Rollout:
                 if started and self.options.check_mode:
                     result.reason += (f"; attempt {started.get('attempt_id')} of run {started.get('run_id')} was "
                                       "interrupted: a real run post-checks it first")
-                if result.result == proc.PLANNED and self.options.prestage and not self.options.check_mode:
-                    proc.upgrade_device(driver, targets[device.name], self.gate, result, stage_only=True)
+        except Exception as exc:
+            result.result, result.reason = proc.FAILED, f"connect: {exc}"
+            result.recovered = True
+        result.start, result.duration_seconds = "", 0.0
+
+    def _stage(self, device: DeviceSpec, results, targets) -> None:
+        """Transfer + verify ``device``'s image ahead of its batch (non-disruptive: allowed at any time; minutes per
+        switch image on real gear). A device that fails to stage is reported failed, recorded and left out of its
+        batch; one that turns out compliant meanwhile is left alone."""
+        result = results[device.name]
+        try:
+            with self.driver_factory(device) as driver:
+                proc.upgrade_device(driver, targets[device.name], self.gate, result, stage_only=True)
         except Exception as exc:
             result.result, result.reason = proc.FAILED, f"connect: {exc}"
             result.recovered = True
@@ -152,7 +168,19 @@ class Rollout:
             self._staged.add(device.name)
         elif result.steps:                      # a staging attempt that failed
             self.record(result)
+        self._time_steps(result)
         result.start, result.duration_seconds = "", 0.0
+
+    def _stage_batch(self, batch: list[DeviceSpec], plan: Plan) -> float:
+        started = time.monotonic()
+        self._parallel(self._stage, batch, plan.results, plan.targets)
+        return round(time.monotonic() - started, 2)
+
+    def _time_steps(self, result: proc.DeviceResult) -> None:
+        with self._record_lock:
+            for step, seconds in result.step_seconds.items():
+                self.timings["steps"].setdefault(step, []).append(seconds)
+        result.step_seconds = {}
 
     def _reconcile(self, driver, device: DeviceSpec, started: dict) -> None:
         """Post-check (or recover) the attempt an interrupted run left on ``device``, and record the outcome."""
@@ -198,19 +226,37 @@ class Rollout:
         return self.summary(plan, time.monotonic() - started)
 
     def _run_batches(self, plan: Plan) -> None:
+        """Batch by batch; with ``prestage`` the canary batch is staged first and batch k+1 is staged in the
+        background while batch k runs (a stopped rollout stages nothing more)."""
         busy: list[DeviceSpec] = []
-        for number, batch in enumerate(plan.batches):
-            if self.stopped_reason:
-                self._mark_not_started(plan, batch)
-                continue
-            batch_started = time.monotonic()
-            self._parallel(self._upgrade, batch, plan.results, plan.targets)
-            self.timings["batch_seconds"].append(round(time.monotonic() - batch_started, 2))
-            outcomes = [plan.results[d.name] for d in batch]
-            busy += [d for d in batch if plan.results[d.name].result == proc.BUSY]
-            self._judge_batch(number, outcomes)
-            self._report_progress(plan, number)
+        batches = plan.batches
+        with ThreadPoolExecutor(max_workers=1) as stager:
+            staging = stager.submit(self._stage_batch, batches[0], plan) if batches and self.options.prestage else None
+            for number, batch in enumerate(batches):
+                if self.stopped_reason:
+                    if staging is not None:         # a transfer in flight is finished, never cut
+                        self.timings["staging_seconds"].append(staging.result())
+                        staging = None
+                    self._mark_not_started(plan, batch)
+                    continue
+                if staging is not None:
+                    waited = time.monotonic()
+                    self.timings["staging_seconds"].append(staging.result())
+                    self.timings["staging_wait_seconds"].append(round(time.monotonic() - waited, 2))
+                    ready = [d for d in batch if d.name in self._staged]
+                    upcoming = batches[number + 1] if number + 1 < len(batches) else None
+                    staging = stager.submit(self._stage_batch, upcoming, plan) if upcoming else None
+                else:
+                    ready = [d for d in batch if plan.results[d.name].result in (proc.PLANNED, proc.STAGED)]
+                batch_started = time.monotonic()
+                self._parallel(self._upgrade, ready, plan.results, plan.targets)
+                self.timings["batch_seconds"].append(round(time.monotonic() - batch_started, 2))
+                busy += [d for d in ready if plan.results[d.name].result == proc.BUSY]
+                self._judge_batch(number, [plan.results[d.name] for d in ready])
+                self._report_progress(plan, number)
+        retries_started = time.monotonic()
         self._retry_busy(plan, busy)
+        self.timings["busy_retry_seconds"] = round(time.monotonic() - retries_started, 2)
 
     def _report_progress(self, plan: Plan, number: int) -> None:
         """'batch k of n (canary): done d, failed f, remaining r; about s s left' - the estimate is the mean batch
@@ -280,6 +326,7 @@ class Rollout:
             result.result, result.reason = proc.FAILED, f"connect: {exc}"
             result.recovered = result.recovered if "activate" in result.steps else True
         self.record(result)
+        self._time_steps(result)
 
     def record(self, result: proc.DeviceResult) -> None:
         """One audit record per attempt (anything past the survey, including a refused login)."""
@@ -314,7 +361,7 @@ class Rollout:
             "window": (f"inside {current.name}, {format_duration(current.remaining(now))} left" if current
                        else f"outside; next: {upcoming.describe()}" if upcoming else "no window scheduled"),
             "elapsed_seconds": round(elapsed, 2),
-            "timings": self.timings,
+            "timings": {**self.timings, "steps": step_summary(self.timings["steps"])},
             "stopped": bool(self.stopped_reason),
             "stopped_reason": self.stopped_reason,
             "changed": any(r.changed for r in plan.results.values()) or any(r["changed"] for r in self.reconciled),
@@ -322,6 +369,18 @@ class Rollout:
             "not_attempted": [r.device for r in plan.results.values() if r.result in NOT_ATTEMPTED],
             "reconciled": self.reconciled,
         }
+
+
+def step_summary(steps: dict[str, list[float]]) -> dict[str, dict]:
+    """{step: {runs, median, max}} in seconds, in the order the procedure runs them (a device runs precheck in its
+    staging and again in its batch)."""
+    order = ["precheck", "stage", "intent", "activate", "wait", "postcheck"]
+    summary = {}
+    for step in sorted(steps, key=lambda name: (order.index(name) if name in order else len(order), name)):
+        values = sorted(steps[step])
+        summary[step] = {"runs": len(values), "median": round(values[len(values) // 2], 3),
+                         "max": round(values[-1], 3)}
+    return summary
 
 
 NOT_ATTEMPTED = (proc.NOT_STARTED, proc.DEFERRED, proc.SKIPPED_BUSY, proc.BUSY)

@@ -24,6 +24,7 @@ class FakeFleet:
         self.busy_until_call: dict[str, int] = {}  # device -> number of is_busy() calls answering True
         self.calls: list[tuple[str, str]] = []
         self.lock = threading.Lock()
+        self.on_wait = None      # called with the device name while it "reboots" (wait_until_back)
 
     def log(self, device, step):
         with self.lock:
@@ -87,6 +88,8 @@ class FakeDriver(FirmwareDriver):
 
     def wait_until_back(self, timeout):
         self.fleet.log(self.name, "wait")
+        if self.fleet.on_wait is not None:
+            self.fleet.on_wait(self.name)
         if self.fleet.faults.get(self.name) == "library_error":
             raise RuntimeError("a library raised something nobody mapped")
         if self.fleet.faults.get(self.name) == "no_return":

@@ -2,6 +2,7 @@
 window closing mid-rollout, recovery after a failed activate, check-mode plan, forced override."""
 
 import datetime as dt
+import time
 
 import pytest
 from firmware_fakes import FakeDriver, FakeFleet, open_window_schedule
@@ -200,12 +201,39 @@ def test_outside_the_window_nothing_disruptive_starts_unless_forced(fleet):
     assert by_name(forced)["m1-000"]["result"] == proc.UPGRADED and records[0]["forced"] is True
 
 
-def test_images_are_staged_for_every_device_before_the_first_reboot(fleet):
+def test_each_batch_is_staged_while_the_batch_before_it_reboots(fleet):
     devices = add(fleet, 5)
-    make_rollout(fleet, devices, batch_size="2").run()
-    first_activate = fleet.calls.index(("m1-000", "activate"))
-    assert all((f"m1-{i:03d}", "stage") in fleet.calls[:first_activate] for i in range(5))
-    assert all(fleet.steps_of(f"m1-{i:03d}").count("stage") == 1 for i in range(5))
+    overlapped = []
+
+    def reboot(name):       # the canary "reboots" until batch 1's transfers have started (or 5 s)
+        if name == "m1-000":
+            deadline = time.monotonic() + 5
+            while ("m1-001", "stage") not in fleet.calls and time.monotonic() < deadline:
+                time.sleep(0.01)
+            overlapped.append(("m1-001", "stage") in fleet.calls)
+
+    fleet.on_wait = reboot
+    summary = make_rollout(fleet, devices, batch_size="2").run()
+    assert summary["batches"] == [["m1-000"], ["m1-001", "m1-002"], ["m1-003", "m1-004"]]
+    assert overlapped == [True]
+    assert fleet.calls.index(("m1-000", "stage")) < fleet.calls.index(("m1-000", "activate"))
+    for index in range(5):      # every image staged exactly once, before its own device is activated
+        steps = fleet.steps_of(f"m1-{index:03d}")
+        assert steps.count("stage") == 1 and steps.index("stage") < steps.index("activate")
+    assert ("m1-003", "stage") not in fleet.calls[:fleet.calls.index(("m1-000", "wait"))]   # batch 2: after batch 0
+    timings = summary["timings"]
+    assert len(timings["staging_seconds"]) == len(timings["batch_seconds"]) == 3
+    assert timings["steps"]["stage"]["runs"] == 5 and timings["steps"]["activate"]["runs"] == 5
+
+
+def test_a_stopped_rollout_stages_nothing_more(fleet):
+    devices = add(fleet, 6)
+    fleet.faults["m1-000"] = "old_version"
+    summary = make_rollout(fleet, devices, batch_size="2").run()
+    assert summary["stopped"]
+    staged = [name for name, step in fleet.calls if step == "stage"]
+    assert sorted(staged) == ["m1-000", "m1-001", "m1-002"]     # the canary, and batch 1 (in flight meanwhile)
+    assert {by_name(summary)[f"m1-00{i}"]["result"] for i in range(1, 6)} == {proc.NOT_STARTED}
 
 
 def test_a_device_failing_to_stage_is_left_out_and_the_others_go_on(fleet):
