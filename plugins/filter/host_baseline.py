@@ -6,11 +6,14 @@
 ``ip_networks``  addresses/subnets -> {"ipv4": [...], "ipv6": [...]} normalised, refusing anything else
 ``package_changes``  two `dpkg-query -W` listings -> [{package, before, after}] of what an upgrade changed
 ``sysctl_differences``  `sysctl -e KEY...` output + wanted values -> ['key (running X, wanted Y)', ...]
+``packages_missing``  wanted package names + ansible_facts -> those not installed (all of them when unknown)
+``setting_line``  {key, value} -> a host_files settings line {regexp: '^#?KEY\\s', line: 'KEY<separator>value'}
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from ansible.errors import AnsibleFilterError
 
@@ -95,8 +98,38 @@ def sysctl_differences(running_output, wanted):
     return differences
 
 
+def packages_missing(wanted, facts):
+    """The wanted packages that ansible_facts['packages'] (package_facts, read once per play) does not list.
+
+    Without package facts every wanted package is returned, so an install task guarded by this runs as before; with
+    them, a run where everything is installed skips the package manager (its start-up costs a second per role).
+    """
+    names = [wanted] if isinstance(wanted, str) else list(wanted or [])
+    installed = (facts or {}).get("packages") if isinstance(facts, dict) else None
+    if not isinstance(installed, dict):
+        return names
+    return [name for name in names if str(name) not in installed]
+
+
+def setting_line(item, separator=" "):
+    """A `KEY value` settings line for aiphone.hardening.host_files (state=lines), as lineinfile would set it.
+
+    The line replaces the last line that sets the key or is the key commented out (`#KEY ...`), else it is appended.
+    Keys are plain words; values one line without control characters (they reach a host file).
+    """
+    if not isinstance(item, dict) or "key" not in item or "value" not in item:
+        raise AnsibleFilterError(f"setting_line: expected a {{key, value}} item (dict2items), got {item!r}")
+    key, value = str(item["key"]), str(item["value"])
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", key):
+        raise AnsibleFilterError(f"setting_line: key {key!r} is not a plain word")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value) or any(ord(ch) < 32 and ch != "\t" for ch in separator):
+        raise AnsibleFilterError(f"setting_line: the value of {key} holds a control character")
+    return {"regexp": rf"^#?{re.escape(key)}\s", "line": f"{key}{separator}{value}"}
+
+
 class FilterModule:
     def filters(self):
         return {"duration_seconds": duration_seconds, "maintenance_oncalendar": maintenance_oncalendar,
                 "package_changes": package_changes, "ip_networks": ip_networks,
-                "sysctl_differences": sysctl_differences}
+                "sysctl_differences": sysctl_differences, "setting_line": setting_line,
+                "packages_missing": packages_missing}

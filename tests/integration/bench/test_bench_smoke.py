@@ -79,6 +79,9 @@ def test_hosts_converge(tmp_path):
     report = json.loads((tmp_path / "hosts.json").read_text())
     assert all(report[run]["rc"] == 0 for run in ("first_converge", "idempotent_rerun", "check_mode_rerun"))
     assert all(counts["changed"] == 0 for counts in report["idempotent_rerun"]["recap"].values())
+    noop = report["idempotent_rerun"]
+    assert sorted(noop["calls"]) == ["ai-gw-01", "pbx-01"] and all(h["calls"] > 0 for h in noop["calls"].values())
+    assert noop["calls"]["pbx-01"]["by_role"].get("tls_policy", 0) > 0 and "tls_policy" in str(noop["role_seconds"])
 
 
 def test_hosts_baseline_script_parses():

@@ -10,6 +10,8 @@ from ansible_collections.aiphone.hardening.plugins.filter.host_baseline import (
     ip_networks,
     maintenance_oncalendar,
     package_changes,
+    packages_missing,
+    setting_line,
     sysctl_differences,
 )
 
@@ -68,3 +70,18 @@ def test_sysctl_differences_refuses_output_it_cannot_read():
         sysctl_differences("sysctl: permission denied on key 'kernel.kptr_restrict'", {"kernel.kptr_restrict": 2})
     with pytest.raises(AnsibleFilterError, match="mapping"):
         sysctl_differences("", ["kernel.kptr_restrict"])
+
+
+def test_setting_line_sets_a_key_as_lineinfile_did_and_refuses_control_characters():
+    line = setting_line({"key": "ENCRYPT_METHOD", "value": "YESCRYPT"}, separator="\t")
+    assert line == {"regexp": r"^#?ENCRYPT_METHOD\s", "line": "ENCRYPT_METHOD\tYESCRYPT"}
+    for bad in ({"key": "UMASK", "value": "027\nPASS_MAX_DAYS 0"}, {"key": "A B", "value": "1"}, {"value": "1"}):
+        with pytest.raises(AnsibleFilterError):
+            setting_line(bad)
+
+
+def test_packages_missing_lists_what_package_facts_lack_and_everything_without_them():
+    facts = {"packages": {"nftables": [{"version": "1.0.6"}], "sudo": [{"version": "1.9"}]}}
+    assert packages_missing(["nftables", "aide", "sudo"], facts) == ["aide"]
+    assert packages_missing("nftables", facts) == []
+    assert packages_missing(["nftables", "aide"], {"distribution": "Debian"}) == ["nftables", "aide"]

@@ -1,0 +1,333 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+"""Many configuration files, directories and file modes of one host in one module call (cheap no-op runs)."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: host_files
+short_description: Put a set of files, directories, settings lines and file modes in place in one call
+description:
+  - One module call checks and, where they differ, fixes every entry of O(files) - a task that used to loop over
+    C(ansible.builtin.copy), C(template), C(file) or C(lineinfile) costs one round trip instead of two per item.
+    A no-op run reads each file once and writes nothing.
+  - "O(files[].state=file): the file has exactly O(files[].content) (render templates on the controller with
+    C(lookup('ansible.builtin.template', ...))). A new content is written to a temporary file beside the target,
+    checked with O(files[].validate), given its owner, group and mode and only then renamed over the target
+    (atomic: the target never exists half-written nor with a wider mode)."
+  - "O(files[].state=lines): settings lines in an existing file, each like C(ansible.builtin.lineinfile) with
+    C(regexp) and C(line): the last line matching O(files[].lines[].regexp) is replaced, or the line is appended
+    when none matches. The whole new file is validated before it replaces the old one."
+  - "O(files[].state=directory): the directory exists (created with the given mode) with its owner, group and mode.
+    O(files[].state=attributes): owner, group and mode of a file or directory that must already exist
+    (O(files[].missing=skip) passes over a missing one). O(files[].state=absent): a file or symbolic link at the
+    path is removed (directories are refused)."
+  - Entries are handled in order; the first failure stops the call and names the path, and the files before it
+    keep their new state (each one is whole - old or new, never between).
+  - Supports check mode (an accurate plan, nothing written) and C(--diff) (per file; O(files[].diff=false) for files
+    holding secrets).
+options:
+  files:
+    description: The entries, handled in order.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      path: {description: Absolute path., type: path, required: true}
+      state:
+        description: What the path must be.
+        type: str
+        choices: [file, lines, directory, attributes, absent]
+        default: file
+      content: {description: "Whole content (O(files[].state=file)).", type: str}
+      lines:
+        description: "Settings lines (O(files[].state=lines)), each C({regexp: ..., line: ...})."
+        type: list
+        elements: dict
+      owner: {description: Owning user (unchanged when omitted for C(lines) and C(attributes))., type: str}
+      group: {description: Owning group (unchanged when omitted for C(lines) and C(attributes))., type: str}
+      mode: {description: "Octal mode string such as C('0640') (required for C(file) and C(directory)).", type: str}
+      validate:
+        description: Command run on the new content before it replaces the file; C(%s) is the temporary file.
+        type: str
+      backup: {description: Keep a time-stamped copy of a file before its content changes., type: bool, default: false}
+      create: {description: "For C(lines): create a missing file (empty before the lines).", type: bool,
+               default: false}
+      missing:
+        description: "For C(attributes): C(fail) or C(skip) when the path does not exist."
+        type: str
+        choices: [fail, skip]
+        default: fail
+      diff: {description: Show the content in C(--diff) (false for secrets)., type: bool, default: true}
+author: aiphone-hardening
+"""
+
+EXAMPLES = r"""
+- name: Legal notice before and after login
+  aiphone.hardening.host_files:
+    files:
+      - {path: /etc/issue, content: "{{ banner }}", owner: root, group: root, mode: "0644"}
+      - {path: /etc/issue.net, content: "{{ banner }}", owner: root, group: root, mode: "0644"}
+
+- name: Defaults of shadow's tools, one call for every key
+  aiphone.hardening.host_files:
+    files:
+      - path: /etc/login.defs
+        state: lines
+        lines: "{{ logindefs | dict2items | map('aiphone.hardening.keyword_line') | list }}"
+
+- name: A sudoers fragment, checked by visudo before it is in place
+  aiphone.hardening.host_files:
+    files:
+      - path: /etc/sudoers.d/50-roles
+        content: "{{ lookup('ansible.builtin.template', 'sudoers.j2') }}"
+        mode: "0440"
+        validate: visudo -cf %s
+"""
+
+RETURN = r"""
+changed_paths:
+  description: Paths this call changed (or, in check mode, would change), in the order handled.
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/issue]
+files:
+  description: Per entry, what was (or would be) done.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{path: /etc/issue, changed: true, content: true, attributes: false, created: false, backup: null}]
+"""
+
+import os
+import re
+import stat
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+MODE_RE = re.compile(r"^0?[0-7]{3,4}$")
+
+
+class EntryError(Exception):
+    """One entry could not be put in place; the message names its path."""
+
+
+def read_bytes(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def apply_lines(text: str, lines: list[dict]) -> str:
+    """lineinfile(regexp, line) for each entry in turn: the last matching line replaced, else the line appended."""
+    rows = text.splitlines()
+    for entry in lines:          # regexps and lines checked by check_entry()
+        pattern, line = re.compile(entry["regexp"]), entry["line"]
+        matches = [index for index, row in enumerate(rows) if pattern.search(row)]
+        if matches:
+            rows[matches[-1]] = line
+        elif line not in rows:
+            rows.append(line)
+    return "\n".join(rows) + ("\n" if rows else "")
+
+
+def check_entry(entry: dict) -> None:
+    path = entry["path"]
+    if not os.path.isabs(path) or any(ord(ch) < 32 for ch in path) or "/../" in f"{path}/":
+        raise EntryError(f"path {path!r} must be absolute, without '..' and free of control characters")
+    state = entry["state"]
+    if entry.get("mode") is not None and not MODE_RE.match(str(entry["mode"])):
+        raise EntryError(f"{path}: mode {entry['mode']!r} is not an octal mode like '0640'")
+    if state in ("file", "directory") and entry.get("mode") is None:
+        raise EntryError(f"{path}: state={state} needs a mode")
+    if state == "file" and entry.get("content") is None:
+        raise EntryError(f"{path}: state=file needs a content")
+    if state == "lines" and not entry.get("lines"):
+        raise EntryError(f"{path}: state=lines needs at least one line")
+    for number, line in enumerate(entry.get("lines") or []):
+        try:
+            re.compile(line["regexp"])
+        except (KeyError, TypeError, re.error) as err:
+            raise EntryError(f"{path}: lines[{number}] needs a valid regexp ({err})") from err
+        if not isinstance(line.get("line"), str) or "\n" in line["line"]:
+            raise EntryError(f"{path}: lines[{number}] needs a single line of text")
+
+
+class HostFiles:
+    def __init__(self, module: AnsibleModule):
+        self.module = module
+        self.diffs: list[dict] = []
+
+    def file_args(self, entry: dict, path: str) -> dict:
+        return {"path": path, "owner": entry.get("owner"), "group": entry.get("group"), "mode": entry.get("mode"),
+                "secontext": [None, None, None, None], "attributes": None}
+
+    def attributes(self, entry: dict, path: str) -> bool:
+        diff = {"before": {}, "after": {}}
+        changed = self.module.set_fs_attributes_if_different(self.file_args(entry, path), False, diff=diff)
+        if changed and diff["before"]:
+            self.diffs.append({"before_header": path, "after_header": path, **diff})
+        return changed
+
+    def validate(self, entry: dict, temporary: str) -> None:
+        command = entry.get("validate")
+        if not command:
+            return
+        if "%s" not in command:
+            raise EntryError(f"{entry['path']}: validate must contain %s (the file to check): {command!r}")
+        rc, out, err = self.module.run_command(command % temporary)
+        if rc != 0:
+            raise EntryError(f"{entry['path']}: the new content failed validation ({command}, rc={rc}); the file "
+                             f"is unchanged: {(err or out).strip()[-2000:]}")
+
+    def write(self, entry: dict, new: bytes, existed: bool) -> str | None:
+        """The new content in a checked temporary beside the target, then renamed over it. Returns the backup path."""
+        path = entry["path"]
+        directory = os.path.dirname(path)
+        if not os.path.isdir(directory):
+            raise EntryError(f"{path}: its directory {directory} does not exist")
+        backup = self.module.backup_local(path) if entry["backup"] and existed else None
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(new)
+                out.flush()
+                os.fsync(out.fileno())
+            self.validate(entry, temporary)
+            args = self.file_args(entry, temporary)
+            if existed:   # a lines entry without owner/mode keeps the file's own
+                current = os.stat(path)
+                args["mode"] = args["mode"] or oct(stat.S_IMODE(current.st_mode))
+                if args["owner"] is None:
+                    os.chown(temporary, current.st_uid, -1)
+                if args["group"] is None:
+                    os.chown(temporary, -1, current.st_gid)
+            elif args["mode"] is None:
+                args["mode"] = "0644"
+            self.module.set_fs_attributes_if_different(args, False)
+            if self.module.selinux_enabled():
+                self.module.set_context_if_different(temporary, self.module.selinux_default_context(path), False)
+            os.replace(temporary, path)   # same directory: atomic, and the mode is already the final one
+        finally:
+            if os.path.lexists(temporary):
+                os.unlink(temporary)
+        return backup
+
+    def content(self, entry: dict) -> dict:
+        path = entry["path"]
+        if os.path.isdir(path) and not os.path.islink(path):
+            raise EntryError(f"{path}: is a directory, a file was expected")
+        old = read_bytes(path)
+        if entry["state"] == "file":
+            new = entry["content"].encode()
+        else:
+            if old is None and not entry["create"]:
+                raise EntryError(f"{path}: does not exist (state=lines edits an existing file; create=true makes it)")
+            new = apply_lines((old or b"").decode("utf-8", errors="surrogateescape"),
+                              entry["lines"]).encode("utf-8", errors="surrogateescape")
+        result = {"path": path, "created": old is None, "content": old != new, "attributes": False, "backup": None}
+        if result["content"]:
+            if entry["diff"]:
+                self.diffs.append({"before_header": path, "after_header": path,
+                                   "before": (old or b"").decode("utf-8", errors="replace"),
+                                   "after": new.decode("utf-8", errors="replace")})
+            else:
+                self.diffs.append({"prepared": f"{path}: content changed (not shown: diff=false)"})
+            if not self.module.check_mode:
+                result["backup"] = self.write(entry, new, old is not None)
+        elif old is not None:
+            result["attributes"] = self.attributes(entry, path)
+        return result
+
+    def directory(self, entry: dict) -> dict:
+        path = entry["path"]
+        result = {"path": path, "created": False, "content": False, "attributes": False, "backup": None}
+        if os.path.lexists(path) and not os.path.isdir(path):
+            raise EntryError(f"{path}: exists and is not a directory")
+        if os.path.islink(path):
+            raise EntryError(f"{path}: is a symbolic link, a directory was expected")
+        if not os.path.isdir(path):
+            result["created"] = True
+            self.diffs.append({"before_header": path, "after_header": path, "before": {"state": "absent"},
+                               "after": {"state": "directory", "mode": entry["mode"]}})
+            if self.module.check_mode:
+                return result
+            if not os.path.isdir(os.path.dirname(path)):
+                raise EntryError(f"{path}: its parent directory does not exist")
+            os.mkdir(path, 0o700)   # private until owner and mode are set just below
+        result["attributes"] = self.attributes(entry, path)
+        return result
+
+    def existing(self, entry: dict) -> dict:
+        path = entry["path"]
+        result = {"path": path, "created": False, "content": False, "attributes": False, "backup": None}
+        if not os.path.exists(path):
+            if entry["missing"] == "skip":
+                result["skipped"] = "missing"
+                return result
+            raise EntryError(f"{path}: does not exist (state=attributes changes an existing path; missing=skip)")
+        result["attributes"] = self.attributes(entry, path)
+        return result
+
+    def absent(self, entry: dict) -> dict:
+        path = entry["path"]
+        result = {"path": path, "created": False, "content": os.path.lexists(path), "attributes": False,
+                  "backup": None}
+        if os.path.isdir(path) and not os.path.islink(path):
+            raise EntryError(f"{path}: is a directory (host_files removes files and links only)")
+        if result["content"]:
+            self.diffs.append({"before_header": path, "after_header": path, "before": {"state": "present"},
+                               "after": {"state": "absent"}})
+            if not self.module.check_mode:
+                os.unlink(path)
+        return result
+
+    def run(self, entry: dict) -> dict:
+        check_entry(entry)
+        handler = {"file": self.content, "lines": self.content, "directory": self.directory,
+                   "attributes": self.existing, "absent": self.absent}[entry["state"]]
+        try:
+            result = handler(entry)
+        except (OSError, ValueError, KeyError) as err:   # unknown owner/group, permissions, disk full ...
+            raise EntryError(f"{entry['path']}: {err}") from err
+        result["changed"] = bool(result["created"] or result["content"] or result["attributes"])
+        return result
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(files=dict(type="list", elements="dict", required=True, options=dict(
+            path=dict(type="path", required=True),
+            state=dict(type="str", default="file", choices=["file", "lines", "directory", "attributes", "absent"]),
+            content=dict(type="str"),
+            lines=dict(type="list", elements="dict"),
+            owner=dict(type="str"),
+            group=dict(type="str"),
+            mode=dict(type="str"),
+            validate=dict(type="str"),
+            backup=dict(type="bool", default=False),
+            create=dict(type="bool", default=False),
+            missing=dict(type="str", default="fail", choices=["fail", "skip"]),
+            diff=dict(type="bool", default=True),
+        ))),
+        supports_check_mode=True,
+    )
+    worker = HostFiles(module)
+    results: list[dict] = []
+    for entry in module.params["files"]:
+        try:
+            results.append(worker.run(entry))
+        except EntryError as err:
+            module.fail_json(msg=str(err), files=results,
+                             changed_paths=[r["path"] for r in results if r["changed"]],
+                             changed=any(r["changed"] for r in results))
+    changed_paths = [r["path"] for r in results if r["changed"]]
+    module.exit_json(changed=bool(changed_paths), changed_paths=changed_paths, files=results, diff=worker.diffs)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""aiphone.hardening.host_files, run as Ansible runs a module (a JSON argument file, a separate process), on real files.
+
+Owner and group are the test process's own user (root in CI), so the tests also hold on a non-root machine.
+"""
+
+from __future__ import annotations
+
+import grp
+import json
+import os
+import pwd
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+MODULE = REPO / "plugins" / "modules" / "host_files.py"
+USER = pwd.getpwuid(os.getuid()).pw_name
+GROUP = grp.getgrgid(os.getgid()).gr_name
+
+
+def run(tmp_path: Path, files: list[dict], check: bool = False, diff: bool = True) -> dict:
+    args = tmp_path / "args.json"
+    args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {"files": files, "_ansible_check_mode": check,
+                                                        "_ansible_diff": diff}}))
+    env = dict(os.environ, PYTHONPATH=f"{REPO / 'collections'}{os.pathsep}{REPO}")
+    done = subprocess.run([sys.executable, str(MODULE), str(args)], capture_output=True, text=True, env=env,
+                          check=False)
+    return json.loads(done.stdout)
+
+
+def mode(path: Path) -> str:
+    return oct(stat.S_IMODE(path.stat().st_mode))
+
+
+def entry(path: Path, **settings) -> dict:
+    return {"path": str(path), "owner": USER, "group": GROUP, **settings}
+
+
+def test_files_are_written_with_their_mode_then_a_second_run_changes_nothing(tmp_path):
+    target = tmp_path / "etc"
+    target.mkdir()
+    files = [entry(target / "issue", content="Authorised use only\n", mode="0644"),
+             entry(target / "secret.conf", content="key=1\n", mode="0600", diff=False)]
+    first = run(tmp_path, files)
+    assert first["changed"] and first["changed_paths"] == [str(target / "issue"), str(target / "secret.conf")]
+    assert (target / "issue").read_text() == "Authorised use only\n"
+    assert mode(target / "secret.conf") == "0o600"
+    assert "key=1" not in json.dumps(first["diff"])            # diff=false: the content is not shown
+    second = run(tmp_path, files)
+    assert not second["changed"] and second["changed_paths"] == [] and second["diff"] == []
+    assert sorted(os.listdir(target)) == ["issue", "secret.conf"]     # no temporary left beside them
+
+
+def test_a_drifted_mode_or_content_is_fixed_and_shown_in_the_diff(tmp_path):
+    target = tmp_path / "motd"
+    target.write_text("old\n")
+    target.chmod(0o666)
+    result = run(tmp_path, [entry(target, content="new\n", mode="0644")])
+    assert result["changed_paths"] == [str(target)]
+    assert result["diff"][0]["before"] == "old\n" and result["diff"][0]["after"] == "new\n"
+    assert target.read_text() == "new\n" and mode(target) == "0o644"
+    target.chmod(0o600)
+    result = run(tmp_path, [entry(target, content="new\n", mode="0644")])
+    assert result["changed"] and result["files"][0]["attributes"] and not result["files"][0]["content"]
+    assert mode(target) == "0o644"
+
+
+def test_check_mode_reports_the_plan_and_writes_nothing(tmp_path):
+    existing = tmp_path / "a.conf"
+    existing.write_text("a=1\n")
+    existing.chmod(0o644)
+    plan = run(tmp_path, [entry(existing, content="a=2\n", mode="0600"),
+                          entry(tmp_path / "new.conf", content="b\n", mode="0600"),
+                          entry(tmp_path / "dir", state="directory", mode="0750")], check=True)
+    assert plan["changed_paths"] == [str(existing), str(tmp_path / "new.conf"), str(tmp_path / "dir")]
+    assert existing.read_text() == "a=1\n" and mode(existing) == "0o644"
+    assert not (tmp_path / "new.conf").exists() and not (tmp_path / "dir").exists()
+
+
+def test_a_content_that_fails_validation_leaves_the_old_file_and_names_it(tmp_path):
+    target = tmp_path / "sudoers"
+    target.write_text("good\n")
+    files = [entry(target, content="bad\n", mode="0440", validate="grep -q good %s")]
+    result = run(tmp_path, files)
+    assert result["failed"] and str(target) in result["msg"] and "validation" in result["msg"]
+    assert target.read_text() == "good\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["args.json", "sudoers"]
+    passed = run(tmp_path, [entry(target, content="good again\n", mode="0440", validate="grep -q good %s")])
+    assert passed["changed"] and target.read_text() == "good again\n" and mode(target) == "0o440"
+
+
+def test_a_new_file_never_exists_with_a_wider_mode_than_asked(tmp_path):
+    # the validate command runs on the temporary while it is the only copy: its mode is already private
+    probe = tmp_path / "seen"
+    target = tmp_path / "totp.conf"
+    run(tmp_path, [entry(target, content="x\n", mode="0600", validate=f"cp --preserve=mode %s {probe}")])
+    assert mode(target) == "0o600" and mode(probe) == "0o600"
+
+
+def test_lines_behave_like_lineinfile_regexp_and_line(tmp_path):
+    target = tmp_path / "login.defs"
+    target.write_text("# comment\n#UMASK\t022\nPASS_MAX_DAYS\t99999\nPASS_MAX_DAYS\t5\nOTHER x\n")
+    target.chmod(0o644)
+    lines = [{"regexp": r"^#?UMASK\s", "line": "UMASK\t027"},
+             {"regexp": r"^#?PASS_MAX_DAYS\s", "line": "PASS_MAX_DAYS\t90"},
+             {"regexp": r"^#?ENCRYPT_METHOD\s", "line": "ENCRYPT_METHOD\tYESCRYPT"}]
+    result = run(tmp_path, [{"path": str(target), "state": "lines", "lines": lines}])
+    assert result["changed"]
+    # the last match replaced (as lineinfile does), a missing key appended, the rest and the mode untouched
+    assert target.read_text() == ("# comment\nUMASK\t027\nPASS_MAX_DAYS\t99999\nPASS_MAX_DAYS\t90\nOTHER x\n"
+                                  "ENCRYPT_METHOD\tYESCRYPT\n")
+    assert mode(target) == "0o644"
+    assert not run(tmp_path, [{"path": str(target), "state": "lines", "lines": lines}])["changed"]
+
+
+def test_lines_refuse_a_missing_file_unless_asked_to_create_it(tmp_path):
+    target = tmp_path / "aliases"
+    line = [{"regexp": r"^root\s*:", "line": "root: it@example.org"}]
+    refused = run(tmp_path, [{"path": str(target), "state": "lines", "lines": line}])
+    assert refused["failed"] and str(target) in refused["msg"] and not target.exists()
+    made = run(tmp_path, [entry(target, state="lines", lines=line, create=True, mode="0644")])
+    assert made["changed"] and target.read_text() == "root: it@example.org\n" and mode(target) == "0o644"
+
+
+def test_directories_attributes_and_absent(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir(mode=0o755)
+    home.chmod(0o755)
+    stale = tmp_path / "old.conf"
+    stale.write_text("x")
+    result = run(tmp_path, [entry(tmp_path / "d", state="directory", mode="0750"),
+                            entry(home, state="attributes", mode="0750"),
+                            entry(tmp_path / "gone", state="attributes", mode="0750", missing="skip"),
+                            {"path": str(stale), "state": "absent"}])
+    assert result["changed_paths"] == [str(tmp_path / "d"), str(home), str(stale)]
+    assert mode(tmp_path / "d") == "0o750" and mode(home) == "0o750" and not stale.exists()
+    assert result["files"][2]["skipped"] == "missing"
+    missing = run(tmp_path, [entry(tmp_path / "gone", state="attributes", mode="0750")])
+    assert missing["failed"] and str(tmp_path / "gone") in missing["msg"]
+
+
+@pytest.mark.parametrize("bad, words", [
+    ({"path": "relative/file", "content": "x", "mode": "0644"}, "absolute"),
+    ({"path": "/tmp/x/../etc/passwd", "content": "x", "mode": "0644"}, "absolute"),
+    ({"path": "/tmp/x", "content": "x", "mode": "rw-r--r--"}, "octal"),
+    ({"path": "/tmp/x", "content": "x"}, "needs a mode"),
+    ({"path": "/tmp/x", "state": "lines", "lines": [{"regexp": "(", "line": "a"}]}, "regexp"),
+    ({"path": "/tmp/x", "state": "lines", "lines": [{"regexp": "a", "line": "a\nb"}]}, "single line"),
+])
+def test_bad_entries_are_refused_naming_the_path(tmp_path, bad, words):
+    result = run(tmp_path, [bad])
+    assert result["failed"] and words in result["msg"] and bad["path"] in result["msg"]
+
+
+def test_entries_before_a_failure_are_whole_and_reported(tmp_path):
+    first = tmp_path / "first"
+    result = run(tmp_path, [entry(first, content="1\n", mode="0644"),
+                            entry(tmp_path / "no-dir" / "second", content="2\n", mode="0644")])
+    assert result["failed"] and "no-dir" in result["msg"]
+    assert result["changed_paths"] == [str(first)] and first.read_text() == "1\n"
