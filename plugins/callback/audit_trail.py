@@ -64,7 +64,8 @@ from ansible.template import Templar
 from ansible_collections.aiphone.hardening.plugins.module_utils import audit_trail
 
 TOOLKIT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
-RESULT_SUMMARY_KEYS = ("dest", "path", "name", "state", "src", "msg", "cmd", "backup_file", "commands", "updates")
+RESULT_SUMMARY_KEYS = ("dest", "path", "name", "state", "src", "msg", "cmd", "backup_file", "commands", "updates",
+                       "changed_paths")
 NO_LOG_NOTE = "hidden: the task is no_log"
 
 

@@ -326,7 +326,10 @@ def main() -> None:
                              changed_paths=[r["path"] for r in results if r["changed"]],
                              changed=any(r["changed"] for r in results))
     changed_paths = [r["path"] for r in results if r["changed"]]
-    module.exit_json(changed=bool(changed_paths), changed_paths=changed_paths, files=results, diff=worker.diffs)
+    outcome = {"changed": bool(changed_paths), "changed_paths": changed_paths, "files": results}
+    if module._diff:   # as ansible.builtin.copy: a diff only when one is asked for (--diff, diff: true)
+        outcome["diff"] = worker.diffs
+    module.exit_json(**outcome)
 
 
 if __name__ == "__main__":

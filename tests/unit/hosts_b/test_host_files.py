@@ -52,6 +52,7 @@ def test_files_are_written_with_their_mode_then_a_second_run_changes_nothing(tmp
     assert "key=1" not in json.dumps(first["diff"])            # diff=false: the content is not shown
     second = run(tmp_path, files)
     assert not second["changed"] and second["changed_paths"] == [] and second["diff"] == []
+    assert "diff" not in run(tmp_path, files, diff=False)          # without --diff, no diff (and no content)
     assert sorted(os.listdir(target)) == ["issue", "secret.conf"]     # no temporary left beside them
 
 
