@@ -213,7 +213,8 @@ def test_the_hosts_wrote_the_lines_the_rules_read(normal_day, attacks, replay_la
     assert 'key="aiphone_data"' in attacks.audit and 'key="aiphone_data_perm"' in attacks.audit
     assert normal_day.accepted() and attacks.accepted()
     # the normal day really holds the system work the rules must not mistake for a person's
-    day = [e for e in normal_day.events(replay_lab, UTC) if e["source"] == "auditd" and e.get("type") == "SYSCALL"]
+    day = [e for e in normal_day.events(replay_lab, SiteClock(UTC))
+           if e["source"] == "auditd" and e.get("type") == "SYSCALL"]
     assert sum(1 for e in day if e.get("key") == "aiphone_data" and e.get("auid") == "4294967295") >= 60
     assert any(e.get("key") == "sudoers" and e.get("auid_name") == "aiphone-automation" for e in day)
     assert sum(1 for e in day if e.get("key") == "aiphone_data" and e.get("auid_name") == "agent") >= 3
