@@ -5,7 +5,8 @@ What the PBX really wrote is collected - its journal (`journalctl -o json`) and 
 (kernel_audit.py: the role's audit rules) - loaded into SQLite (plugins/module_utils/detections/events.py) and queried
 with the committed compiled queries (detections/compiled/sqlite/queries.json). The hour of an event is the one the
 log recorded: the off-hours cases judge it in a site time zone in which that recorded time is night, the ordinary
-work in one in which it is office hours; the system clock is never changed.
+work in one in which it is office hours (on a weekend, with every event moved by whole days to a weekday); the
+system clock is never changed.
 
 Not replayed here: the Kamailio rules, replayed live against the voice edge in tests/integration/voice (a lab of its
 own), and the metric rules (promtool, tests/unit/detections; the edge's counters read live in tests/integration/voice).
@@ -80,14 +81,14 @@ class Window:
     since: float
     until: float
 
-    def events(self, lab, zone: ZoneInfo) -> list[dict]:
+    def events(self, lab, clock: SiteClock) -> list[dict]:
         start, end = (dt.datetime.fromtimestamp(t, dt.UTC) for t in (self.since, self.until))
-        audited = [e for e in events.parse_audit_log(self.audit, zone, host="pbx-01", users=lab["users"])
+        audited = [e for e in events.parse_audit_log(self.audit, clock.zone, host="pbx-01", users=lab["users"])
                    if start <= dt.datetime.fromisoformat(e["timestamp"]) <= end]
-        return events.parse_journal_json(self.journal, zone) + audited
+        return [clock.moved(e) for e in events.parse_journal_json(self.journal, clock.zone) + audited]
 
-    def fired(self, lab, zone: ZoneInfo) -> dict[str, list]:
-        db = events.load_sqlite(self.events(lab, zone))
+    def fired(self, lab, clock: SiteClock) -> dict[str, list]:
+        db = events.load_sqlite(self.events(lab, clock))
         return {name: db.execute(QUERIES[name]).fetchall() for name in LIVE_RULES}
 
     def accepted(self) -> list[dt.datetime]:
@@ -113,14 +114,47 @@ def collect(lab, since: float, marker: str) -> Window:
     return Window(journal, Path(lab["audit_log"]).read_text(), since, until)
 
 
-def zone_where(when: dt.datetime, office_hours: bool) -> ZoneInfo:
-    """A fixed-offset zone in which the recorded time `when` is office hours (10:00-16:59 Mon-Fri) or night (01-04)."""
-    for offset in range(-12, 15):
-        zone = ZoneInfo(f"Etc/GMT{-offset:+d}" if offset else "Etc/UTC")   # Etc/GMT+5 is UTC-5 (POSIX sign)
-        local = when.astimezone(zone)
-        if local.weekday() < 5 and (10 <= local.hour < 17 if office_hours else 1 <= local.hour < 5):
-            return zone
-    raise AssertionError(f"no zone makes {when} {'office hours' if office_hours else 'night'}")
+@dataclass(frozen=True)
+class SiteClock:
+    """How the replay's recorded times are read: in a fixed-offset site time zone, moved `days` later.
+
+    Every event moves by the same whole days, so what the rules correlate (counts within minutes, order) is as
+    recorded; only the hour and weekday the rules judge change. A weekend CI run reads as the next weekday.
+    """
+    zone: ZoneInfo
+    days: int = 0
+
+    def moved(self, event: dict) -> dict:
+        when = dt.datetime.fromisoformat(event["timestamp"]) + dt.timedelta(days=self.days)
+        local = when.astimezone(self.zone)
+        return {**event, "timestamp": when.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+                "date_hour": str(local.hour), "date_wday": events.WEEKDAYS[local.weekday()]}
+
+
+def clock_where(when: dt.datetime, office_hours: bool) -> SiteClock:
+    """A site clock in which the recorded time `when` is office hours (10:00-16:59 Mon-Fri) or night (01:00-04:59,
+    any day: the rules fire off hours on every day). Fixed offsets from UTC-12 to UTC+14 cover 27 consecutive hours,
+    so night is always found on day 0; office hours on a weekend need the days moved to Monday."""
+    for days in range(4):
+        for offset in range(-12, 15):
+            zone = ZoneInfo(f"Etc/GMT{-offset:+d}" if offset else "Etc/UTC")   # Etc/GMT+5 is UTC-5 (POSIX sign)
+            local = (when + dt.timedelta(days=days)).astimezone(zone)
+            if (local.weekday() < 5 and 10 <= local.hour < 17) if office_hours else 1 <= local.hour < 5:
+                return SiteClock(zone, days)
+    raise AssertionError(f"no site clock makes {when} {'office hours' if office_hours else 'night'}")
+
+
+def test_a_site_clock_is_found_at_every_hour_of_the_week():
+    """CI runs at any hour: a Friday-evening or weekend run once found no office-hours zone and errored."""
+    monday = dt.datetime(2026, 11, 30, 0, 17, tzinfo=dt.UTC)
+    for hour in range(7 * 24):
+        when = monday + dt.timedelta(hours=hour)
+        office, night = clock_where(when, office_hours=True), clock_where(when, office_hours=False)
+        local = (when + dt.timedelta(days=office.days)).astimezone(office.zone)
+        assert local.weekday() < 5 and 10 <= local.hour < 17 and office.days <= 3, (when, office)
+        assert night.days == 0 and 1 <= when.astimezone(night.zone).hour < 5, (when, night)
+        moved = office.moved({"timestamp": when.isoformat(), "date_hour": "?", "date_wday": "?"})
+        assert moved["date_wday"] == events.WEEKDAYS[local.weekday()] and moved["date_hour"] == str(local.hour)
 
 
 def fired_by(record: dict, alert: str, attack: str) -> None:
@@ -179,15 +213,16 @@ def test_the_hosts_wrote_the_lines_the_rules_read(normal_day, attacks, replay_la
     assert 'key="aiphone_data"' in attacks.audit and 'key="aiphone_data_perm"' in attacks.audit
     assert normal_day.accepted() and attacks.accepted()
     # the normal day really holds the system work the rules must not mistake for a person's
-    day = [e for e in normal_day.events(replay_lab, UTC) if e["source"] == "auditd" and e.get("type") == "SYSCALL"]
+    day = [e for e in normal_day.events(replay_lab, SiteClock(UTC))
+           if e["source"] == "auditd" and e.get("type") == "SYSCALL"]
     assert sum(1 for e in day if e.get("key") == "aiphone_data" and e.get("auid") == "4294967295") >= 60
     assert any(e.get("key") == "sudoers" and e.get("auid_name") == "aiphone-automation" for e in day)
     assert sum(1 for e in day if e.get("key") == "aiphone_data" and e.get("auid_name") == "agent") >= 3
 
 
 def test_a_normal_day_fires_no_rule(normal_day, replay_lab, replay_record):
-    zone = zone_where(normal_day.accepted()[0], office_hours=True)
-    fired = {name: rows for name, rows in normal_day.fired(replay_lab, zone).items() if rows}
+    clock = clock_where(normal_day.accepted()[0], office_hours=True)
+    fired = {name: rows for name, rows in normal_day.fired(replay_lab, clock).items() if rows}
     replay_record["normal_day_false_positives"] = sum(len(rows) for rows in fired.values())
     replay_record["normal_day"] = ("the agent mistyping twice, logging in and playing three recordings; the automation "
                                    "account adding a colleague to an ordinary group and converging a sudoers file; a "
@@ -197,7 +232,7 @@ def test_a_normal_day_fires_no_rule(normal_day, replay_lab, replay_record):
 
 @pytest.fixture(scope="module")
 def at_night(attacks, replay_lab) -> dict[str, list]:
-    return attacks.fired(replay_lab, zone_where(attacks.accepted()[0], office_hours=False))
+    return attacks.fired(replay_lab, clock_where(attacks.accepted()[0], office_hours=False))
 
 
 def test_ssh_password_guessing_from_the_probe_fires(at_night, replay_lab, replay_record):
@@ -240,7 +275,7 @@ def test_prompt_injection_line_fires(at_night, replay_record):
 
 def test_login_at_a_recorded_night_hour_fires(attacks, at_night, replay_lab, replay_record):
     assert any("Accepted password for agent" in str(row) for row in at_night["credential_use_off_hours"])
-    office = attacks.fired(replay_lab, zone_where(attacks.accepted()[0], office_hours=True))
+    office = attacks.fired(replay_lab, clock_where(attacks.accepted()[0], office_hours=True))
     assert office["credential_use_off_hours"] == [] and office["data_access_off_hours"] == []
     fired_by(replay_record, "credential_use_off_hours", "the agent's password login at a recorded night hour")
 
