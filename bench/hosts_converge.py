@@ -100,7 +100,7 @@ def run_playbook(inventory: Path, tags: str | None, *extra: str, timeout: int = 
                             check=False)
     seconds = round(time.monotonic() - start, 1)
     if log:
-        log.write_text(result.stdout)
+        log.write_text(result.stdout + (f"\n--- stderr ---\n{result.stderr}" if result.stderr else ""))
     recap = {host: dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", counters))
              for host, counters in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", result.stdout, re.MULTILINE)}
     failures = re.findall(r"^TASK \[(.*?)\].*\n(?:(?!TASK \[).*\n)*?(?:fatal|failed): \[(\S+)\][^{]*(\{.*)$",
@@ -109,7 +109,7 @@ def run_playbook(inventory: Path, tags: str | None, *extra: str, timeout: int = 
     return {"seconds": seconds, "rc": result.returncode, "recap": recap, "role_seconds": roles_recap(result.stdout),
             "calls": calls, "load_average": round(os.getloadavg()[0], 2),
             "failures": [{"task": task, "host": host, "result": detail[:1500]} for task, host, detail in failures],
-            "tail": result.stdout[-2000:] if result.returncode else ""}
+            "tail": (result.stdout[-2000:] + result.stderr[-2000:]) if result.returncode else ""}
 
 
 def summary(report: dict) -> str:

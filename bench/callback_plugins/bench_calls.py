@@ -13,8 +13,9 @@ DOCUMENTATION = r"""
 name: bench_calls
 type: aggregate
 short_description: Count the module calls that reach each host (bench only)
-description: Writes {host: {calls, by_role: {role: calls}, tasks: [...]}} to the file named by AIPHONE_BENCH_CALLS.
-requirements: [AIPHONE_BENCH_CALLS in the environment]
+description: "Writes {host: {calls, by_role: {role: calls}, by_action: {module: calls}}} to the file named by
+  AIPHONE_BENCH_CALLS."
+requirements: ["AIPHONE_BENCH_CALLS in the environment"]
 """
 
 import collections
