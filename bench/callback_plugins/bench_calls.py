@@ -3,8 +3,8 @@
 
 Enabled by bench/hosts_converge.py (ANSIBLE_CALLBACK_PLUGINS=bench/callback_plugins, ANSIBLE_CALLBACKS_ENABLED
 gets bench_calls, AIPHONE_BENCH_CALLS=<file>). A call is a task result that reached the host: skipped results,
-controller-only actions (set_fact, assert, debug, meta, include_vars, fail) and tasks delegated to localhost are
-not counted; a loop counts each item that ran.
+controller-only actions (set_fact, assert, debug, meta, include_vars, fail, validate_argument_spec, site_lock) and
+tasks delegated to localhost are not counted; a loop counts each item that ran.
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ import os
 
 from ansible.plugins.callback import CallbackBase
 
+# Actions that run on the controller only (validate_argument_spec: a role's meta/argument_specs.yml check;
+# site_lock: the controller's site lock).
 LOCAL_ACTIONS = {"set_fact", "assert", "debug", "meta", "include_vars", "fail", "include_tasks", "import_tasks",
-                 "include_role", "add_host", "group_by", "set_stats"}
+                 "include_role", "add_host", "group_by", "set_stats", "validate_argument_spec", "site_lock"}
 
 
 def _short(action: str) -> str:
