@@ -19,6 +19,7 @@ import datetime
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -95,10 +96,14 @@ def run_playbook(inventory: Path, tags: str | None, *extra: str, timeout: int = 
     command = ["ansible-playbook", "-i", str(inventory), str(REPO / "playbooks" / "hosts.yml"), *extra]
     if tags:
         command += ["--tags", tags]
-    start = time.monotonic()
+    start, before = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
                             check=False)
     seconds = round(time.monotonic() - start, 1)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU of ansible-playbook, its forks and their ssh clients: the controller's share (the hosts' own work runs in
+    # their containers, not counted here)
+    controller_cpu = round(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, 1)
     if log:
         log.write_text(result.stdout + (f"\n--- stderr ---\n{result.stderr}" if result.stderr else ""))
     recap = {host: dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", counters))
@@ -106,7 +111,8 @@ def run_playbook(inventory: Path, tags: str | None, *extra: str, timeout: int = 
     failures = re.findall(r"^TASK \[(.*?)\].*\n(?:(?!TASK \[).*\n)*?(?:fatal|failed): \[(\S+)\][^{]*(\{.*)$",
                           result.stdout, re.MULTILINE)
     calls = json.loads(calls_file.read_text()) if calls_file.exists() else {}
-    return {"seconds": seconds, "rc": result.returncode, "recap": recap, "role_seconds": roles_recap(result.stdout),
+    return {"seconds": seconds, "controller_cpu_seconds": controller_cpu, "rc": result.returncode, "recap": recap,
+            "role_seconds": roles_recap(result.stdout),
             "calls": calls, "load_average": round(os.getloadavg()[0], 2),
             "failures": [{"task": task, "host": host, "result": detail[:1500]} for task, host, detail in failures],
             "tail": (result.stdout[-2000:] + result.stderr[-2000:]) if result.returncode else ""}
@@ -118,7 +124,8 @@ def summary(report: dict) -> str:
         data = report[run]
         changed = sum(counts.get("changed", 0) for counts in data["recap"].values())
         calls = [entry["calls"] for entry in data["calls"].values()]
-        lines.append(f"  {run:17s} {data['seconds']:7.1f} s  changed={changed}  module calls per host "
+        lines.append(f"  {run:17s} {data['seconds']:7.1f} s (controller CPU {data['controller_cpu_seconds']} s)  "
+                     f"changed={changed}  module calls per host "
                      f"{min(calls, default=0)}-{max(calls, default=0)}  (load {data['load_average']})")
     noop = report["idempotent_rerun"]
     first_host = next(iter(noop["calls"].values()), {"by_role": {}})
