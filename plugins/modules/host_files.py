@@ -54,7 +54,8 @@ options:
       create: {description: "For C(lines): create a missing file (empty before the lines).", type: bool,
                default: false}
       missing:
-        description: "For C(attributes): C(fail) or C(skip) when the path does not exist."
+        description: "For C(attributes) and C(lines): C(fail) or C(skip) when the path does not exist (C(lines) with
+          O(files[].create=true) creates it instead)."
         type: str
         choices: [fail, skip]
         default: fail
@@ -225,6 +226,9 @@ class HostFiles:
         if entry["state"] == "file":
             new = entry["content"].encode()
         else:
+            if old is None and entry["missing"] == "skip" and not entry["create"]:
+                return {"path": path, "created": False, "content": False, "attributes": False, "backup": None,
+                        "skipped": "missing"}
             if old is None and not entry["create"]:
                 raise EntryError(f"{path}: does not exist (state=lines edits an existing file; create=true makes it)")
             new = apply_lines((old or b"").decode("utf-8", errors="surrogateescape"),
