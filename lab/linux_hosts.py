@@ -159,6 +159,21 @@ def _provision_account(container: str, public_key: str) -> None:
     _podman("exec", "-i", container, "bash", "-s", "--", AUTOMATION_ACCOUNT, public_key, stdin=_PROVISION_SCRIPT)
 
 
+def wait_for_boot(container: str, timeout: float = BOOT_TIMEOUT) -> str:
+    """Wait until systemd in `container` has finished booting ("running", or "degraded" when a unit the container
+    cannot run failed); return that state. Work started earlier races the boot: systemd-tmpfiles-setup empties /tmp
+    (Debian's tmp.conf, `D /tmp`) under a running `apt-get update`, whose gpgv then fails with "Unknown error
+    executing apt-key"."""
+    deadline = time.monotonic() + timeout
+    state = "no answer yet"
+    while time.monotonic() < deadline:
+        state = _podman("exec", container, "systemctl", "is-system-running", check=False).stdout.strip() or state
+        if state in ("running", "degraded"):
+            return state
+        time.sleep(0.5)
+    raise LabHostError(f"{container}: systemd did not finish booting within {timeout:.0f} s (last state: {state})")
+
+
 def _wait_for_ssh(container: str, address: str) -> str:
     """Wait until sshd answers on the container's address; return its ed25519 host key line."""
     deadline = time.monotonic() + BOOT_TIMEOUT

@@ -120,12 +120,10 @@ def start(run_dir, name: str, clients: dict[str, dict]) -> dict:
     spec = linux_hosts.HostSpec("siem")
     linux_hosts._run_container(spec, container, network, run_path)
     address = linux_hosts._container_address(container, network)
-    deadline = time.monotonic() + READY_TIMEOUT
-    while linux_hosts._podman("exec", container, "systemctl", "is-system-running", check=False).stdout.strip() \
-            not in ("running", "degraded"):
-        if time.monotonic() > deadline:
-            raise SiemError(f"{container}: systemd did not finish booting within {READY_TIMEOUT:.0f} s")
-        time.sleep(0.5)
+    try:
+        linux_hosts.wait_for_boot(container, READY_TIMEOUT)
+    except linux_hosts.LabHostError as exc:
+        raise SiemError(str(exc)) from exc
     _configure(container, state_dir)
     _wait_ready(address, name, state_dir / "ca.pem")
     ipaddress.IPv4Address(address)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from lab import linux_hosts
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 IMAGE = "localhost/debian-bookworm-ansible:latest"
 PLAYBOOK = """
@@ -67,6 +69,8 @@ def host(tmp_path_factory):
     name = f"da-secupd-{uuid.uuid4().hex[:8]}"
     _podman("run", "-d", "--name", name, "--systemd=always", IMAGE)
     try:
+        # apt before the end of the boot loses its gpgv temp files to systemd-tmpfiles emptying /tmp (a CI failure)
+        linux_hosts.wait_for_boot(name)
         _podman("exec", name, "apt-get", "-qq", "update")
         held, others = _choose_held_and_others(name, _security_pending_in(name))
         keep = " ".join([held, *others])

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from lab import linux_hosts
 from traffic import run_probe, verdicts
 
 IMAGE = "localhost/debian-bookworm-ansible:latest"
@@ -58,16 +59,6 @@ def _address(container: str, network: str) -> str:
     return info
 
 
-def _wait_for_systemd(name: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        state = podman("exec", name, "systemctl", "is-system-running", check=False).stdout.strip()
-        if state in ("running", "degraded"):
-            return
-        time.sleep(0.5)
-    pytest.fail(f"systemd in {name} did not finish booting")
-
-
 def _wait_for(host: IncidentHost, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -92,7 +83,7 @@ def incident_host(tmp_path_factory) -> IncidentHost:
         podman("run", "-d", "--name", source, "--network", network, "--entrypoint", "sleep", IMAGE, "infinity")
         unit = run_dir / "aiphone-voice-agent.service"
         unit.write_text(VOICE_UNIT)
-        _wait_for_systemd(name)
+        linux_hosts.wait_for_boot(name)
         podman("cp", str(unit), f"{name}:/etc/systemd/system/aiphone-voice-agent.service")
         podman("exec", name, "systemctl", "enable", "--now", "aiphone-voice-agent.service")
         gateway = podman("network", "inspect", network, "--format",

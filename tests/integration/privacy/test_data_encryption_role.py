@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from lab import linux_hosts
+
 REPO = Path(__file__).resolve().parents[3]
 IMAGE = "localhost/debian-bookworm-ansible:latest"
 PASSPHRASE = "lab-only-" + secrets.token_hex(12)
@@ -39,11 +41,7 @@ def host(tmp_path_factory):
     secret_vars.write_text(json.dumps({"vault_data_encryption_passphrase": PASSPHRASE}))
     os.chmod(secret_vars, 0o600)
     try:
-        for _ in range(30):
-            if podman("exec", name, "systemctl", "is-system-running", check=False).stdout.strip() in (
-                    b"running", b"degraded"):
-                break
-            subprocess.run(["sleep", "1"], check=True)
+        linux_hosts.wait_for_boot(name)
         yield name, work
     finally:
         podman("rm", "-f", "-t", "2", name, check=False)
