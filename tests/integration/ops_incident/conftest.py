@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from lab import linux_hosts
 from traffic import run_probe, verdicts
+
+from lab import linux_hosts
 
 IMAGE = "localhost/debian-bookworm-ansible:latest"
 REPO = Path(__file__).resolve().parents[3]
