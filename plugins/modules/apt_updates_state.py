@@ -28,6 +28,16 @@ options:
       security archive.
     type: str
     default: '(?i)(^|[:/-])security\b|-security$'
+  refresh_stamp:
+    description:
+      - A file whose modification time is when every source was last fetched without an error (the
+        security_updates role touches it after C(ansible.builtin.apt) C(update_cache), which fails when any source
+        fails). A source that has lists is then as old as the newer of its C(InRelease)/C(Release) file and this
+        stamp - apt keeps a Release file's date from the mirror's C(Last-Modified), so an unchanged suite looks old
+        however recently it was checked. A source without lists is stale whatever the stamp says. Empty - the
+        Release files alone.
+    type: str
+    default: /var/lib/apt/periodic/aiphone-hardening-lists-refreshed
   simulate:
     description: Also run C(apt-get -s upgrade) and return what is pending.
     type: bool
@@ -142,19 +152,32 @@ def candidate_origins(packages: list[str]) -> dict[str, list[str]]:
     return found
 
 
-def judge_source(release_mtime: float | None, packages_lists: int, now: float, max_age: int) -> tuple[bool, str]:
-    """(stale, reason) of one source."""
+def judge_source(release_mtime: float | None, packages_lists: int, now: float, max_age: int,
+                 refreshed: float | None = None) -> tuple[bool, str, int | None]:
+    """(stale, reason, age in seconds) of one source; `refreshed` is the mtime of the refresh stamp, if any."""
     if release_mtime is None:
-        return True, "no lists (never downloaded)"
+        return True, "no lists (never downloaded)", None
     if packages_lists == 0:
-        return True, "a Release file but no Packages list"
-    age = now - release_mtime
+        return True, "a Release file but no Packages list", None
+    checked = max(release_mtime, refreshed) if refreshed is not None else release_mtime
+    age = int(max(now - checked, 0))
+    what = f"lists {age} s old" if checked == release_mtime else f"lists checked {age} s ago"
     if max_age <= 0 or age > max_age:
-        return True, f"lists {int(age)} s old (limit {max_age} s)"
-    return False, f"lists {int(age)} s old"
+        return True, f"{what} (limit {max_age} s)", age
+    return False, what, age
 
 
-def _sources(max_age: int) -> list[dict]:
+def stamp_mtime(path: str) -> float | None:
+    """The refresh stamp's mtime, None when there is none (or no stamp is used)."""
+    if not path:
+        return None
+    try:
+        return os.stat(path).st_mtime
+    except FileNotFoundError:
+        return None
+
+
+def _sources(max_age: int, refreshed: float | None) -> list[dict]:
     import apt_pkg  # python3-apt: apt's own reading of the sources; the apt module needs it as well
 
     apt_pkg.init()
@@ -172,9 +195,9 @@ def _sources(max_age: int) -> list[dict]:
                 release, mtime = path, os.path.getmtime(path)
                 break
         packages = sum(1 for index in meta.index_files if index.has_packages and index.exists)
-        stale, reason = judge_source(mtime, packages, now, max_age)
+        stale, reason, age = judge_source(mtime, packages, now, max_age, refreshed)
         found.append({"uri": meta.uri, "suite": meta.dist, "release_file": release, "packages_lists": packages,
-                      "age_seconds": int(now - mtime) if mtime else None, "stale": stale, "reason": reason})
+                      "age_seconds": age, "stale": stale, "reason": reason})
     return found
 
 
@@ -183,6 +206,7 @@ def main():
         argument_spec={
             "max_age": {"type": "int", "default": 3600},
             "security_pattern": {"type": "str", "default": r"(?i)(^|[:/-])security\b|-security$"},
+            "refresh_stamp": {"type": "str", "default": "/var/lib/apt/periodic/aiphone-hardening-lists-refreshed"},
             "simulate": {"type": "bool", "default": True},
         },
         supports_check_mode=True,
@@ -192,8 +216,10 @@ def main():
         re.compile(p["security_pattern"])
     except re.error as exc:
         module.fail_json(msg=f"security_pattern {p['security_pattern']!r} is not a regular expression: {exc}")
+    if p["refresh_stamp"] and not os.path.isabs(p["refresh_stamp"]):
+        module.fail_json(msg=f"refresh_stamp {p['refresh_stamp']!r} must be an absolute path (or empty for none)")
     try:
-        sources = _sources(p["max_age"])
+        sources = _sources(p["max_age"], stamp_mtime(p["refresh_stamp"]))
     except ImportError:
         module.fail_json(msg="python3-apt is not installed on the host: install it (apt-get install python3-apt)")
     except (OSError, SystemError) as exc:

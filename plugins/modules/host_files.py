@@ -22,6 +22,9 @@ description:
     O(files[].state=attributes): owner, group and mode of a file or directory that must already exist
     (O(files[].missing=skip) passes over a missing one). O(files[].state=absent): a file or symbolic link at the
     path is removed (directories are refused)."
+  - A run killed between writing a temporary and renaming it leaves C(.<name>.host_files-XXXXXXXX) beside the
+    target (root-only, as the target's mode). The next call on that file removes such leftovers older than two
+    minutes, with a warning (not a change).
   - Entries are handled in order; the first failure stops the call and names the path, and the files before it
     keep their new state (each one is whole - old or new, never between).
   - Supports check mode (an accurate plan, nothing written) and C(--diff) (per file; O(files[].diff=false) for files
@@ -87,6 +90,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+leftovers_removed:
+  description: Temporaries (C(.<name>.host_files-XXXXXXXX)) of this call's files that an interrupted run left beside
+    them, older than two minutes, removed (a warning names each; check mode only warns).
+  returned: always
+  type: list
+  elements: str
 changed_paths:
   description: Paths this call changed (or, in check mode, would change), in the order handled.
   returned: always
@@ -105,10 +114,16 @@ import os
 import re
 import stat
 import tempfile
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
 MODE_RE = re.compile(r"^0?[0-7]{3,4}$")
+# A new content goes to `.<name>.host_files-XXXXXXXX` beside its target (tempfile.mkstemp's random part); a run
+# killed between that write and the rename leaves one behind. The next call on that file removes such leftovers
+# once they are older than any write still in progress could be.
+TEMP_TAG = ".host_files-"
+LEFTOVER_AGE = 120.0
 
 
 class EntryError(Exception):
@@ -134,6 +149,25 @@ def apply_lines(text: str, lines: list[dict]) -> str:
         elif line not in rows:
             rows.append(line)
     return "\n".join(rows) + ("\n" if rows else "")
+
+
+def leftovers(path: str, now: float, min_age: float = LEFTOVER_AGE) -> list[str]:
+    """Temporaries of `path` left by a killed run: ours by name, regular files of this user, older than min_age."""
+    directory, name = os.path.split(path)
+    pattern = re.compile(re.escape(f".{name}{TEMP_TAG}") + r"[A-Za-z0-9_]{8}\Z")
+    found = []
+    try:
+        candidates = [entry for entry in os.scandir(directory) if pattern.match(entry.name)]
+    except (FileNotFoundError, NotADirectoryError):
+        return found
+    for entry in candidates:
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            continue
+        if stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid() and now - info.st_mtime > min_age:
+            found.append(entry.path)
+    return sorted(found)
 
 
 def check_entry(entry: dict) -> None:
@@ -162,6 +196,7 @@ class HostFiles:
     def __init__(self, module: AnsibleModule):
         self.module = module
         self.diffs: list[dict] = []
+        self.removed: list[str] = []
 
     def file_args(self, entry: dict, path: str) -> dict:
         return {"path": path, "owner": entry.get("owner"), "group": entry.get("group"), "mode": entry.get("mode"),
@@ -192,7 +227,7 @@ class HostFiles:
         if not os.path.isdir(directory):
             raise EntryError(f"{path}: its directory {directory} does not exist")
         backup = self.module.backup_local(path) if entry["backup"] and existed else None
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.")
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}{TEMP_TAG}")
         try:
             with os.fdopen(handle, "wb") as out:
                 out.write(new)
@@ -218,11 +253,26 @@ class HostFiles:
                 os.unlink(temporary)
         return backup
 
+    def remove_leftovers(self, path: str) -> None:
+        """A killed run's temporaries of this file (root-only copies of its content) go; housekeeping, not a change
+        of the host: a warning names them, and check mode only names them."""
+        for leftover in leftovers(path, time.time()):
+            if self.module.check_mode:
+                self.module.warn(f"{leftover}: a temporary of {path} left by an interrupted run (removed by a real run)")
+                continue
+            try:
+                os.unlink(leftover)
+            except FileNotFoundError:
+                continue
+            self.removed.append(leftover)
+            self.module.warn(f"{leftover}: removed a temporary of {path} left by an interrupted run")
+
     def content(self, entry: dict) -> dict:
         path = entry["path"]
         if os.path.isdir(path) and not os.path.islink(path):
             raise EntryError(f"{path}: is a directory, a file was expected")
         old = read_bytes(path)
+        self.remove_leftovers(path)
         if entry["state"] == "file":
             new = entry["content"].encode()
         else:
@@ -326,11 +376,12 @@ def main() -> None:
         try:
             results.append(worker.run(entry))
         except EntryError as err:
-            module.fail_json(msg=str(err), files=results,
+            module.fail_json(msg=str(err), files=results, leftovers_removed=worker.removed,
                              changed_paths=[r["path"] for r in results if r["changed"]],
                              changed=any(r["changed"] for r in results))
     changed_paths = [r["path"] for r in results if r["changed"]]
-    outcome = {"changed": bool(changed_paths), "changed_paths": changed_paths, "files": results}
+    outcome = {"changed": bool(changed_paths), "changed_paths": changed_paths, "files": results,
+               "leftovers_removed": worker.removed}
     if module._diff:   # as ansible.builtin.copy: a diff only when one is asked for (--diff, diff: true)
         outcome["diff"] = worker.diffs
     module.exit_json(**outcome)

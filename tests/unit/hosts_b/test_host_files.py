@@ -12,6 +12,7 @@ import pwd
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -166,3 +167,55 @@ def test_entries_before_a_failure_are_whole_and_reported(tmp_path):
                             entry(tmp_path / "no-dir" / "second", content="2\n", mode="0644")])
     assert result["failed"] and "no-dir" in result["msg"]
     assert result["changed_paths"] == [str(first)] and first.read_text() == "1\n"
+
+
+def test_a_temporary_left_by_a_killed_run_is_removed_by_the_next_one(tmp_path):
+    """kill -9 while `validate` runs: the new content sits in a root-only temporary beside the target. The next call
+    on that file (a no-op) removes it once it is older than a write in progress could be; a young one, another
+    file's, a link or a lookalike name stay; check mode only warns."""
+    target = tmp_path / "sshd_config"
+    target.write_text("PermitRootLogin no\n")
+    os.chmod(target, 0o600)
+    marker = tmp_path / "validating"
+    args = tmp_path / "slow.json"
+    args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {"files": [entry(
+        target, content="PasswordAuthentication no\n", mode="0600",
+        validate=f"sh -c 'touch {marker}; sleep 30' %s")]}}))
+    env = dict(os.environ, PYTHONPATH=f"{REPO / 'collections'}{os.pathsep}{REPO}")
+    slow = subprocess.Popen([sys.executable, str(MODULE), str(args)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        for _ in range(200):
+            if marker.exists() or slow.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert marker.exists(), "the module never reached its validate step"
+    finally:
+        os.killpg(slow.pid, 9)
+        slow.wait()
+    [left] = [p for p in tmp_path.iterdir() if p.name.startswith(".sshd_config.host_files-")]
+    assert left.read_text() == "PasswordAuthentication no\n" and mode(left) == "0o600"
+    assert target.read_text() == "PermitRootLogin no\n"               # the target itself is untouched
+
+    young = tmp_path / ".sshd_config.host_files-young000"
+    young.write_text("x")
+    other = tmp_path / ".issue.host_files-abcdefgh"
+    other.write_text("x")
+    lookalike = tmp_path / ".sshd_config.host_files-notmine-at-all"
+    lookalike.write_text("x")
+    link = tmp_path / ".sshd_config.host_files-link0000"
+    link.symlink_to(target)
+    old = time.time() - 600
+    for path in (left, other, lookalike):
+        os.utime(path, (old, old))
+    os.utime(link, (old, old), follow_symlinks=False)
+
+    noop = [entry(target, content="PermitRootLogin no\n", mode="0600")]
+    planned = run(tmp_path, noop, check=True)
+    assert not planned["changed"] and left.exists() and planned["leftovers_removed"] == []
+    assert str(left) in json.dumps(planned["warnings"])           # (ansible-core >= 2.19 returns warning objects)
+    done = run(tmp_path, noop)
+    assert not done["changed"] and done["leftovers_removed"] == [str(left)]
+    assert "left by an interrupted run" in json.dumps(done["warnings"])
+    assert not left.exists()
+    assert young.exists() and other.exists() and lookalike.exists() and link.is_symlink()

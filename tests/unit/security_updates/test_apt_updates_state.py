@@ -7,11 +7,16 @@ so the first converge saw nothing pending while these 22 security updates were.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from ansible_collections.aiphone.hardening.plugins.modules.apt_updates_state import judge_source, parse_simulation
+from ansible_collections.aiphone.hardening.plugins.modules.apt_updates_state import (
+    judge_source,
+    parse_simulation,
+    stamp_mtime,
+)
 
 DATA = Path(__file__).parent / "data"
 DEFAULT_PATTERN = r"(?i)(^|[:/-])security\b|-security$"
@@ -59,4 +64,29 @@ def test_an_unreadable_inst_line_fails_loudly():
     (1000.0 - 4000, 1, True, "lists 4600 s old (limit 3600 s)"),
 ])
 def test_a_source_is_stale_without_lists_or_with_old_ones(mtime, lists, stale, reason):
-    assert judge_source(mtime, lists, now=1600.0, max_age=3600) == (stale, reason)
+    assert judge_source(mtime, lists, now=1600.0, max_age=3600)[:2] == (stale, reason)
+
+
+@pytest.mark.parametrize(("mtime", "lists", "stamp", "stale", "reason", "age"), [
+    # a suite unchanged on the mirror for hours, fetched 100 s ago: young (apt kept the mirror's date)
+    (1600.0 - 20000, 1, 1500.0, False, "lists checked 100 s ago", 100),
+    # the stamp is older than the lists: their own date counts
+    (1000.0, 1, 900.0, False, "lists 600 s old", 600),
+    # an old stamp does not make old lists young
+    (1600.0 - 20000, 1, 1600.0 - 5000, True, "lists checked 5000 s ago (limit 3600 s)", 5000),
+    # a fresh stamp never covers a source that has no lists (added after that refresh)
+    (None, 0, 1590.0, True, "no lists (never downloaded)", None),
+    (1000.0, 0, 1590.0, True, "a Release file but no Packages list", None),
+    # a stamp from the future (clock stepped back) is not a negative age
+    (1000.0, 1, 1700.0, False, "lists checked 0 s ago", 0),
+])
+def test_the_refresh_stamp_dates_lists_that_have_been_fetched(mtime, lists, stamp, stale, reason, age):
+    assert judge_source(mtime, lists, now=1600.0, max_age=3600, refreshed=stamp) == (stale, reason, age)
+
+
+def test_no_stamp_file_means_the_release_files_alone(tmp_path):
+    assert stamp_mtime(str(tmp_path / "never-touched")) is None
+    assert stamp_mtime("") is None
+    (tmp_path / "stamp").write_text("")
+    os.utime(tmp_path / "stamp", (1234.0, 1234.0))
+    assert stamp_mtime(str(tmp_path / "stamp")) == 1234.0
