@@ -18,6 +18,11 @@ description:
   - "O(files[].state=lines): settings lines in an existing file, each like C(ansible.builtin.lineinfile) with
     C(regexp) and C(line): the last line matching O(files[].lines[].regexp) is replaced, or the line is appended
     when none matches. The whole new file is validated before it replaces the old one."
+  - "O(files[].state=ini): C(option = value) settings in the sections of an INI file, each as
+    C(community.general.ini_file) with its defaults writes it (exclusive; a commented-out option line is taken over;
+    the line goes after the section's last setting; a missing section is appended) - the same bytes as one
+    C(ini_file) run per setting, but in one validated, atomic write: a run stopped half-way never leaves a file
+    whose settings refer to a section not written yet."
   - "O(files[].state=directory): the directory exists (created with the given mode) with its owner, group and mode.
     O(files[].state=attributes): owner, group and mode of a file or directory that must already exist
     (O(files[].missing=skip) passes over a missing one). O(files[].state=absent): a file or symbolic link at the
@@ -40,25 +45,29 @@ options:
       state:
         description: What the path must be.
         type: str
-        choices: [file, lines, directory, attributes, absent]
+        choices: [file, lines, ini, directory, attributes, absent]
         default: file
       content: {description: "Whole content (O(files[].state=file)).", type: str}
       lines:
         description: "Settings lines (O(files[].state=lines)), each C({regexp: ..., line: ...})."
         type: list
         elements: dict
-      owner: {description: Owning user (unchanged when omitted for C(lines) and C(attributes))., type: str}
-      group: {description: Owning group (unchanged when omitted for C(lines) and C(attributes))., type: str}
+      settings:
+        description: "INI settings (O(files[].state=ini)), each C({section: ..., option: ..., value: ...})."
+        type: list
+        elements: dict
+      owner: {description: Owning user (unchanged when omitted for C(lines), C(ini) and C(attributes))., type: str}
+      group: {description: Owning group (unchanged when omitted for C(lines), C(ini) and C(attributes))., type: str}
       mode: {description: "Octal mode string such as C('0640') (required for C(file) and C(directory)).", type: str}
       validate:
         description: Command run on the new content before it replaces the file; C(%s) is the temporary file.
         type: str
       backup: {description: Keep a time-stamped copy of a file before its content changes., type: bool, default: false}
-      create: {description: "For C(lines): create a missing file (empty before the lines).", type: bool,
+      create: {description: "For C(lines) and C(ini): create a missing file (empty before the lines).", type: bool,
                default: false}
       missing:
-        description: "For C(attributes) and C(lines): C(fail) or C(skip) when the path does not exist (C(lines) with
-          O(files[].create=true) creates it instead)."
+        description: "For C(attributes), C(lines) and C(ini): C(fail) or C(skip) when the path does not exist
+          (C(lines) and C(ini) with O(files[].create=true) create it instead)."
         type: str
         choices: [fail, skip]
         default: fail
@@ -170,6 +179,64 @@ def leftovers(path: str, now: float, min_age: float = LEFTOVER_AGE) -> list[str]
     return sorted(found)
 
 
+def _ini_option(option: str, line: str):
+    """community.general.ini_file's match_opt: an option line, active or commented out (`#opt = v`, `;opt`)."""
+    return re.match(r"( |\t)*([#;]?)( |\t)*(" + re.escape(option) + r")( |\t)*(=|$)( |\t)*(.*)", line)
+
+
+INI_CONTENT_LINE = re.compile(r"^[ \t]*([#;].*)?$")   # blank or comment: ini_file inserts after the last other line
+
+
+def apply_ini(text: str, settings: list[dict]) -> str:
+    """`option = value` in `[section]` for each setting in turn, the way community.general.ini_file does it with
+    its defaults (state=present, exclusive, a commented-out option is taken over, ` = ` between): an option line of
+    the section gets the value and further ones go; without one the line goes after the section's last
+    non-comment line; a missing section is appended with the option. Same bytes as that module's runs, one by one."""
+    lines = text.splitlines(keepends=True) or ["\n"]
+    if not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    for setting in settings:
+        section, option, value = setting["section"], setting["option"], str(setting["value"])
+        assignment = f"{option} = {value}\n"
+        framed = ["[ad01e11446efb704fcdbdb21f2c43757423d91c5]", *lines, "["]   # ini_file's sentinels
+        header = re.compile(r"^\[\s*" + re.escape(section.strip()) + r"\s*]")
+        within, start, end = False, 0, 0
+        for index, line in enumerate(framed):
+            if within and line.startswith("["):
+                end = index
+                break
+            if header.match(line):
+                within, start = True, index
+        body, done, pending = framed[start:end], [False] * (end - start), [value]
+        for index, line in enumerate(body):          # a line with this very value first
+            match = _ini_option(option, line)
+            if match and pending and match.group(8) in pending:
+                body[index], done[index] = assignment, True
+                pending.remove(match.group(8))
+        for index, line in enumerate(body):          # then the first other line of the option
+            if pending and not done[index] and _ini_option(option, line):
+                body[index], done[index] = assignment, True
+                pending.pop(0)
+        for index in range(len(body) - 1, 0, -1):    # and no other line of it stays
+            if not done[index] and _ini_option(option, body[index]):
+                del body[index], done[index]
+        if pending:
+            for index in range(len(body), 0, -1):
+                if not INI_CONTENT_LINE.match(body[index - 1]):
+                    body.insert(index, assignment)
+                    break
+        lines = (framed[:start] + body + framed[end:])[1:-1]
+        if not within:
+            lines += [f"[{section}]\n", assignment]
+    return "".join(lines)
+
+
+def _ini_word(word, name: bool) -> bool:
+    if not isinstance(word, (str, int)) or isinstance(word, bool) or re.search(r"[\x00-\x1f\x7f]", str(word)):
+        return False
+    return not name or (bool(str(word).strip()) and not re.search(r"[\[\]=#;]", str(word)))
+
+
 def check_entry(entry: dict) -> None:
     path = entry["path"]
     if not os.path.isabs(path) or any(ord(ch) < 32 for ch in path) or "/../" in f"{path}/":
@@ -181,6 +248,13 @@ def check_entry(entry: dict) -> None:
         raise EntryError(f"{path}: state={state} needs a mode")
     if state == "file" and entry.get("content") is None:
         raise EntryError(f"{path}: state=file needs a content")
+    if state == "ini" and not entry.get("settings"):
+        raise EntryError(f"{path}: state=ini needs at least one setting")
+    for number, setting in enumerate(entry.get("settings") or []):
+        if not isinstance(setting, dict) or not all(_ini_word(setting.get(key), key != "value")
+                                                    for key in ("section", "option", "value")):
+            raise EntryError(f"{path}: settings[{number}] needs a section, an option and a value, each on one line "
+                             "(section and option names without brackets or '=')")
     if state == "lines" and not entry.get("lines"):
         raise EntryError(f"{path}: state=lines needs at least one line")
     for number, line in enumerate(entry.get("lines") or []):
@@ -258,7 +332,8 @@ class HostFiles:
         of the host: a warning names them, and check mode only names them."""
         for leftover in leftovers(path, time.time()):
             if self.module.check_mode:
-                self.module.warn(f"{leftover}: a temporary of {path} left by an interrupted run (removed by a real run)")
+                self.module.warn(f"{leftover}: a temporary of {path} left by an interrupted run (a real run "
+                                 "removes it)")
                 continue
             try:
                 os.unlink(leftover)
@@ -280,9 +355,13 @@ class HostFiles:
                 return {"path": path, "created": False, "content": False, "attributes": False, "backup": None,
                         "skipped": "missing"}
             if old is None and not entry["create"]:
-                raise EntryError(f"{path}: does not exist (state=lines edits an existing file; create=true makes it)")
-            new = apply_lines((old or b"").decode("utf-8", errors="surrogateescape"),
-                              entry["lines"]).encode("utf-8", errors="surrogateescape")
+                raise EntryError(f"{path}: does not exist (state={entry['state']} edits an existing file; create=true "
+                                 "makes it)")
+            edit = (lambda text: apply_ini(text, entry["settings"])) if entry["state"] == "ini" else \
+                (lambda text: apply_lines(text, entry["lines"]))
+            text = (old or b"").decode("utf-8", errors="surrogateescape")
+            text = text[1:] if entry["state"] == "ini" and text.startswith("\ufeff") else text   # ini_file: utf-8-sig
+            new = edit(text).encode("utf-8", errors="surrogateescape")
         result = {"path": path, "created": old is None, "content": old != new, "attributes": False, "backup": None}
         if result["content"]:
             if entry["diff"]:
@@ -342,7 +421,7 @@ class HostFiles:
 
     def run(self, entry: dict) -> dict:
         check_entry(entry)
-        handler = {"file": self.content, "lines": self.content, "directory": self.directory,
+        handler = {"file": self.content, "lines": self.content, "ini": self.content, "directory": self.directory,
                    "attributes": self.existing, "absent": self.absent}[entry["state"]]
         try:
             result = handler(entry)
@@ -356,9 +435,11 @@ def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(files=dict(type="list", elements="dict", required=True, options=dict(
             path=dict(type="path", required=True),
-            state=dict(type="str", default="file", choices=["file", "lines", "directory", "attributes", "absent"]),
+            state=dict(type="str", default="file",
+                       choices=["file", "lines", "ini", "directory", "attributes", "absent"]),
             content=dict(type="str"),
             lines=dict(type="list", elements="dict"),
+            settings=dict(type="list", elements="dict"),
             owner=dict(type="str"),
             group=dict(type="str"),
             mode=dict(type="str"),

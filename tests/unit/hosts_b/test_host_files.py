@@ -219,3 +219,84 @@ def test_a_temporary_left_by_a_killed_run_is_removed_by_the_next_one(tmp_path):
     assert "left by an interrupted run" in json.dumps(done["warnings"])
     assert not left.exists()
     assert young.exists() and other.exists() and lookalike.exists() and link.is_symlink()
+
+
+# --- state=ini: the bytes community.general.ini_file writes, one run per setting, in one atomic write. Parity is
+# measured, not assumed: the real ini_file module (the copy in the pinned `ansible` package) runs once per setting
+# on one copy of each file, host_files once on another, and the bytes are compared - on Debian 12's own
+# /etc/ssl/openssl.cnf (the file tls_policy edits; the controller runs the same openssl package as the lab hosts)
+# and on the shapes ini_file handles its own way (a commented-out option, an option twice, a missing section, no
+# final newline, a byte-order mark, an empty file).
+INI_FILE = "ansible_collections.community.general.plugins.modules.ini_file"   # run with -m: its directory holds a
+# module named pkgutil, which would shadow the standard library's as the script's own directory on sys.path
+TLS_SETTINGS = [  # roles/tls_policy: what it asks of openssl.cnf
+    {"section": "openssl_init", "option": "ssl_conf", "value": "ssl_sect"},
+    {"section": "ssl_sect", "option": "system_default", "value": "system_default_sect"},
+    {"section": "system_default_sect", "option": "MinProtocol", "value": "TLSv1.2"},
+    {"section": "system_default_sect", "option": "CipherString", "value": "DEFAULT@SECLEVEL=2"},
+]
+
+
+def ini_file(tmp_path: Path, path: Path, setting: dict) -> dict:
+    args = tmp_path / "ini_args.json"
+    args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {"path": str(path), **setting, "mode": "0644"}}))
+    done = subprocess.run([sys.executable, "-m", INI_FILE, str(args)], cwd=tmp_path, capture_output=True, text=True,
+                          check=False, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    return json.loads(done.stdout)
+
+
+def both(tmp_path: Path, original: bytes, settings: list[dict]) -> tuple[bytes, bytes, dict]:
+    theirs, ours = tmp_path / "theirs.cnf", tmp_path / "ours.cnf"
+    theirs.write_bytes(original)
+    ours.write_bytes(original)
+    for setting in settings:
+        assert not ini_file(tmp_path, theirs, setting).get("failed")
+    result = run(tmp_path, [{"path": str(ours), "state": "ini", "settings": settings, "owner": USER, "group": GROUP,
+                             "mode": "0644"}])
+    assert not result.get("failed"), result
+    return theirs.read_bytes(), ours.read_bytes(), result
+
+
+@pytest.mark.skipif(not Path("/etc/ssl/openssl.cnf").is_file(), reason="needs Debian's /etc/ssl/openssl.cnf")
+def test_debian_openssl_cnf_gets_the_bytes_ini_file_gives_it_and_a_second_run_changes_nothing(tmp_path):
+    original = Path("/etc/ssl/openssl.cnf").read_bytes()
+    theirs, ours, first = both(tmp_path, original, TLS_SETTINGS)
+    assert ours == theirs and ours != original and first["changed"]
+    assert b"\n[system_default_sect]\nMinProtocol = TLSv1.2\nCipherString = DEFAULT@SECLEVEL=2\n" in ours
+    again = run(tmp_path, [{"path": str(tmp_path / "ours.cnf"), "state": "ini", "settings": TLS_SETTINGS}])
+    assert not again["changed"]
+    # a policy change later (TLS 1.3 minimum): still the same bytes as ini_file's
+    stricter = [*TLS_SETTINGS[:2], {**TLS_SETTINGS[2], "value": "TLSv1.3"}, TLS_SETTINGS[3]]
+    theirs, ours, _ = both(tmp_path, ours, stricter)
+    assert ours == theirs and b"MinProtocol = TLSv1.3\n" in ours and b"TLSv1.2" not in ours
+
+
+@pytest.mark.parametrize("original", [
+    b"[a]\n#MinProtocol = TLSv1\nx = 1\n\n[b]\ny = 2\n",              # commented out: ini_file takes it over
+    b"[a]\nMinProtocol = TLSv1\nMinProtocol=TLSv1.1\n; note\n\n[b]\n",  # twice: one stays, with the value
+    b"[a]\nMinProtocol = TLSv1.2\n  MinProtocol = TLSv1\n",            # the value already there, then another
+    b"[b]\ny = 2",                                                    # no section a, no final newline
+    b"\xef\xbb\xbf[a]\nx = 1\n",                                        # a byte-order mark
+    b"",                                                              # empty
+    b"top = 1\n[a]\n\n\n# trailing comment\n[c]\n",                   # insert after the last setting, before blanks
+])
+def test_the_shapes_ini_file_handles_its_own_way_give_its_bytes(tmp_path, original):
+    settings = [{"section": "a", "option": "MinProtocol", "value": "TLSv1.2"},
+                {"section": "a", "option": "x", "value": "2"}, {"section": "c", "option": "z", "value": "3"}]
+    theirs, ours, _ = both(tmp_path, original, settings)
+    assert ours == theirs, (theirs, ours)
+
+
+@pytest.mark.parametrize(("setting", "words"), [
+    ({"section": "a]\n[evil", "option": "x", "value": "1"}, "settings[0] needs a section"),
+    ({"section": "a", "option": "x = 1\nevil", "value": "1"}, "settings[0] needs a section"),
+    ({"section": "a", "option": "x", "value": "1\n[evil]"}, "settings[0] needs a section"),
+    ({"section": "a", "option": "", "value": "1"}, "settings[0] needs a section"),
+    ({"section": "a", "option": "x"}, "settings[0] needs a section"),
+])
+def test_a_setting_that_could_inject_lines_or_sections_is_refused(tmp_path, setting, words):
+    target = tmp_path / "x.cnf"
+    target.write_text("[a]\n")
+    result = run(tmp_path, [{"path": str(target), "state": "ini", "settings": [setting]}])
+    assert result["failed"] and words in result["msg"] and str(target) in result["msg"]
+    assert target.read_text() == "[a]\n"
